@@ -1,0 +1,20 @@
+"""``kiemke-server``: command line of the server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="kiemke-server", description="kiemke inventory server")
+    parser.add_subparsers(dest="command", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    print(f"unknown command {args.command}", file=sys.stderr)
+    return 2
