@@ -1,0 +1,1 @@
+"""Server logic, independent of HTTP and the command line."""

@@ -1,0 +1,110 @@
+"""The state of the inventory as of a date: the one input of every policy and figure.
+
+``services/history.py`` rebuilds a ``Snapshot`` from the database (latest observation at or before the end
+of the cut-off day, units/assets/licences as they were then); ``services/age``, ``services/compliance`` and
+``services/coverage`` are pure functions of it, so the console, the CLI and the report can never disagree
+and a past cut-off date gives the same numbers later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+UnitKind = Literal["district", "department", "commune", "school", "other"]
+DeviceKind = Literal[
+    "desktop", "laptop", "server", "printer", "scanner", "photocopier", "camera", "network", "monitor", "other"
+]
+DeviceStatus = Literal["in_use", "spare", "retired"]
+InternetLink = Literal["fibre", "other", "none"]
+
+#: Device kinds that are computers (run an agent, count in computer figures).
+COMPUTER_KINDS: frozenset[str] = frozenset({"desktop", "laptop", "server"})
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """An organisational unit and its hand-kept infrastructure facts."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    parent_code: str | None = None
+    staff: int | None = None
+    lan: bool | None = None
+    wifi: bool | None = None
+    wan: bool | None = None
+    internet: InternetLink | None = None
+    one_stop_shop: bool = False
+
+
+@dataclass(frozen=True)
+class AntivirusState:
+    """One antivirus product as the device's latest report (as of the date) described it."""
+
+    name: str
+    enabled: bool | None
+    up_to_date: bool | None
+    signatures_updated_at: datetime | None
+    source: str
+    licence_problem: bool | None = None
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """One physical asset as of the date: its record plus the facts of its latest observation."""
+
+    id: int
+    unit_code: str
+    kind: DeviceKind
+    status: DeviceStatus = "in_use"
+    name: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    air_gapped: bool = False
+    purchased_on: date | None = None
+    # Facts from agent reports; all None/empty for hand-entered assets.
+    machine_id: str | None = None
+    hostname: str | None = None
+    has_agent: bool = False
+    delivered_offline: bool = False  # latest report arrived by file import (air-gapped transfer)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    reports_received: int = 0
+    chassis: str | None = None
+    cpu_model: str | None = None
+    earliest_bios_date: date | None = None  # earliest ever seen up to the date: a BIOS update must not rejuvenate
+    bios_date: date | None = None  # as last reported
+    os_install_date: date | None = None
+    os_name: str | None = None
+    os_version: str | None = None
+    os_build: str | None = None
+    monitor_year: int | None = None
+    antivirus: tuple[AntivirusState, ...] = ()
+    firewall_enabled: bool | None = None
+    internet_reachable: bool | None = None
+
+
+@dataclass(frozen=True)
+class LicenceState:
+    """An antivirus licence: seats bought for a product, valid between two dates, for a unit or everyone."""
+
+    id: int
+    product: str
+    seats: int
+    valid_from: date | None
+    valid_to: date | None
+    unit_code: str | None = None  # None: the whole tree
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the figures need, as of the end of ``as_of``."""
+
+    as_of: date
+    units: tuple[UnitState, ...] = ()
+    devices: tuple[DeviceState, ...] = ()
+    licences: tuple[LicenceState, ...] = ()
+    corrected_after: datetime | None = field(default=None)  # latest correction of inputs dated after as_of
