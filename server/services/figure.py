@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,65 @@ class Figure:
         if self.detail:
             out["detail"] = dict(self.detail)
         return out
+
+
+# Figure keys: the public names shared by coverage (which computes them), the console and the report
+# (which only render them), and users' scripts reading ``kiemke-server figures --json``.
+INFRASTRUCTURE_KEYS = (
+    "computers_per_staff",  # staff equipped: sum over units of min(computers in use, staff) / sum of staff
+    "computers_per_staff:department",
+    "computers_per_staff:commune",
+    "computers_per_staff:school",
+    "units_with_scanner",
+    "one_stop_shops_equipped",  # detail: how many shops have each of computer/printer/photocopier/scanner/camera
+    "units_with_lan",
+    "units_with_wifi",
+    "units_with_wan",
+    "units_with_fibre",
+    "computers_internet_connected",  # denominator excludes air-gapped computers (detail["air_gapped"])
+    "computers_air_gapped",
+    "computers_with_agent",
+)
+SECURITY_KEYS = (
+    "antivirus_installed",
+    "antivirus_enabled",
+    "antivirus_up_to_date",
+    "antivirus_licensed",  # note says why computers are unlicensed (expired / over-used licence)
+    "firewall_enabled",
+    "os_unsupported",
+    "air_gap_violations",
+    "agents_stale",
+)
+LIMITATION_KEYS = (
+    "past_service_life",  # devices in use past the service life / devices in use; detail["age_unknown"]
+)
+FIGURE_KEYS = INFRASTRUCTURE_KEYS + SECURITY_KEYS + LIMITATION_KEYS
+
+AgeSource = str  # "purchase_record" | "firmware" | "os_install" | "cpu_generation" | "edid" | "unknown"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the policies conclude about one device as of the date."""
+
+    device_id: int
+    in_service_date: date | None
+    age_years: float | None
+    age_source: AgeSource
+    age_estimated: bool
+    past_service_life: bool
+    issues: tuple[str, ...] = ()  # compliance problems, most serious first ("air_gap_violation", ...)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Every figure for a scope (a unit and its subtree) as of the end of a date."""
+
+    as_of: date
+    unit_code: str | None  # root of the scope; None for the whole tree
+    figures: dict[str, Figure]
+    per_unit: dict[str, dict[str, Figure]]  # unit code -> that unit's own subtree figures
+    assessments: dict[int, Assessment]
+    forecast: dict[int, dict[str, int]]  # budget year -> unit code -> devices passing service life that year
+    oldest: tuple[int, ...] = ()  # device ids, oldest first (past service life only)
+    corrected_after: datetime | None = None  # inputs for this date were corrected later (reports say so)
