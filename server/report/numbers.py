@@ -1,0 +1,64 @@
+"""Numbers, shares and dates as a Vietnamese (or English) official document writes them, through Babel."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_decimal, format_percent
+
+from server.services.figure import Figure
+
+Lang = Literal["vi", "en"]
+LANGS: tuple[Lang, ...] = ("vi", "en")
+_LOCALES: dict[Lang, str] = {"vi": "vi_VN", "en": "en_US"}
+PERCENT_PATTERN = "#,##0.00%"
+
+
+def locale_of(lang: Lang) -> str:
+    """The Babel locale of a report language."""
+    return _LOCALES[lang]
+
+
+def percent_decimal(figure: Figure) -> Decimal | None:
+    """The truncated percentage as an exact Decimal (no float noise before Babel rounds)."""
+    value = figure.percent
+    # str() of a float with two decimals is exact ("99.99"), so Babel's rounding cannot carry it to 100.00
+    return None if value is None else Decimal(str(value))
+
+
+def format_percent_value(value: Decimal, lang: Lang) -> str:
+    """``99,99%`` (vi) or ``99.99%`` (en) for a percentage already truncated to two decimals."""
+    return format_percent(value / 100, PERCENT_PATTERN, locale=locale_of(lang))
+
+
+def format_count(value: int, lang: Lang) -> str:
+    """A count with thousands separators: ``17.236`` (vi), ``17,236`` (en)."""
+    return format_decimal(value, locale=locale_of(lang))
+
+
+def format_points(value: Decimal, lang: Lang) -> str:
+    """A difference in percentage points, unsigned, two decimals: ``2,50``."""
+    return format_decimal(abs(value), "#,##0.00", locale=locale_of(lang))
+
+
+def format_years(value: float, lang: Lang) -> str:
+    """An age in years with one decimal: ``7,3``."""
+    return format_decimal(Decimal(str(value)).quantize(Decimal("0.1")), "#,##0.0", locale=locale_of(lang))
+
+
+def format_date(value: date, lang: Lang) -> str:
+    """``18/05/2024`` (vi) or ``18 May 2024`` (en)."""
+    pattern = "dd/MM/yyyy" if lang == "vi" else "d MMMM yyyy"
+    return _babel_date(value, pattern, locale=locale_of(lang))
+
+
+def format_share(figure: Figure, lang: Lang) -> str | None:
+    """``99,99% (17.236/17.307)``; None when the denominator is 0 (missing data, never a made-up 100%)."""
+    value = percent_decimal(figure)
+    if value is None:
+        return None
+    counts = f"{format_count(figure.numerator, lang)}/{format_count(figure.denominator, lang)}"
+    return f"{format_percent_value(value, lang)} ({counts})"
