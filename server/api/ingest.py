@@ -1,0 +1,149 @@
+"""Agent endpoints: enrol, deliver a report, heartbeat, health."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from server import __version__
+from server.api.body import read_limited
+from server.api.deps import EngineDep, SettingsDep
+from server.db import reading, writing
+from server.models import Agent, utcnow
+from server.services.enrolment import EnrolmentError, authenticate, enroll
+from server.services.ingest import Delivery, receive
+from shared.protocol import (
+    ENROLL_PATH,
+    HEALTH_PATH,
+    HEARTBEAT_PATH,
+    REPORTS_PATH,
+    EnrollRequest,
+    EnrollResponse,
+    IngestResponse,
+)
+from shared.schema import ACCEPTED_SCHEMA_VERSIONS, InventoryReport
+
+router = APIRouter(tags=["agents"])
+
+AuthorizationHeader = Annotated[str | None, Header()]
+_ACCEPTED = ", ".join(str(v) for v in sorted(ACCEPTED_SCHEMA_VERSIONS))
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("missing agent key: send 'Authorization: Bearer <agent key>'")
+    return key.strip()
+
+
+def _live_agent(session: Session, key: str) -> Agent:
+    agent = authenticate(session, key)
+    if agent is None:
+        raise _unauthorized("agent key is unknown or revoked: enrol this agent again")
+    return agent
+
+
+def describe(error: ValidationError) -> str:
+    """A validation error as one readable line: ``field.path: message; ...``."""
+    parts = []
+    for item in error.errors()[:10]:
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _schema_version_of(body: bytes) -> Any:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("schema_version") if isinstance(parsed, dict) else None
+
+
+def parse_report(body: bytes) -> InventoryReport:
+    """The report in ``body``; ValueError with a readable message when it is not one this server accepts."""
+    try:
+        report = InventoryReport.model_validate_json(body)
+    except ValidationError as exc:
+        version = _schema_version_of(body)
+        if isinstance(version, int) and version not in ACCEPTED_SCHEMA_VERSIONS:
+            raise ValueError(f"schema_version {version} is not supported: this server accepts {_ACCEPTED}") from exc
+        raise ValueError(f"report is not valid: {describe(exc)}") from exc
+    if report.schema_version not in ACCEPTED_SCHEMA_VERSIONS:
+        raise ValueError(f"schema_version {report.schema_version} is not supported: this server accepts {_ACCEPTED}")
+    return report
+
+
+@router.post(ENROLL_PATH, status_code=status.HTTP_201_CREATED)
+def enroll_agent(request: EnrollRequest, engine: EngineDep, settings: SettingsDep) -> EnrollResponse:
+    """Trade an enrolment token for this agent's own key (shown once)."""
+    try:
+        with writing(engine) as session:
+            return enroll(session, request, report_interval_seconds=settings.report_interval_seconds)
+    except EnrolmentError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+
+
+@router.post(
+    REPORTS_PATH,
+    responses={200: {"model": IngestResponse}, 401: {}, 413: {}, 422: {}},
+    status_code=status.HTTP_201_CREATED,
+)
+async def post_report(
+    request: Request, response: Response, engine: EngineDep, settings: SettingsDep,
+    authorization: AuthorizationHeader = None,
+) -> IngestResponse:
+    """Deliver one report: 201 accepted, 200 duplicate (already received); nothing is half-written."""
+    key = _bearer(authorization)
+    body = await read_limited(request, settings.max_report_bytes)
+    try:
+        report = parse_report(body)
+    except ValueError as exc:
+        # A revoked agent must hear 401 (re-enrol), not 422 (set the report aside).
+        await run_in_threadpool(_check_key, engine, key)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+    def authorize(session: Session) -> Delivery:
+        agent = _live_agent(session, key)
+        return Delivery(via="http", agent_id=agent.id, unit_id=agent.unit_id, agent_device_id=agent.device_id)
+
+    result = await run_in_threadpool(receive, engine, report, authorize)
+    if result.status == "duplicate":
+        response.status_code = status.HTTP_200_OK
+    return IngestResponse(status=result.status, report_id=result.report_id, device_id=result.device_id)
+
+
+def _check_key(engine: sa.engine.Engine, key: str) -> None:
+    with reading(engine) as session:
+        _live_agent(session, key)
+
+
+@router.post(HEARTBEAT_PATH)
+def heartbeat(engine: EngineDep, authorization: AuthorizationHeader = None) -> dict[str, str]:
+    """Say the agent is alive between reports: one small update."""
+    key = _bearer(authorization)
+    now = utcnow()
+    with writing(engine) as session:
+        agent = _live_agent(session, key)
+        agent.last_seen = now
+        session.add(agent)
+    return {"status": "ok", "server_time": now.isoformat()}
+
+
+@router.get(HEALTH_PATH)
+def health(engine: EngineDep) -> dict[str, str]:
+    """The server is up and its database answers."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    return {"status": "ok", "version": __version__}

@@ -1,0 +1,49 @@
+"""The web application: ``create_app(settings)`` builds it, ``app`` is built from the environment."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server import __version__
+from server.api import ingest
+from server.config import Settings
+from server.db import open_database
+
+log = logging.getLogger(__name__)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    readable = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
+    return JSONResponse({"detail": f"request is not valid: {readable}"}, status_code=422)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal server error: see the server log"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for ``settings`` (default: from the environment), its database created or upgraded."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(title="kiemke", version=__version__)
+    app.state.settings = settings
+    app.state.engine = open_database(settings.url)
+    app.include_router(ingest.router)
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(status.HTTP_500_INTERNAL_SERVER_ERROR, _unexpected)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory server.main:app_from_env``."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,278 @@
+"""The database tables (SQLModel) and the few types they share.
+
+Hand-kept records (units, assets, licences) have a current row that the rest of the schema points at, plus
+version rows (``*Version``) valid over ``[valid_from, valid_to)`` so a past date can be rebuilt as the
+records stood then. Agent facts live in ``Observation`` (append-only, one row per change) and
+``ReceivedReport`` (one row per distinct report: idempotency and ``reports_received``).
+All timestamps are stored as naive UTC and read back as aware UTC (``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC on every engine, returned as aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # naive values in this code base are already UTC
+            return value
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    """A UTC timestamp field."""
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+# --- organisation -----------------------------------------------------------------------------------------
+
+
+class UnitFacts(SQLModel):
+    """The hand-kept facts of an organisational unit (shared by the current row and its versions)."""
+
+    name: str = Field(max_length=256)
+    kind: str = Field(max_length=16, description="district, department, commune, school or other")
+    parent_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    staff: int | None = Field(default=None, ge=0)
+    lan: bool | None = None
+    wifi: bool | None = None
+    wan: bool | None = None
+    internet: str | None = Field(default=None, max_length=8, description="fibre, other or none")
+    one_stop_shop: bool = False
+
+
+class OrgUnit(UnitFacts, table=True):
+    """An organisational unit: the district, a department, a commune or town, a school."""
+
+    __tablename__ = "org_unit"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    updated_at: datetime | None = _ts()
+
+
+class OrgUnitVersion(UnitFacts, table=True):
+    """A unit's facts as they stood over ``[valid_from, valid_to)``."""
+
+    __tablename__ = "org_unit_version"
+    __table_args__ = (sa.Index("ix_org_unit_version_span", "valid_from", "valid_to"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    valid_from: datetime = _ts(nullable=False)
+    valid_to: datetime | None = _ts()
+
+
+# --- devices ----------------------------------------------------------------------------------------------
+
+
+class DeviceFacts(SQLModel):
+    """The hand-kept facts of a physical asset."""
+
+    unit_id: int = Field(foreign_key="org_unit.id")
+    kind: str = Field(max_length=16, description="desktop, laptop, server, printer, scanner, ...")
+    name: str | None = Field(default=None, max_length=256)
+    vendor: str | None = Field(default=None, max_length=512)
+    model: str | None = Field(default=None, max_length=512)
+    serial: str | None = Field(default=None, max_length=512)
+    purchased_on: date | None = None
+    status: str = Field(default="in_use", max_length=8, description="in_use, spare or retired")
+    air_gapped: bool = Field(default=False, description="Processes classified documents: must stay offline")
+
+
+class Device(DeviceFacts, table=True):
+    """One physical asset, reported by an agent or entered by hand. Agent columns hold the latest state."""
+
+    __tablename__ = "device"
+    __table_args__ = (sa.Index("ix_device_unit", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # Unique so that two processes seeing a new machine at once cannot both create it.
+    machine_id: str | None = Field(default=None, max_length=128, unique=True)
+    serial_key: str | None = Field(default=None, max_length=512, index=True, description="Normalised serial")
+    hostname: str | None = Field(default=None, max_length=512)
+    first_seen: datetime | None = _ts()
+    last_seen: datetime | None = _ts()
+    reports_received: int = 0
+    earliest_bios_date: date | None = None
+    last_observed_at: datetime | None = _ts(description="collected_at of the latest Observation")
+    last_hash: str | None = Field(default=None, max_length=64, description="Content hash of that Observation")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class DeviceVersion(DeviceFacts, table=True):
+    """A device's hand-kept facts as they stood over ``[valid_from, valid_to)``."""
+
+    __tablename__ = "device_version"
+    __table_args__ = (sa.Index("ix_device_version_span", "valid_from", "valid_to"),)
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    valid_from: datetime = _ts(nullable=False)
+    valid_to: datetime | None = _ts()
+
+
+class Observation(SQLModel, table=True):
+    """What one report said about a device, stored only when it differs from the previous one."""
+
+    __tablename__ = "observation"
+    __table_args__ = (sa.Index("ix_observation_device_time", "device_id", "observed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id")
+    observed_at: datetime = _ts(nullable=False, description="The report's collected_at")
+    received_at: datetime = _ts(nullable=False)
+    report_id: uuid.UUID
+    delivered_offline: bool = False
+    content_hash: str = Field(max_length=64)
+    hostname: str | None = Field(default=None, max_length=512)
+    platform: str | None = Field(default=None, max_length=16)
+    chassis: str | None = Field(default=None, max_length=16)
+    vendor: str | None = Field(default=None, max_length=512)
+    model: str | None = Field(default=None, max_length=512)
+    serial: str | None = Field(default=None, max_length=512)
+    cpu_model: str | None = Field(default=None, max_length=512)
+    bios_date: date | None = None
+    os_name: str | None = Field(default=None, max_length=512)
+    os_version: str | None = Field(default=None, max_length=128)
+    os_build: str | None = Field(default=None, max_length=128)
+    os_install_date: date | None = None
+    monitor_year: int | None = None
+    firewall_enabled: bool | None = None
+    internet_reachable: bool | None = None
+    antivirus: str = Field(default="[]", sa_type=sa.Text, description="JSON list of AntivirusState fields")
+    facts: str = Field(sa_type=sa.Text, description="The normalised report JSON behind the columns")
+
+
+class ReceivedReport(SQLModel, table=True):
+    """Every distinct report received: de-duplication by ``report_id`` and the ``reports_received`` count."""
+
+    __tablename__ = "received_report"
+    __table_args__ = (sa.Index("ix_received_report_device_time", "device_id", "collected_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: uuid.UUID = Field(unique=True)
+    device_id: int = Field(foreign_key="device.id")
+    agent_id: uuid.UUID | None = Field(default=None, foreign_key="agent.id")
+    collected_at: datetime = _ts(nullable=False)
+    received_at: datetime = _ts(nullable=False)
+    via: str = Field(max_length=8, description="http or import")
+    signed: bool = True
+    imported_by: str | None = Field(default=None, max_length=128)
+    stored: bool = Field(default=False, description="This report added an Observation")
+
+
+# --- licences ---------------------------------------------------------------------------------------------
+
+
+class LicenceFacts(SQLModel):
+    """An antivirus licence purchase."""
+
+    product: str = Field(max_length=256)
+    seats: int = Field(ge=0)
+    valid_from: date | None = None
+    valid_to: date | None = None
+    unit_id: int | None = Field(default=None, foreign_key="org_unit.id", description="None: the whole tree")
+
+
+class AntivirusLicence(LicenceFacts, table=True):
+    """An antivirus licence: seats of a product, valid between two dates, for a unit or everyone."""
+
+    __tablename__ = "antivirus_licence"
+    id: int | None = Field(default=None, primary_key=True)
+    updated_at: datetime | None = _ts()
+
+
+class AntivirusLicenceVersion(LicenceFacts, table=True):
+    """A licence as it stood over ``[recorded_from, recorded_to)``."""
+
+    __tablename__ = "antivirus_licence_version"
+    id: int | None = Field(default=None, primary_key=True)
+    licence_id: int = Field(foreign_key="antivirus_licence.id", index=True)
+    recorded_from: datetime = _ts(nullable=False)
+    recorded_to: datetime | None = _ts()
+
+
+# --- agents, enrolment, people ----------------------------------------------------------------------------
+
+
+class Agent(SQLModel, table=True):
+    """An enrolled agent and its credentials (the key is stored only as a hash)."""
+
+    __tablename__ = "agent"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
+    machine_id: str | None = Field(default=None, max_length=128)
+    hostname: str | None = Field(default=None, max_length=512)
+    key_hash: str = Field(max_length=64)
+    public_key: str | None = Field(default=None, max_length=256)
+    offline: bool = Field(default=False, description="Enrolled by file for an air-gapped PC")
+    created_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    last_seen: datetime | None = _ts()
+
+
+class EnrolmentToken(SQLModel, table=True):
+    """A unit's enrolment token (hashed), traded by agents for their own key until it expires."""
+
+    __tablename__ = "enrolment_token"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    created_by: str | None = Field(default=None, max_length=128)
+    uses: int = 0
+    max_uses: int | None = None
+    revoked_at: datetime | None = _ts()
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the console; ``unit_id`` limits what they see (None: everything)."""
+
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=128, unique=True)
+    password_hash: str = Field(max_length=256)
+    role: str = Field(default="viewer", max_length=16, description="admin, officer or viewer")
+    unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    disabled: bool = False
+    created_at: datetime = _ts(nullable=False)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what, when: imports, enrolments, token creation, hand edits."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64, index=True)
+    detail: str = Field(default="{}", sa_type=sa.Text, description="JSON detail")
+
+
+metadata = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a table model, for set-based queries."""
+    return cast(sa.Table, sa.inspect(model).local_table)

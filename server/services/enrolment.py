@@ -1,0 +1,133 @@
+"""Enrolment tokens, agent keys, and offline enrolment of air-gapped PCs.
+
+Tokens and keys carry 32 random bytes, so a plain SHA-256 of the secret is a safe stored form (no slow
+password hash is needed for high-entropy secrets); comparisons are constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from server.models import Agent, Device, EnrolmentToken, OrgUnit, utcnow
+from server.services.records import audit, save_device, unit_by_code
+from shared.bundle import OfflineEnrolment, new_signing_key
+from shared.protocol import AGENT_KEY_PREFIX, EnrollRequest, EnrollResponse, split_agent_key
+
+TOKEN_PREFIX = "kket_"  # noqa: S105 - a prefix, not a secret
+
+
+class EnrolmentError(ValueError):
+    """A token that cannot be used, or a unit that does not exist; the message says which."""
+
+
+def digest(secret: str) -> str:
+    """The stored form of a high-entropy secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_agent_key(agent_id: uuid.UUID) -> tuple[str, str]:
+    """A fresh key ``kk_<agent_id>_<secret>`` and the hash the server stores."""
+    secret = secrets.token_urlsafe(32)
+    return f"{AGENT_KEY_PREFIX}_{agent_id}_{secret}", digest(secret)
+
+
+def create_token(
+    session: Session, unit_code: str, *, days: int, actor: str, max_uses: int | None = None, now: datetime | None = None
+) -> tuple[str, EnrolmentToken]:
+    """A new enrolment token for a unit, valid ``days`` days; the plain token is returned only here."""
+    now = now or utcnow()
+    unit = unit_by_code(session, unit_code)
+    if unit is None or unit.id is None:
+        raise EnrolmentError(f"unknown unit {unit_code!r}: import units first (kiemke-server units import FILE)")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = EnrolmentToken(
+        token_hash=digest(plain), unit_id=unit.id, created_at=now, expires_at=now + timedelta(days=days),
+        created_by=actor, max_uses=max_uses,
+    )
+    session.add(token)
+    session.flush()
+    audit(session, actor, "token.create", now, unit=unit_code, token_id=token.id, expires_at=token.expires_at)
+    return plain, token
+
+
+def enroll(session: Session, request: EnrollRequest, *, report_interval_seconds: int | None = None,
+           now: datetime | None = None) -> EnrollResponse:
+    """Trade a valid token for a new agent and its key; EnrolmentError when the token cannot be used."""
+    now = now or utcnow()
+    token = session.exec(select(EnrolmentToken).where(EnrolmentToken.token_hash == digest(request.token))).first()
+    if token is None or token.revoked_at is not None:
+        raise EnrolmentError("enrolment token is unknown or revoked: ask the IT officer for a new one")
+    if token.expires_at <= now:
+        raise EnrolmentError(f"enrolment token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC: ask for a new one")
+    if token.max_uses is not None and token.uses >= token.max_uses:
+        raise EnrolmentError("enrolment token has been used up: ask for a new one")
+    token.uses += 1
+    session.add(token)
+    agent_id = uuid.uuid4()
+    key, key_hash = new_agent_key(agent_id)
+    # A reinstalled agent finds its old device at once; the first report would match it anyway.
+    device = session.exec(select(Device).where(Device.machine_id == request.machine_id)).first()
+    agent = Agent(
+        id=agent_id, unit_id=token.unit_id, device_id=device.id if device else None, machine_id=request.machine_id,
+        hostname=request.hostname, key_hash=key_hash, public_key=request.public_key, created_at=now,
+    )
+    session.add(agent)
+    unit = token.unit_id
+    audit(session, f"agent:{agent_id}", "agent.enroll", now, unit_id=unit, token_id=token.id,
+          machine_id=request.machine_id, hostname=request.hostname)
+    session.flush()
+    unit_row = session.get(OrgUnit, unit)
+    assert unit_row is not None
+    return EnrollResponse(agent_id=agent_id, agent_key=key, unit_code=unit_row.code,
+                          report_interval_seconds=report_interval_seconds)
+
+
+def authenticate(session: Session, key: str) -> Agent | None:
+    """The live agent whose key this is; None for a malformed, unknown, wrong or revoked key."""
+    parts = split_agent_key(key)
+    if parts is None:
+        return None
+    agent_id, secret = parts
+    agent = session.get(Agent, agent_id)
+    if agent is None or not hmac.compare_digest(agent.key_hash, digest(secret)) or agent.revoked_at is not None:
+        return None
+    return agent
+
+
+def revoke(session: Session, agent_id: uuid.UUID, *, actor: str, now: datetime | None = None) -> bool:
+    """Revoke an agent's key; False when there is no such live agent."""
+    now = now or utcnow()
+    agent = session.exec(select(Agent).where(Agent.id == agent_id, col(Agent.revoked_at).is_(None))).first()
+    if agent is None:
+        return False
+    agent.revoked_at = now
+    session.add(agent)
+    audit(session, actor, "agent.revoke", now, agent_id=agent_id)
+    return True
+
+
+def enrol_offline(session: Session, unit_code: str, device_name: str, *, actor: str, kind: str = "desktop",
+                  now: datetime | None = None) -> OfflineEnrolment:
+    """Create an air-gapped device and its agent with a signing key; the returned file holds the private key."""
+    now = now or utcnow()
+    unit = unit_by_code(session, unit_code)
+    if unit is None or unit.id is None:
+        raise EnrolmentError(f"unknown unit {unit_code!r}: import units first (kiemke-server units import FILE)")
+    device = Device(unit_id=unit.id, kind=kind, name=device_name, air_gapped=True)
+    save_device(session, device, now)
+    private_key, public_key = new_signing_key()
+    agent_id = uuid.uuid4()
+    key, key_hash = new_agent_key(agent_id)
+    session.add(Agent(id=agent_id, unit_id=unit.id, device_id=device.id, hostname=device_name, key_hash=key_hash,
+                      public_key=public_key, offline=True, created_at=now))
+    audit(session, actor, "agent.enrol_offline", now, unit=unit_code, device_id=device.id, agent_id=agent_id,
+          device_name=device_name)
+    session.flush()
+    return OfflineEnrolment(agent_id=agent_id, agent_key=key, private_key=private_key, unit_code=unit_code,
+                            device_name=device_name, issued_at=now)

@@ -1,0 +1,283 @@
+"""Rebuild the inventory as it stood at the end of a day: the ``Snapshot`` every figure is computed from.
+
+A handful of set-based queries, whatever the number of devices: unit, device and licence versions whose
+span covers the cut-off; each device's latest observation at or before it (a window function), with the
+earliest BIOS date seen until then; report counts up to then; agents enrolled by then. Reports count by
+when they were collected, so a report carried in on a USB stick days later still describes its own day,
+and a report collected after the cut-off never changes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from server.config import DEFAULT_TIMEZONE
+from server.models import (
+    Agent,
+    AntivirusLicence,
+    AntivirusLicenceVersion,
+    Device,
+    DeviceVersion,
+    Observation,
+    OrgUnit,
+    OrgUnitVersion,
+    ReceivedReport,
+    table_of,
+)
+from server.services.state import (
+    AntivirusState,
+    DeviceKind,
+    DeviceState,
+    DeviceStatus,
+    InternetLink,
+    LicenceState,
+    Snapshot,
+    UnitKind,
+    UnitState,
+)
+
+_UNIT = table_of(OrgUnit)
+_UNIT_V = table_of(OrgUnitVersion)
+_DEVICE = table_of(Device)
+_DEVICE_V = table_of(DeviceVersion)
+_OBS = table_of(Observation)
+_REPORT = table_of(ReceivedReport)
+_AGENT = table_of(Agent)
+_LICENCE = table_of(AntivirusLicence)
+_LICENCE_V = table_of(AntivirusLicenceVersion)
+
+
+def end_of_day(as_of: date, tz: tzinfo | None = None) -> datetime:
+    """The first instant after ``as_of`` in ``tz`` (default: the district's zone), as UTC."""
+    zone = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc)
+
+
+def _covers(start: sa.ColumnElement[Any], end: sa.ColumnElement[Any], cutoff: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(start < cutoff, sa.or_(end.is_(None), end >= cutoff))
+
+
+def subtree(units: Iterable[UnitState], root: str) -> set[str]:
+    """Codes of ``root`` and every unit below it."""
+    children: dict[str | None, list[str]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_code, []).append(unit.code)
+    found, todo = set(), [root]
+    while todo:
+        code = todo.pop()
+        if code not in found:
+            found.add(code)
+            todo.extend(children.get(code, ()))
+    return found
+
+
+def _units(session: Session, cutoff: datetime) -> tuple[list[UnitState], dict[int, str]]:
+    codes = {row.id: row.code for row in session.execute(sa.select(_UNIT.c.id, _UNIT.c.code))}
+    v = _UNIT_V.c
+    rows = session.execute(
+        sa.select(v.unit_id, v.name, v.kind, v.parent_id, v.staff, v.lan, v.wifi, v.wan, v.internet, v.one_stop_shop)
+        .where(_covers(v.valid_from, v.valid_to, cutoff))
+    )
+    units = [
+        UnitState(
+            code=codes[r.unit_id], name=r.name, kind=cast(UnitKind, r.kind),
+            parent_code=codes.get(r.parent_id) if r.parent_id is not None else None, staff=r.staff, lan=r.lan,
+            wifi=r.wifi, wan=r.wan, internet=cast(InternetLink | None, r.internet), one_stop_shop=r.one_stop_shop,
+        )
+        for r in rows
+    ]
+    return sorted(units, key=lambda u: u.code), codes
+
+
+def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
+    o = _OBS.c
+    ranked = (
+        sa.select(
+            o.device_id, o.hostname, o.chassis, o.cpu_model, o.bios_date, o.os_install_date, o.os_name, o.os_version,
+            o.os_build, o.monitor_year, o.antivirus, o.firewall_enabled, o.internet_reachable,
+            sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
+            .label("rank"),
+            sa.func.min(o.bios_date).over(partition_by=o.device_id).label("earliest_bios"),
+        )
+        .where(o.observed_at < cutoff)
+        .subquery()
+    )
+    rows = session.execute(sa.select(ranked).where(ranked.c.rank == 1))
+    return {r.device_id: r for r in rows}
+
+
+def _report_counts(session: Session, cutoff: datetime) -> dict[int, Any]:
+    r = _REPORT.c
+    rows = session.execute(
+        sa.select(
+            r.device_id,
+            sa.func.count().label("received"),
+            sa.func.min(r.collected_at).label("first_seen"),
+            sa.func.max(r.collected_at).label("last_seen"),
+            sa.func.max(sa.case((r.via == "import", r.collected_at))).label("last_import"),
+        )
+        .where(r.collected_at < cutoff)
+        .group_by(r.device_id)
+    )
+    return {row.device_id: row for row in rows}
+
+
+def _agent_devices(session: Session, cutoff: datetime) -> set[int]:
+    a = _AGENT.c
+    rows = session.execute(
+        sa.select(a.device_id).distinct().where(
+            a.device_id.is_not(None), a.created_at < cutoff, sa.or_(a.revoked_at.is_(None), a.revoked_at >= cutoff)
+        )
+    )
+    return {row[0] for row in rows}
+
+
+def _aware(value: Any) -> datetime | None:
+    """Timestamps read through a subquery skip the column type: make them aware UTC here."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return cast(datetime, value).replace(tzinfo=timezone.utc) if value.tzinfo is None else cast(datetime, value)
+
+
+def _antivirus(text: str | None) -> tuple[AntivirusState, ...]:
+    products = json.loads(text) if text else []
+    return tuple(
+        AntivirusState(
+            name=p["name"], enabled=p.get("enabled"), up_to_date=p.get("up_to_date"),
+            signatures_updated_at=_aware(p.get("signatures_updated_at")), source=p.get("source", "other"),
+            licence_problem=p.get("licence_problem"),
+        )
+        for p in products
+    )
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: set[str]) -> list[DeviceState]:
+    v, d = _DEVICE_V.c, _DEVICE.c
+    rows = session.execute(
+        sa.select(
+            v.device_id, v.unit_id, v.kind, v.status, v.name, v.vendor, v.model, v.serial, v.air_gapped,
+            v.purchased_on, d.machine_id,
+        )
+        .join(_DEVICE, d.id == v.device_id)
+        .where(_covers(v.valid_from, v.valid_to, cutoff))
+    )
+    observations = _latest_observations(session, cutoff)
+    counts = _report_counts(session, cutoff)
+    agents = _agent_devices(session, cutoff)
+    devices = []
+    for r in rows:
+        unit = codes[r.unit_id]
+        if unit not in units:
+            continue
+        obs, seen = observations.get(r.device_id), counts.get(r.device_id)
+        last_seen = _aware(seen.last_seen) if seen else None
+        devices.append(
+            DeviceState(
+                id=r.device_id, unit_code=unit, kind=cast(DeviceKind, r.kind), status=cast(DeviceStatus, r.status),
+                name=r.name, vendor=r.vendor, model=r.model, serial=r.serial, air_gapped=r.air_gapped,
+                purchased_on=r.purchased_on,
+                machine_id=r.machine_id if seen else None,
+                hostname=obs.hostname if obs else None,
+                has_agent=bool(seen) or r.device_id in agents,
+                delivered_offline=bool(seen and seen.last_import is not None and _aware(seen.last_import) == last_seen),
+                first_seen=_aware(seen.first_seen) if seen else None,
+                last_seen=last_seen,
+                reports_received=seen.received if seen else 0,
+                chassis=obs.chassis if obs else None,
+                cpu_model=obs.cpu_model if obs else None,
+                earliest_bios_date=_date(obs.earliest_bios) if obs else None,
+                bios_date=_date(obs.bios_date) if obs else None,
+                os_install_date=_date(obs.os_install_date) if obs else None,
+                os_name=obs.os_name if obs else None,
+                os_version=obs.os_version if obs else None,
+                os_build=obs.os_build if obs else None,
+                monitor_year=obs.monitor_year if obs else None,
+                antivirus=_antivirus(obs.antivirus) if obs else (),
+                firewall_enabled=obs.firewall_enabled if obs else None,
+                internet_reachable=obs.internet_reachable if obs else None,
+            )
+        )
+    return sorted(devices, key=lambda s: s.id)
+
+
+def _licences(session: Session, cutoff: datetime, codes: dict[int, str], scope: set[str] | None) -> list[LicenceState]:
+    v = _LICENCE_V.c
+    rows = session.execute(
+        sa.select(v.licence_id, v.product, v.seats, v.valid_from, v.valid_to, v.unit_id)
+        .where(_covers(v.recorded_from, v.recorded_to, cutoff))
+    )
+    licences = [
+        LicenceState(
+            id=r.licence_id, product=r.product, seats=r.seats, valid_from=r.valid_from, valid_to=r.valid_to,
+            unit_code=codes[r.unit_id] if r.unit_id is not None else None,
+        )
+        for r in rows
+    ]
+    if scope is not None:
+        licences = [lic for lic in licences if lic.unit_code is None or lic.unit_code in scope]
+    return sorted(licences, key=lambda lic: lic.id)
+
+
+def _later_correction(
+    session: Session, table: sa.Table, owner: str, start: str, cutoff: datetime, *also: sa.ColumnElement[bool]
+) -> datetime | None:
+    """Latest version recorded after ``cutoff`` of a record that existed by then (or that ``also`` admits)."""
+    c = table.c
+    existed = sa.select(c[owner]).where(c[start] < cutoff)
+    condition: sa.ColumnElement[bool] = c[owner].in_(existed)
+    if also:
+        condition = sa.or_(condition, *also)
+    return _aware(session.execute(sa.select(sa.func.max(c[start])).where(c[start] >= cutoff, condition)).scalar())
+
+
+def _corrected_after(session: Session, as_of: date, cutoff: datetime) -> datetime | None:
+    lv, dv = _LICENCE_V.c, _DEVICE_V.c
+    licence_in_force = sa.and_(
+        sa.or_(lv.valid_from.is_(None), lv.valid_from <= as_of), sa.or_(lv.valid_to.is_(None), lv.valid_to >= as_of)
+    )
+    bought_by_then = sa.and_(dv.purchased_on.is_not(None), dv.purchased_on <= as_of)
+    found = [
+        _later_correction(session, _UNIT_V, "unit_id", "valid_from", cutoff),
+        _later_correction(session, _DEVICE_V, "device_id", "valid_from", cutoff, bought_by_then),
+        _later_correction(session, _LICENCE_V, "licence_id", "recorded_from", cutoff, licence_in_force),
+    ]
+    return max((f for f in found if f is not None), default=None)
+
+
+def snapshot(session: Session, as_of: date, unit_code: str | None = None, *, tz: tzinfo | None = None) -> Snapshot:
+    """The inventory at the end of ``as_of`` (in ``tz``, default the district's zone), for a unit's subtree.
+
+    With ``unit_code``, units and devices are those of its subtree and licences those scoped to the subtree
+    or to everyone; licences bought by an ancestor unit are then left out. KeyError for an unknown unit.
+    """
+    cutoff = end_of_day(as_of, tz)
+    units, codes = _units(session, cutoff)
+    scope: set[str] | None = None
+    if unit_code is not None:
+        if unit_code not in {u.code for u in units}:
+            raise KeyError(f"unit {unit_code!r} did not exist on {as_of.isoformat()}")
+        scope = subtree(units, unit_code)
+        units = [u for u in units if u.code in scope]
+    devices = _devices(session, cutoff, codes, {u.code for u in units})
+    return Snapshot(
+        as_of=as_of,
+        units=tuple(units),
+        devices=tuple(devices),
+        licences=tuple(_licences(session, cutoff, codes, scope)),
+        corrected_after=_corrected_after(session, as_of, cutoff),
+    )
