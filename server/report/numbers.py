@@ -44,6 +44,11 @@ def format_points(value: Decimal, lang: Lang) -> str:
     return format_decimal(abs(value), "#,##0.00", locale=locale_of(lang))
 
 
+def format_number(value: float, lang: Lang) -> str:
+    """A plain number as the locale writes it, without trailing zeros: ``5``, ``5,5``."""
+    return format_decimal(Decimal(str(value)).normalize(), locale=locale_of(lang))
+
+
 def format_years(value: float, lang: Lang) -> str:
     """An age in years with one decimal: ``7,3``."""
     return format_decimal(Decimal(str(value)).quantize(Decimal("0.1")), "#,##0.0", locale=locale_of(lang))

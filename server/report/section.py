@@ -17,6 +17,7 @@ from server.report.numbers import (
     Lang,
     format_count,
     format_date,
+    format_number,
     format_points,
     format_share,
     format_years,
@@ -115,14 +116,14 @@ class SectionWriter:
         snapshot: Snapshot,
         lang: Lang,
         previous: Coverage | None,
-        service_life_years: int,
+        service_life_years: float,
     ) -> None:
         self.cov = coverage
         self.snap = snapshot
         self.lang: Lang = lang
         self.t = Labels(lang)
         self.prev = previous
-        self.years = service_life_years
+        self.years = format_number(service_life_years, lang)
         self.tree = UnitTree.of(snapshot, coverage.unit_code)
         self.devices: dict[int, DeviceState] = {d.id: d for d in snapshot.devices}
 
@@ -459,7 +460,7 @@ def build_report(
     period: str | None = None,
     previous: Coverage | None = None,
     items: bool = False,
-    service_life_years: int = 5,
+    service_life_years: float = 5,
     generated_at: datetime | None = None,
 ) -> ReportDocument:
     """The whole report document for ``coverage``: title, II.6, II.8, III.2, annex, and lists on request."""
