@@ -1,0 +1,83 @@
+"""``kiemke-server report``: the report section as of a cut-off date, ready to paste into the district report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` sub-command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write the infrastructure, security and limitations sections as of a date",
+        description="Write sections II.6, II.8 and III.2 of the digital transformation report, with a per-unit "
+        "annex, from the inventory as it stood at the end of the cut-off date.",
+    )
+    parser.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
+                        help="cut-off date (default: today in the district's time zone)")
+    parser.add_argument("--period", default=None, metavar="LABEL",
+                        help="period printed in the title, e.g. '06 tháng đầu năm 2024' (default: from the date)")
+    parser.add_argument("--unit", default=None, metavar="CODE", help="only this unit and its sub-units")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (default: vi)")
+    parser.add_argument("--format", choices=("md", "docx", "json", "txt"), default="md", dest="fmt",
+                        help="md (default), docx, json or txt")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="write to FILE instead of standard output (required for docx)")
+    parser.add_argument("--items", action="store_true", help="add an annex listing the devices or units behind each "
+                        "figure")
+    parser.add_argument("--compare-to", type=_date, default=None, metavar="YYYY-MM-DD",
+                        help="previous cut-off to compare with (default: the latest kept report before --as-of)")
+    parser.add_argument("--no-compare", action="store_true", help="do not compare with a previous period")
+    parser.add_argument("--keep", action="store_true",
+                        help="also keep this report in the database (listed in the console with its date)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate the report; exit code 2 for a request that cannot be honoured."""
+    if args.fmt == "docx" and args.out is None:
+        print("kiemke-server report: --format docx needs --out FILE (a Word file cannot go to the terminal)",
+              file=sys.stderr)
+        return 2
+    from server.config import Settings
+    from server.db import open_database, reading, writing
+    from server.report import render
+    from server.report.generate import ReportRequest, UnknownUnit, keep, make_report
+    from server.report.store import ensure_tables
+    from server.services.policy import Policy
+
+    settings = Settings.from_env()
+    engine = open_database(settings.url)
+    ensure_tables(engine)
+    as_of = args.as_of or datetime.now(settings.tz).date()
+    request = ReportRequest(as_of=as_of, unit_code=args.unit, lang=args.lang, period=args.period, items=args.items,
+                            compare_to=args.compare_to, compare=not args.no_compare)
+    try:
+        with reading(engine) as session:
+            document = make_report(session, request, Policy.from_settings(settings), settings.tz)
+    except UnknownUnit as exc:
+        print(f"kiemke-server report: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.keep:
+        with writing(engine) as session:
+            keep(session, document)
+    data = render(document, args.fmt)
+    if args.out is None:
+        sys.stdout.write(data.decode())
+        sys.stdout.flush()
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(data)
+        print(f"{args.out}: {len(data)} bytes, figures as of {as_of.isoformat()}", file=sys.stderr)
+    return 0

@@ -1,0 +1,78 @@
+"""From the database to a report: snapshot as of the cut-off, coverage under the policy, then the document.
+
+The figures come only from ``services.coverage`` on a snapshot rebuilt from history, so a report for a
+past date says what it said when first made unless its inputs were corrected (the document then says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, tzinfo
+
+from sqlmodel import Session
+
+from server.report import render
+from server.report.document import ReportDocument
+from server.report.numbers import Lang
+from server.report.section import build_report
+from server.report.store import ReportSnapshot, previous_cut_off, save
+from server.services.figure import Coverage
+from server.services.policy import Policy
+from server.services.state import Snapshot
+
+
+class UnknownUnit(LookupError):
+    """The unit code did not exist on the cut-off date."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the officer asked for: the same options from the command line, the API and the console."""
+
+    as_of: date
+    unit_code: str | None = None
+    lang: Lang = "vi"
+    period: str | None = None
+    items: bool = False
+    compare_to: date | None = None  # None: the cut-off of the latest kept report before ``as_of``, if any
+    compare: bool = True
+
+
+def coverage_at(
+    session: Session, as_of: date, unit_code: str | None, policy: Policy, tz: tzinfo | None = None
+) -> tuple[Snapshot, Coverage]:
+    """The snapshot at the end of ``as_of`` and the coverage computed from it (the console's numbers)."""
+    from server.services import coverage, history
+
+    try:
+        snap = history.snapshot(session, as_of, unit_code, tz=tz)
+    except KeyError as exc:
+        raise UnknownUnit(str(exc.args[0]) if exc.args else str(unit_code)) from exc
+    return snap, coverage.coverage_for(snap, policy, unit_code)
+
+
+def make_report(session: Session, request: ReportRequest, policy: Policy, tz: tzinfo | None = None) -> ReportDocument:
+    """The report document for ``request``, compared with the previous period when there is one."""
+    snap, cov = coverage_at(session, request.as_of, request.unit_code, policy, tz)
+    previous: Coverage | None = None
+    if request.compare:
+        earlier = request.compare_to or previous_cut_off(session, request.as_of, request.unit_code)
+        if earlier is not None and earlier < request.as_of:
+            try:
+                previous = coverage_at(session, earlier, request.unit_code, policy, tz)[1]
+            except UnknownUnit:
+                previous = None  # the unit did not exist yet: there is nothing to compare with
+    return build_report(
+        cov, snap, request.lang, period=request.period, previous=previous, items=request.items,
+        service_life_years=policy.service_life_years,
+    )
+
+
+def keep(session: Session, document: ReportDocument, trigger: str = "manual") -> ReportSnapshot:
+    """Store the report in every kept format (the caller commits)."""
+    meta = document.meta
+    return save(session, ReportSnapshot(
+        as_of=meta.as_of, period=meta.period, unit_code=meta.unit_code, lang=meta.lang, trigger=trigger,
+        corrected_after=meta.corrected_after, markdown=render(document, "md").decode(),
+        json_text=render(document, "json").decode(), docx=render(document, "docx"),
+    ))
