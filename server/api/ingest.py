@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
-from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +16,7 @@ from server.db import reading, writing
 from server.models import Agent, utcnow
 from server.services.enrolment import EnrolmentError, authenticate, enroll
 from server.services.ingest import Delivery, receive
+from server.services.validation import InvalidReport, report_from_json
 from shared.protocol import (
     ENROLL_PATH,
     HEALTH_PATH,
@@ -27,12 +26,10 @@ from shared.protocol import (
     EnrollResponse,
     IngestResponse,
 )
-from shared.schema import ACCEPTED_SCHEMA_VERSIONS, InventoryReport
 
 router = APIRouter(tags=["agents"])
 
 AuthorizationHeader = Annotated[str | None, Header()]
-_ACCEPTED = ", ".join(str(v) for v in sorted(ACCEPTED_SCHEMA_VERSIONS))
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -51,38 +48,6 @@ def _live_agent(session: Session, key: str) -> Agent:
     if agent is None:
         raise _unauthorized("agent key is unknown or revoked: enrol this agent again")
     return agent
-
-
-def describe(error: ValidationError) -> str:
-    """A validation error as one readable line: ``field.path: message; ...``."""
-    parts = []
-    for item in error.errors()[:10]:
-        where = ".".join(str(p) for p in item["loc"]) or "body"
-        parts.append(f"{where}: {item['msg']}")
-    more = error.error_count() - len(parts)
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
-def _schema_version_of(body: bytes) -> Any:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    return parsed.get("schema_version") if isinstance(parsed, dict) else None
-
-
-def parse_report(body: bytes) -> InventoryReport:
-    """The report in ``body``; ValueError with a readable message when it is not one this server accepts."""
-    try:
-        report = InventoryReport.model_validate_json(body)
-    except ValidationError as exc:
-        version = _schema_version_of(body)
-        if isinstance(version, int) and version not in ACCEPTED_SCHEMA_VERSIONS:
-            raise ValueError(f"schema_version {version} is not supported: this server accepts {_ACCEPTED}") from exc
-        raise ValueError(f"report is not valid: {describe(exc)}") from exc
-    if report.schema_version not in ACCEPTED_SCHEMA_VERSIONS:
-        raise ValueError(f"schema_version {report.schema_version} is not supported: this server accepts {_ACCEPTED}")
-    return report
 
 
 @router.post(ENROLL_PATH, status_code=status.HTTP_201_CREATED)
@@ -108,8 +73,8 @@ async def post_report(
     key = _bearer(authorization)
     body = await read_limited(request, settings.max_report_bytes)
     try:
-        report = parse_report(body)
-    except ValueError as exc:
+        report = report_from_json(body)
+    except InvalidReport as exc:
         # A revoked agent must hear 401 (re-enrol), not 422 (set the report aside).
         await run_in_threadpool(_check_key, engine, key)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

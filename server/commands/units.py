@@ -1,0 +1,64 @@
+"""``kiemke-server units import FILE`` and ``units list``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from server.commands._common import add_json
+from server.commands._sheets import add_import
+
+
+def register(sub: Any) -> None:
+    """Add the ``units`` sub-command."""
+    parser = sub.add_parser("units", help="organisational units (district, departments, communes, schools)")
+    actions = parser.add_subparsers(dest="units_action", required=True, metavar="ACTION")
+    add_import(actions, "units", "code, name, kind, parent, staff, lan, wifi, wan, internet, one_stop_shop",
+               "import_units")
+    listing = actions.add_parser("list", help="list the units as a tree")
+    add_json(listing)
+    listing.set_defaults(handler=run_list)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the units, parents before children."""
+    from dataclasses import asdict
+    from datetime import date
+
+    from server.commands._common import open_db, print_json
+    from server.db import reading
+    from server.services.history import snapshot
+
+    engine = open_db()
+    with reading(engine) as session:
+        units = snapshot(session, date.today()).units
+    engine.dispose()
+    if args.json:
+        print_json({"data": [asdict(u) for u in units], "count": len(units)})
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    def mark(value: bool | None) -> str:
+        return "?" if value is None else ("yes" if value else "no")
+
+    children: dict[str | None, list[Any]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_code, []).append(unit)
+    table = Table(title=f"{len(units)} units")
+    for column in ("code", "name", "kind", "staff", "LAN", "Wi-Fi", "WAN", "internet", "one-stop shop"):
+        table.add_column(column)
+    codes = {u.code for u in units}
+    roots = [u for u in units if u.parent_code is None or u.parent_code not in codes]
+
+    def add(unit: Any, depth: int) -> None:
+        table.add_row("  " * depth + unit.code, unit.name, unit.kind, "" if unit.staff is None else str(unit.staff),
+                      mark(unit.lan), mark(unit.wifi), mark(unit.wan), unit.internet or "?",
+                      "yes" if unit.one_stop_shop else "")
+        for child in children.get(unit.code, []):
+            add(child, depth + 1)
+
+    for root in roots:
+        add(root, 0)
+    Console().print(table)
+    return 0
