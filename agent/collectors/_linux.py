@@ -1,0 +1,492 @@
+"""Linux: sysfs, /etc and /proc files, a few commands where they exist, psutil for the rest.
+
+Roots are parameters so tests point the live probes at a fake tree; parsers take text and return facts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from agent.collectors._host import HOST, HostFacts, parse_host, snapshot
+from agent.collectors._source import Errors, LiveBase, ProbeError, Source, decode
+from agent.collectors._values import (
+    clean,
+    clean_serial,
+    load_json,
+    parse_date,
+    records,
+    to_bool,
+    to_int,
+    usable_uuid,
+)
+from agent.collectors.firewall import overall
+from agent.collectors.hardware import chassis_from
+from agent.collectors.network import interfaces_from
+from agent.collectors.os_info import from_epoch
+from agent.collectors.peripherals import parse_edid, printer_connection, printer_kind
+from shared.schema import (
+    AntivirusProduct,
+    Disk,
+    Firewall,
+    FirewallProfile,
+    Hardware,
+    Monitor,
+    Network,
+    OperatingSystem,
+    Peripheral,
+    Peripherals,
+)
+
+NAME = "linux"
+
+DMI_FIELDS = ("sys_vendor", "product_name", "product_version", "product_serial", "product_uuid", "chassis_type",
+              "chassis_vendor", "bios_vendor", "bios_version", "bios_date", "board_vendor", "board_name")
+#: Signatures older than this count as out of date (freshclam updates several times a day).
+CLAMAV_MAX_AGE = timedelta(days=7)
+_COMMAND_TIMEOUT_S = 5.0
+_CLAMAV_DB_DIRS = ("var/lib/clamav", "var/clamav", "usr/local/share/clamav")
+_SKIP_BLOCK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd|mmcblk\d+boot|mmcblk\d+rpmb)")
+
+
+class LiveSource(LiveBase):
+    """This machine. ``root`` replaces ``/`` for every file read, so tests can hand it a fake tree."""
+
+    platform = NAME
+    live = True
+
+    def __init__(self, timeout: float = _COMMAND_TIMEOUT_S, root: Path = Path("/")) -> None:
+        super().__init__()
+        self.timeout = min(timeout, _COMMAND_TIMEOUT_S)
+        self.root = root
+
+    def _file(self, relative: str, limit: int = 1 << 20) -> bytes:
+        path = self.root / relative
+        try:
+            with path.open("rb") as handle:
+                return handle.read(limit)
+        except FileNotFoundError:
+            if relative.startswith("sys/class/dmi/id/") and not path.parent.exists():
+                raise ProbeError("not_found", f"/{path.parent.relative_to(self.root)} does not exist: no DMI/SMBIOS "
+                                 "tables exposed here (container or board without SMBIOS)") from None
+            raise ProbeError("not_found", f"/{relative} does not exist") from None
+        except PermissionError:
+            raise ProbeError("permission_denied", f"/{relative} is readable by root only") from None
+        except OSError as exc:
+            raise ProbeError("probe_failed", f"/{relative}: {exc}") from None
+
+    def _command(self, args: list[str], ok_codes: tuple[int, ...] = (0,)) -> bytes:
+        exe = shutil.which(args[0])
+        if exe is None:
+            raise ProbeError("not_found", f"{args[0]} is not installed")
+        try:
+            done = subprocess.run([exe, *args[1:]], capture_output=True, timeout=self.timeout, check=False,
+                                  stdin=subprocess.DEVNULL, env={**os.environ, "LC_ALL": "C"})
+        except subprocess.TimeoutExpired:
+            raise ProbeError("timeout", f"{' '.join(args)} killed after {self.timeout:.0f} s") from None
+        except OSError as exc:
+            raise ProbeError("probe_failed", f"{' '.join(args)}: {exc}") from None
+        if done.returncode not in ok_codes:
+            message = decode(done.stderr or done.stdout).strip().splitlines()
+            reason = message[0] if message else f"exit {done.returncode}"
+            kind = "permission_denied" if re.search(r"permission|not permitted|root", reason, re.I) else "probe_failed"
+            raise ProbeError(kind, f"{' '.join(args)}: {reason}")
+        return done.stdout
+
+    def _read(self, name: str) -> bytes:
+        """The raw output ``name``."""
+        if name == HOST:
+            return snapshot(self.root / "sys/class/net")
+        if name.startswith("dmi/"):
+            return self._file(f"sys/class/dmi/id/{name[4:]}")
+        if name.startswith("drm/"):
+            return self._file(f"sys/class/drm/{name[4:].removesuffix('.edid')}/edid")
+        reader = {
+            "os-release": lambda: self._first_file(("etc/os-release", "usr/lib/os-release")),
+            "machine-id": lambda: self._first_file(("etc/machine-id", "var/lib/dbus/machine-id")),
+            "cpuinfo": lambda: self._file("proc/cpuinfo").split(b"\n\n", 1)[0],
+            "proc-net-route": lambda: self._file("proc/net/route"),
+            "disks.json": self._disks,
+            "package-db.json": self._package_db,
+            "ufw.conf": lambda: self._file("etc/ufw/ufw.conf"),
+            "firewalld-state": lambda: self._command(["firewall-cmd", "--state"], ok_codes=(0, 252)),
+            "nft-ruleset": lambda: self._command(["nft", "list", "ruleset"]),
+            "lpstat-v": lambda: self._command(["lpstat", "-v"]),
+            "clamav/db-header": self._clamav_header,
+            "clamav/clamscan-version": lambda: self._command(["clamscan", "--version"]),
+            "clamav/state.json": self._clamav_state,
+        }.get(name)
+        if reader is None:
+            raise ProbeError("not_found", f"no Linux probe named {name}")
+        return reader()
+
+    def names(self, prefix: str) -> list[str]:
+        """Monitors: one ``drm/<connector>.edid`` per connector with a non-empty EDID."""
+        if prefix != "drm/":
+            return []
+        drm = self.root / "sys/class/drm"
+        try:
+            return sorted(f"drm/{p.parent.name}.edid" for p in drm.glob("*/edid") if p.stat().st_size > 0)
+        except OSError:
+            return []
+
+    def _first_file(self, candidates: tuple[str, ...]) -> bytes:
+        for relative in candidates[:-1]:
+            try:
+                return self._file(relative)
+            except ProbeError:
+                continue
+        return self._file(candidates[-1])
+
+    def _disks(self) -> bytes:
+        block = self.root / "sys/block"
+        disks: list[dict[str, Any]] = []
+        for dev in sorted(block.iterdir()) if block.is_dir() else []:
+            if _SKIP_BLOCK.match(dev.name):
+                continue
+
+            def value(relative: str, dev: Path = dev) -> str | None:
+                try:
+                    return (dev / relative).read_text().strip()
+                except OSError:
+                    return None
+
+            disks.append({"name": dev.name, "model": value("device/model"), "sectors": value("size"),
+                          "rotational": value("queue/rotational"), "removable": value("removable")})
+        return json.dumps(disks, indent=1).encode()
+
+    def _package_db(self) -> bytes:
+        found: dict[str, float] = {}
+        for relative in ("var/lib/dpkg/status", "var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/Packages",
+                         "var/lib/pacman/local"):
+            try:
+                found[f"/{relative}"] = (self.root / relative).stat().st_mtime
+            except OSError:
+                continue
+        if not found:
+            raise ProbeError("not_found", "no dpkg, rpm or pacman database found")
+        return json.dumps(found, indent=1).encode()
+
+    def _clamav_header(self) -> bytes:
+        candidates = [self.root / d / f"daily.{ext}" for d in _CLAMAV_DB_DIRS for ext in ("cld", "cvd")]
+        present = [p for p in candidates if p.is_file()]
+        if not present:
+            raise ProbeError("not_found", "no ClamAV daily database found")
+        newest = max(present, key=lambda p: p.stat().st_mtime)
+        with newest.open("rb") as handle:
+            return handle.read(512)
+
+    def _clamav_state(self) -> bytes:
+        installed = any(shutil.which(b) for b in ("clamscan", "clamd", "clamdscan")) or any(
+            (self.root / d).is_dir() for d in _CLAMAV_DB_DIRS)
+        if not installed:
+            raise ProbeError("not_found", "ClamAV is not installed")
+        running = {"clamd": False, "clamonacc": False}
+        proc = self.root / "proc"
+        for entry in proc.iterdir() if proc.is_dir() else []:
+            if entry.name.isdigit():
+                try:
+                    comm = (entry / "comm").read_text().strip()
+                except OSError:
+                    continue
+                if comm in running:
+                    running[comm] = True
+        return json.dumps({"installed": True, "clamd_running": running["clamd"],
+                           "clamonacc_running": running["clamonacc"], "checked_at": time.time()}).encode()
+
+
+def live_source(timeout: float) -> Source:
+    """This machine as a source."""
+    return LiveSource(timeout)
+
+
+def source_names(src: Source) -> list[str]:
+    """Every output a capture saves."""
+    fixed = ["os-release", "machine-id", "cpuinfo", "proc-net-route", "disks.json", "package-db.json", "ufw.conf",
+             "firewalld-state", "nft-ruleset", "lpstat-v", "clamav/db-header", "clamav/clamscan-version",
+             "clamav/state.json", HOST]
+    return [*(f"dmi/{f}" for f in DMI_FIELDS), *fixed, *src.names("drm/")]
+
+
+# ---------------------------------------------------------------- pure parsers
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY=value pairs of os-release, quotes removed."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            out[key] = value.strip().strip("'\"")
+    return out
+
+
+def parse_cpuinfo(text: str) -> str | None:
+    """The CPU brand from /proc/cpuinfo ('model name' on x86, 'Model' or 'Hardware' on ARM boards)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip().lower(), value.strip())
+    return clean(fields.get("model name") or fields.get("model") or fields.get("hardware"))
+
+
+def parse_route_gateway(text: str) -> str | None:
+    """The default IPv4 gateway from /proc/net/route (little-endian hex addresses)."""
+    for line in text.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) < 4 or cols[1] != "00000000":
+            continue
+        try:
+            flags, raw = int(cols[3], 16), bytes.fromhex(cols[2])
+        except ValueError:
+            continue
+        if flags & 0x2 and len(raw) == 4:  # RTF_GATEWAY
+            return ".".join(str(b) for b in reversed(raw))
+    return None
+
+
+def parse_disks(text: str) -> list[Disk]:
+    """Disks from the sysfs snapshot: sizes are in 512-byte sectors whatever the device's block size."""
+    disks = []
+    for item in records(load_json(text))[:64]:
+        sectors = to_int(item.get("sectors"))
+        rotational = to_bool(item.get("rotational"))
+        disks.append(Disk(model=clean(item.get("model")) or clean(item.get("name")),
+                          size_bytes=sectors * 512 if sectors else None,
+                          kind="unknown" if rotational is None else ("hdd" if rotational else "ssd")))
+    return disks
+
+
+def parse_clamav_header(data: str) -> tuple[str | None, datetime | None]:
+    """(database version, build time) from a ``ClamAV-VDB:`` header; the last field is epoch seconds."""
+    line = data.split("\n", 1)[0].strip().rstrip("\x00 ")
+    if not line.startswith("ClamAV-VDB:"):
+        raise ValueError("not a ClamAV database header")
+    fields = line.split(":")
+    stamp = to_int(fields[-1].strip()) if len(fields) >= 9 else None
+    version = fields[2].strip() if len(fields) > 2 else None
+    return version or None, datetime.fromtimestamp(stamp, tz=timezone.utc) if stamp else None
+
+
+def parse_clamscan_version(text: str) -> tuple[str | None, str | None, datetime | None]:
+    """(engine version, database version, database time) from ``clamscan --version``.
+
+    The time is the machine's local time without a zone; it is read as UTC, at most a day wrong.
+    """
+    match = re.match(r"^ClamAV ([\w.\-]+)(?:/(\d+)/(.+))?$", text.strip())
+    if not match:
+        raise ValueError(f"unexpected clamscan output {text.strip()[:80]!r}")
+    when = None
+    if match.group(3):
+        try:
+            when = datetime.strptime(" ".join(match.group(3).split()), "%a %b %d %H:%M:%S %Y")
+        except ValueError:
+            when = None
+    return match.group(1), match.group(2), when.replace(tzinfo=timezone.utc) if when else None
+
+
+def parse_lpstat(text: str) -> list[Peripheral]:
+    """Printers from ``lpstat -v``: 'device for NAME: URI'."""
+    out = []
+    for line in text.splitlines():
+        match = re.match(r"^device for (.+?):\s*(\S+)", line.strip())
+        if match:
+            name, uri = match.groups()
+            out.append(Peripheral(name=name, kind=printer_kind(name), connection=printer_connection(name, uri)))
+    return out
+
+
+def parse_nft(text: str) -> bool:
+    """Whether an nftables ruleset filters incoming traffic at all."""
+    return bool(re.search(r"hook\s+input", text))
+
+
+# ---------------------------------------------------------------- facts
+
+
+def _host(src: Source, errors: Errors, family: str) -> HostFacts | None:
+    text = errors.text(src, HOST, family)
+    if text is None:
+        return None
+    try:
+        return parse_host(text)
+    except ValueError as exc:
+        errors.parsed(family, HOST, exc)
+        return None
+
+
+def _dmi(src: Source, errors: Errors, field: str, *, optional: bool = False) -> str | None:
+    text = (errors.optional_text if optional else errors.text)(src, f"dmi/{field}", "hardware")
+    return text.strip() if text is not None else None
+
+
+def hostname(src: Source, errors: Errors) -> str | None:
+    """Hostname from the psutil snapshot."""
+    host = _host(src, errors, "network")
+    return host.hostname if host else None
+
+
+def identity(src: Source, errors: Errors) -> list[tuple[str, str]]:
+    """SMBIOS UUID (root only), then /etc/machine-id."""
+    found: list[tuple[str, str]] = []
+    text = errors.text(src, "dmi/product_uuid", "identity")
+    uuid = usable_uuid(text) if text else None
+    if uuid:
+        found.append(("smbios_uuid", uuid))
+    text = errors.text(src, "machine-id", "identity")
+    if text and re.fullmatch(r"[0-9a-fA-F]{32}", text.strip()):
+        found.append(("machine_id", text.strip().lower()))
+    return found
+
+
+def hardware(src: Source, errors: Errors) -> Hardware:
+    """DMI, /proc/cpuinfo, the psutil snapshot and the disks under /sys/block."""
+    family = "hardware"
+    vendor = clean(_dmi(src, errors, "sys_vendor"))
+    model = clean(_dmi(src, errors, "product_name"))
+    chassis_code = to_int(_dmi(src, errors, "chassis_type"))
+    host = _host(src, errors, family)
+    cpu_text = errors.text(src, "cpuinfo", family)
+    disks_text = errors.text(src, "disks.json", family)
+    disks = []
+    if disks_text is not None:
+        try:
+            disks = parse_disks(disks_text)
+        except ValueError as exc:
+            errors.parsed(family, "disks.json", exc)
+    return Hardware(
+        vendor=vendor,
+        model=model,
+        serial=clean_serial(_dmi(src, errors, "product_serial")),
+        chassis=chassis_from([chassis_code] if chassis_code is not None else [], vendor, model),
+        cpu_model=parse_cpuinfo(cpu_text) if cpu_text else None,
+        cpu_cores=host.cpu_cores if host else None,
+        cpu_threads=host.cpu_threads if host else None,
+        ram_bytes=host.ram_bytes if host else None,
+        disks=disks,
+        bios_vendor=clean(_dmi(src, errors, "bios_vendor")),
+        bios_version=clean(_dmi(src, errors, "bios_version")),
+        bios_date=parse_date(_dmi(src, errors, "bios_date")),
+    )
+
+
+def operating_system(src: Source, errors: Errors) -> OperatingSystem:
+    """/etc/os-release, the kernel, boot time and the package database's last change."""
+    family = "os"
+    text = errors.text(src, "os-release", family)
+    release = parse_os_release(text) if text else {}
+    host = _host(src, errors, family)
+    last_change = None
+    packages = errors.optional_text(src, "package-db.json", family)
+    if packages:
+        try:
+            stamps = [v for v in (load_json(packages) or {}).values() if isinstance(v, (int, float))]
+            last_change = from_epoch(max(stamps)) if stamps else None
+        except (ValueError, AttributeError) as exc:
+            errors.parsed(family, "package-db.json", exc)
+    name = release.get("PRETTY_NAME") or release.get("NAME")
+    return OperatingSystem(
+        name=name or None,
+        version=release.get("VERSION_ID") or None,
+        build=host.kernel if host else None,
+        architecture=host.machine if host else None,
+        is_server=None,
+        install_date=None,
+        last_boot=from_epoch(host.boot_time) if host else None,
+        last_update_date=last_change.date() if last_change else None,
+    )
+
+
+def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
+    """ClamAV, when installed: daemon state and signature date. No product found is an empty list."""
+    family = "antivirus"
+    state_text = errors.optional_text(src, "clamav/state.json", family)
+    header = errors.optional_text(src, "clamav/db-header", family)
+    version_text = errors.optional_text(src, "clamav/clamscan-version", family)
+    if state_text is None and header is None and version_text is None:
+        return []
+    state: dict[str, Any] = {}
+    try:
+        loaded = load_json(state_text) if state_text else None
+        state = loaded if isinstance(loaded, dict) else {}
+    except ValueError as exc:
+        errors.parsed(family, "clamav/state.json", exc)
+    engine = db_version = None
+    updated: datetime | None = None
+    try:
+        if header:
+            db_version, updated = parse_clamav_header(header)
+        if version_text:
+            engine, scan_db, scan_time = parse_clamscan_version(version_text)
+            db_version, updated = db_version or scan_db, updated or scan_time
+    except ValueError as exc:
+        errors.parsed(family, "clamav", exc)
+    checked = state.get("checked_at")
+    up_to_date = None
+    if updated is not None and isinstance(checked, (int, float)):
+        up_to_date = datetime.fromtimestamp(checked, tz=timezone.utc) - updated <= CLAMAV_MAX_AGE
+    running = to_bool(state.get("clamd_running"))
+    detail = ["clamd running" if running else "clamd not running" if running is False else None,
+              "on-access scanning (clamonacc) on" if state.get("clamonacc_running") else None,
+              f"database {db_version}" if db_version else None]
+    return [AntivirusProduct(name="ClamAV", enabled=running, up_to_date=up_to_date, signatures_updated_at=updated,
+                             source="clamav", version=engine, detail=", ".join(d for d in detail if d) or None)]
+
+
+def firewall(src: Source, errors: Errors) -> Firewall:
+    """ufw's configuration, firewalld's state and the nftables ruleset, whichever can be read."""
+    family = "firewall"
+    profiles: list[FirewallProfile] = []
+    ufw = errors.optional_text(src, "ufw.conf", family)
+    if ufw is not None:
+        value = parse_os_release(ufw).get("ENABLED", "").lower()
+        profiles.append(FirewallProfile(name="ufw", enabled={"yes": True, "no": False}.get(value), active=True))
+    state = errors.optional_text(src, "firewalld-state", family)
+    if state is not None:
+        text = state.strip().lower()
+        enabled = True if text == "running" else False if "not running" in text else None
+        profiles.append(FirewallProfile(name="firewalld", enabled=enabled, active=True))
+    ruleset = errors.optional_text(src, "nft-ruleset", family)
+    if ruleset is not None:
+        profiles.append(FirewallProfile(name="nftables", enabled=parse_nft(ruleset), active=True))
+    if not profiles:
+        errors.add(family, "not_found", "no readable ufw, firewalld or nftables state")
+        return Firewall()
+    on = [p for p in profiles if p.enabled]
+    # Several front-ends manage one kernel filter: any of them that filters means the host is filtered.
+    if on:
+        return Firewall(enabled=True, source=on[0].name, profiles=profiles)
+    return Firewall(enabled=overall(profiles), source=profiles[0].name, profiles=profiles)
+
+
+def network(src: Source, errors: Errors) -> Network:
+    """Interfaces from the psutil snapshot, the gateway from /proc/net/route."""
+    family = "network"
+    host = _host(src, errors, family)
+    route = errors.text(src, "proc-net-route", family)
+    return Network(interfaces=interfaces_from(host.interfaces) if host else [],
+                   default_gateway=parse_route_gateway(route) if route else None)
+
+
+def peripherals(src: Source, errors: Errors) -> Peripherals:
+    """CUPS printers and the monitors' EDID."""
+    family = "peripherals"
+    lpstat = errors.optional_text(src, "lpstat-v", family)
+    monitors: list[Monitor] = []
+    for name in src.names("drm/")[:16]:
+        try:
+            monitor = parse_edid(src.read_bytes(name), "drm-edid")
+        except ProbeError as exc:
+            errors.add(family, exc.error, exc.detail)
+            continue
+        if monitor is not None:
+            monitors.append(monitor)
+    return Peripherals(devices=parse_lpstat(lpstat)[:128] if lpstat else [], monitors=monitors)

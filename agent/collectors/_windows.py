@@ -1,0 +1,634 @@
+"""Windows: one PowerShell process emits every source; pure parsers turn ConvertTo-Json output into facts.
+
+Each source is what ``<probe> | ConvertTo-Json`` prints, so a capture folder can also be filled by hand on a
+PC with PowerShell. Parsers accept one object or a list, the three date styles and any text encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from agent.collectors import antivirus as av
+from agent.collectors._host import HOST, parse_host, snapshot
+from agent.collectors._source import Errors, LiveBase, ProbeError, Source, decode
+from agent.collectors._values import (
+    Record,
+    clean,
+    clean_serial,
+    first,
+    load_json,
+    parse_date,
+    parse_when,
+    records,
+    to_bool,
+    to_int,
+    usable_uuid,
+)
+from agent.collectors.firewall import overall
+from agent.collectors.hardware import chassis_from
+from agent.collectors.network import interfaces_from
+from agent.collectors.os_info import from_epoch
+from agent.collectors.peripherals import printer_connection, printer_kind
+from shared.schema import (
+    AntivirusProduct,
+    Disk,
+    DiskKind,
+    Firewall,
+    FirewallProfile,
+    Hardware,
+    Monitor,
+    Network,
+    OperatingSystem,
+    Peripheral,
+    Peripherals,
+)
+
+NAME = "windows"
+
+# Name -> the PowerShell pipeline whose ConvertTo-Json output is that source. Select-Object keeps the output
+# small and stable; properties a Windows version lacks come out as null.
+PROBES: dict[str, str] = {
+    "Win32_BIOS.json": "Get-CimInstance Win32_BIOS | Select-Object Manufacturer,Name,SerialNumber,"
+    "SMBIOSBIOSVersion,ReleaseDate,Version",
+    "Win32_ComputerSystem.json": "Get-CimInstance Win32_ComputerSystem | Select-Object Manufacturer,Model,"
+    "PCSystemType,TotalPhysicalMemory,Domain,HypervisorPresent,Name",
+    "Win32_ComputerSystemProduct.json": "Get-CimInstance Win32_ComputerSystemProduct | Select-Object UUID,"
+    "IdentifyingNumber,Vendor,Name",
+    "Win32_SystemEnclosure.json": "Get-CimInstance Win32_SystemEnclosure | Select-Object ChassisTypes,"
+    "Manufacturer,SerialNumber,SMBIOSAssetTag",
+    "Win32_OperatingSystem.json": "Get-CimInstance Win32_OperatingSystem | Select-Object Caption,Version,"
+    "BuildNumber,ProductType,InstallDate,LastBootUpTime,OSArchitecture,CSName",
+    "Win32_Processor.json": "Get-CimInstance Win32_Processor | Select-Object Name,NumberOfCores,"
+    "NumberOfLogicalProcessors,Manufacturer",
+    "Win32_PhysicalMemory.json": "Get-CimInstance Win32_PhysicalMemory | Select-Object Capacity",
+    "PhysicalDisk.json": "Get-PhysicalDisk | Select-Object FriendlyName,Model,MediaType,BusType,Size",
+    "AntiVirusProduct.json": "Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct | "
+    "Select-Object displayName,instanceGuid,pathToSignedProductExe,pathToSignedReportingExe,productState,timestamp",
+    "MpComputerStatus.json": "Get-MpComputerStatus | Select-Object AMRunningMode,AMServiceEnabled,AMProductVersion,"
+    "AMEngineVersion,AntivirusEnabled,AntivirusSignatureAge,AntivirusSignatureLastUpdated,AntivirusSignatureVersion,"
+    "DefenderSignaturesOutOfDate,RealTimeProtectionEnabled,IsTamperProtected,ProductStatus,IsVirtualMachine",
+    "NetFirewallProfile.json": "Get-NetFirewallProfile | Select-Object Name,Enabled",
+    "NetConnectionProfile.json": "Get-NetConnectionProfile | Select-Object Name,InterfaceAlias,NetworkCategory",
+    "NetRoute.json": "Get-NetRoute -DestinationPrefix '0.0.0.0/0' | Select-Object NextHop,InterfaceAlias,RouteMetric",
+    "NetAdapter.json": "Get-NetAdapter | Select-Object Name,InterfaceDescription,PhysicalMediaType,Virtual,Status",
+    "Uninstall.json": "Get-ItemProperty 'HKLM:\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\*',"
+    "'HKLM:\\Software\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\*' -ErrorAction SilentlyContinue"
+    " | Where-Object DisplayName | Select-Object DisplayName,DisplayVersion,Publisher,InstallDate",
+    "Win32_Service.json": "Get-CimInstance Win32_Service | Select-Object Name,DisplayName,State,StartMode",
+    "WmiMonitorID.json": "Get-CimInstance -Namespace root/wmi -ClassName WmiMonitorID | Select-Object "
+    "ManufacturerName,ProductCodeID,SerialNumberID,UserFriendlyName,WeekOfManufacture,YearOfManufacture",
+    "Win32_Printer.json": "Get-CimInstance Win32_Printer | Select-Object Name,PortName,DriverName,Network,Local",
+    "ImageDevices.json": "Get-CimInstance Win32_PnPEntity -Filter \"PNPClass='Image'\" | Select-Object Name,Status",
+    "HotFix.json": "Get-HotFix | Select-Object HotFixID,InstalledOn",
+    "MachineGuid.json": "(Get-ItemProperty 'HKLM:\\SOFTWARE\\Microsoft\\Cryptography').MachineGuid",
+}
+
+# Every probe prints one JSON line as soon as it finishes, so a probe that hangs costs only itself: the
+# lines printed before the kill are kept.
+_PRELUDE = r"""
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
+function Emit([string]$Name, [scriptblock]$Probe) {
+  try {
+    $r = & $Probe
+    if ($null -eq $r) { $t = '' } else { $t = $r | ConvertTo-Json -Depth 3 }
+    $line = @{ name = $Name; ok = [string]$t } | ConvertTo-Json -Compress
+  } catch {
+    $line = @{ name = $Name; error = $_.Exception.GetType().Name; message = [string]$_.Exception.Message } |
+      ConvertTo-Json -Compress
+  }
+  [Console]::Out.WriteLine($line)
+  [Console]::Out.Flush()
+}
+"""
+
+
+def script() -> str:
+    """The PowerShell script that prints every source, one JSON line each."""
+    calls = "\n".join(f"Emit '{name}' {{ {pipeline} }}" for name, pipeline in PROBES.items())
+    return _PRELUDE + calls + "\n"
+
+
+def parse_script_output(text: str) -> dict[str, str | ProbeError]:
+    """Source texts (or the reason each failed) from the script's JSON lines; broken lines are skipped."""
+    out: dict[str, str | ProbeError] = {}
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        if "ok" in item:
+            out[item["name"]] = str(item["ok"] or "")
+        else:
+            out[item["name"]] = _classify(str(item.get("error") or ""), str(item.get("message") or ""), item["name"])
+    return out
+
+
+def _classify(kind: str, message: str, name: str) -> ProbeError:
+    lowered = f"{kind} {message}".lower()
+    if "unauthorized" in lowered or "access denied" in lowered or "access is denied" in lowered:
+        return ProbeError("permission_denied", f"{name}: {message}")
+    if "invalid namespace" in lowered or "invalid class" in lowered or "commandnotfound" in lowered:
+        return ProbeError("not_found", f"{name}: {message}")
+    return ProbeError("probe_failed", f"{name}: {kind}: {message}")
+
+
+class LiveSource(LiveBase):
+    """This PC: one PowerShell process, started on first use and killed after ``timeout`` seconds."""
+
+    platform = NAME
+    live = True
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self._outputs: dict[str, str | ProbeError] | None = None
+
+    def _run(self) -> dict[str, str | ProbeError]:
+        encoded = base64.b64encode(script().encode("utf-16-le")).decode("ascii")
+        command = ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
+                   "-EncodedCommand", encoded]
+        begin = time.monotonic()
+        try:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    stdin=subprocess.DEVNULL, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        except OSError as exc:
+            return dict.fromkeys(PROBES, ProbeError("not_found", f"powershell.exe: {exc}"))
+        try:
+            raw, _ = proc.communicate(timeout=self.timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raw, _ = proc.communicate()
+            timed_out = True
+        outputs = parse_script_output(decode(raw or b""))
+        for name in PROBES:
+            if name not in outputs:
+                outputs[name] = (
+                    ProbeError("timeout", f"PowerShell killed after {time.monotonic() - begin:.0f} s before {name}")
+                    if timed_out
+                    else ProbeError("probe_failed", f"PowerShell printed nothing for {name} (exit {proc.returncode})")
+                )
+        return outputs
+
+    def _read(self, name: str) -> bytes:
+        """The source's ConvertTo-Json text, running PowerShell once for all of them."""
+        if name == HOST:
+            return snapshot()
+        if name not in PROBES:
+            raise ProbeError("not_found", f"no Windows probe named {name}")
+        if self._outputs is None:
+            self._outputs = self._run()
+        value = self._outputs[name]
+        if isinstance(value, ProbeError):
+            raise value
+        return value.encode("utf-8")
+
+    def names(self, prefix: str) -> list[str]:
+        """Names under ``prefix`` among the fixed set of probes."""
+        return [n for n in (*PROBES, HOST) if n.startswith(prefix)]
+
+
+def live_source(timeout: float) -> Source:
+    """This PC as a source."""
+    return LiveSource(timeout)
+
+
+def source_names(src: Source) -> list[str]:
+    """Every output a capture saves."""
+    return [*PROBES, HOST]
+
+
+# ---------------------------------------------------------------- reading helpers
+
+
+def _load(src: Source, name: str, family: str, errors: Errors, *, optional: bool = False) -> Any:
+    """Parsed JSON of ``name``, or None with the reason in ``errors`` (missing, unreadable, garbage)."""
+    text = (errors.optional_text if optional else errors.text)(src, name, family)
+    if text is None:
+        return None
+    try:
+        return load_json(text)
+    except ValueError as exc:
+        errors.parsed(family, name, exc)
+        return None
+
+
+def _records(src: Source, name: str, family: str, errors: Errors, *, optional: bool = False) -> list[Record] | None:
+    """The objects of ``name``; None when the source is unavailable (as opposed to empty)."""
+    text = (errors.optional_text if optional else errors.text)(src, name, family)
+    if text is None:
+        return None
+    try:
+        return records(load_json(text))
+    except ValueError as exc:
+        errors.parsed(family, name, exc)
+        return None
+
+
+# ---------------------------------------------------------------- identity and hardware
+
+def hostname(src: Source, errors: Errors) -> str | None:
+    """Computer name from Win32_ComputerSystem, else the psutil snapshot."""
+    name = clean(first(_load(src, "Win32_ComputerSystem.json", "hardware", errors)).get("Name"))
+    if name:
+        return name
+    text = errors.optional_text(src, HOST, "network")
+    try:
+        return parse_host(text).hostname if text else None
+    except ValueError:
+        return None
+
+
+def identity(src: Source, errors: Errors) -> list[tuple[str, str]]:
+    """SMBIOS UUID, then the registry's MachineGuid."""
+    found: list[tuple[str, str]] = []
+    uuid = usable_uuid(first(_load(src, "Win32_ComputerSystemProduct.json", "identity", errors)).get("UUID"))
+    if uuid:
+        found.append(("smbios_uuid", uuid))
+    guid = _load(src, "MachineGuid.json", "identity", errors)
+    if isinstance(guid, str) and clean(guid):
+        found.append(("machine_guid", guid.strip().lower()))
+    return found
+
+
+_MEDIA = {3: "hdd", 4: "ssd", "hdd": "hdd", "ssd": "ssd"}
+
+
+def parse_disks(items: list[Record]) -> list[Disk]:
+    """Disks from Get-PhysicalDisk (MediaType 3 HDD, 4 SSD, 0 unspecified; PS 7 may print the names)."""
+    disks: list[Disk] = []
+    for item in items[:64]:
+        media = item.get("MediaType")
+        kind: DiskKind = _MEDIA.get(media.lower() if isinstance(media, str) else media, "unknown")  # type: ignore[assignment]
+        size = to_int(item.get("Size"))
+        disks.append(Disk(model=clean(item.get("FriendlyName")) or clean(item.get("Model")),
+                          size_bytes=size if size and size > 0 else None, kind=kind))
+    return disks
+
+
+def hardware(src: Source, errors: Errors) -> Hardware:
+    """Hardware from Win32_BIOS, Win32_ComputerSystem(Product), Win32_SystemEnclosure, Win32_Processor, disks."""
+    family = "hardware"
+    bios = first(_load(src, "Win32_BIOS.json", family, errors))
+    system = first(_load(src, "Win32_ComputerSystem.json", family, errors))
+    product = first(_load(src, "Win32_ComputerSystemProduct.json", family, errors, optional=True))
+    enclosure = first(_load(src, "Win32_SystemEnclosure.json", family, errors))
+    cpus = _records(src, "Win32_Processor.json", family, errors) or []
+    vendor = clean(system.get("Manufacturer")) or clean(product.get("Vendor"))
+    model = clean(system.get("Model")) or clean(product.get("Name"))
+    codes = [c for c in (to_int(v) for v in _as_list(enclosure.get("ChassisTypes"))) if c is not None]
+    chassis = chassis_from(codes, vendor, model)
+    if chassis is None and to_int(system.get("PCSystemType")) == 2:  # 2 = Mobile, when SMBIOS says nothing
+        chassis = "laptop"
+    memory = _records(src, "Win32_PhysicalMemory.json", family, errors, optional=True) or []
+    installed = sum(to_int(m.get("Capacity")) or 0 for m in memory)
+    disks = _records(src, "PhysicalDisk.json", family, errors, optional=True) or []
+    return Hardware(
+        vendor=vendor,
+        model=model,
+        serial=clean_serial(bios.get("SerialNumber")) or clean_serial(enclosure.get("SerialNumber"))
+        or clean_serial(product.get("IdentifyingNumber")),
+        chassis=chassis,
+        cpu_model=clean(cpus[0].get("Name")) if cpus else None,
+        cpu_cores=_sum(c.get("NumberOfCores") for c in cpus),
+        cpu_threads=_sum(c.get("NumberOfLogicalProcessors") for c in cpus),
+        ram_bytes=installed or to_int(system.get("TotalPhysicalMemory")),
+        disks=parse_disks(disks),
+        bios_vendor=clean(bios.get("Manufacturer")),
+        bios_version=clean(bios.get("SMBIOSBIOSVersion")) or clean(bios.get("Version")),
+        bios_date=parse_date(bios.get("ReleaseDate")),
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _sum(values: Any) -> int | None:
+    numbers = [n for n in (to_int(v) for v in values) if n is not None]
+    return sum(numbers) if numbers else None
+
+
+# ---------------------------------------------------------------- operating system
+
+_ARCH = (("arm", "arm64"), ("64", "x86_64"), ("32", "x86"))
+
+
+def operating_system(src: Source, errors: Errors) -> OperatingSystem:
+    """Win32_OperatingSystem plus the newest hotfix date."""
+    family = "os"
+    info = first(_load(src, "Win32_OperatingSystem.json", family, errors))
+    arch_text = (clean(info.get("OSArchitecture")) or "").lower()
+    product_type = to_int(info.get("ProductType"))  # 1 workstation, 2 domain controller, 3 server
+    caption = clean(info.get("Caption"))
+    is_server = None if product_type is None else product_type != 1
+    if is_server is None and caption:
+        is_server = "server" in caption.lower()
+    hotfixes = _records(src, "HotFix.json", family, errors, optional=True) or []
+    dates = [d for d in (parse_date(h.get("InstalledOn")) for h in hotfixes) if d is not None]
+    boot = parse_when(info.get("LastBootUpTime"))
+    return OperatingSystem(
+        name=caption,
+        version=clean(info.get("Version")),
+        build=clean(info.get("BuildNumber")),
+        architecture=next((arch for key, arch in _ARCH if key in arch_text), None) if arch_text else None,
+        is_server=is_server,
+        install_date=parse_date(info.get("InstallDate")),
+        last_boot=boot.replace(microsecond=0) if boot else boot_time(src, errors),
+        last_update_date=max(dates) if dates else None,
+    )
+
+
+# ---------------------------------------------------------------- antivirus
+
+_STATES = {0: (False, "off"), 1: (True, "on"), 2: (False, "snoozed"), 3: (False, "expired")}
+_SIGNATURES = {0: (True, "up to date"), 1: (False, "out of date")}
+
+
+def decode_product_state(value: int) -> tuple[bool | None, bool | None, bool | None, str]:
+    """(enabled, up_to_date, licence_problem, detail) from Security Center's productState."""
+    enabled, state = _STATES.get((value >> 12) & 0xF, (None, "unknown state"))
+    up_to_date, signatures = _SIGNATURES.get((value >> 4) & 0xF, (None, "unknown signature state"))
+    licence = True if state == "expired" else None
+    return enabled, up_to_date, licence, f"productState 0x{value:06X}: {state}, signatures {signatures}"
+
+
+def _wsc_time(value: Any) -> datetime | None:
+    """Security Center's ``timestamp`` (RFC 1123, e.g. 'Mon, 04 Mar 2024 18:28:49 GMT')."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return parse_when(value)
+
+
+def parse_security_center(items: list[Record]) -> list[AntivirusProduct]:
+    """Products from root/SecurityCenter2 AntiVirusProduct, one per display name.
+
+    Uninstalled products leave stale entries and some products register twice under two GUIDs: of the
+    entries with one name, the most recently updated wins, then the one that says it is on.
+    """
+    best: dict[str, tuple[tuple[float, int], AntivirusProduct]] = {}
+    for item in items:
+        name = clean(item.get("displayName"))
+        state = to_int(item.get("productState"))
+        if name is None:
+            continue
+        if state is None:
+            product = AntivirusProduct(name=name, source="security_center", detail="productState missing")
+        else:
+            enabled, current, licence, detail = decode_product_state(state)
+            product = AntivirusProduct(name=name, enabled=enabled, up_to_date=current, product_state=state,
+                                       licence_problem=licence, source="security_center", detail=detail)
+        stamp = _wsc_time(item.get("timestamp"))
+        rank = (stamp.timestamp() if stamp else 0.0, 1 if product.enabled else 0)
+        key = name.casefold()
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, product)
+    return [product for _, product in best.values()]
+
+
+# Bits of MSFT_MpComputerStatus.ProductStatus (MpClient's MP_PRODUCT_STATUS flags).
+_MP_SIGNATURES_OUT_OF_DATE = 0x20
+_MP_NON_GENUINE = 0x2000
+_MP_EXPIRED = 0x4000
+_MP_NEVER = 65535  # AntivirusSignatureAge when signatures were never updated
+
+
+def parse_defender(status: Record) -> AntivirusProduct | None:
+    """Microsoft Defender from Get-MpComputerStatus; None when the record is empty."""
+    if not status:
+        return None
+    flags = to_int(status.get("ProductStatus"))
+    age = to_int(status.get("AntivirusSignatureAge"))
+    out_of_date = to_bool(status.get("DefenderSignaturesOutOfDate"))
+    up_to_date: bool | None
+    if age == _MP_NEVER:
+        up_to_date = False
+    elif out_of_date is not None:
+        up_to_date = not out_of_date
+    elif flags is not None:
+        up_to_date = not flags & _MP_SIGNATURES_OUT_OF_DATE
+    else:
+        up_to_date = None
+    av_on = to_bool(status.get("AntivirusEnabled"))
+    realtime = to_bool(status.get("RealTimeProtectionEnabled"))
+    mode = clean(status.get("AMRunningMode"))
+    enabled = None if av_on is None and realtime is None else bool(av_on) and realtime is not False
+    if mode and "passive" in mode.lower():
+        enabled = False  # another product is the active one; Defender only scans on demand
+    age_text = f"signature age {age} d" if age is not None else None
+    detail = [f"mode {mode}" if mode else None,
+              "signatures never updated" if age == _MP_NEVER else age_text,
+              f"ProductStatus 0x{flags:X}" if flags is not None else None]
+    return AntivirusProduct(
+        name="Microsoft Defender Antivirus",
+        enabled=enabled,
+        up_to_date=up_to_date,
+        signatures_updated_at=None if age == _MP_NEVER else parse_when(status.get("AntivirusSignatureLastUpdated")),
+        source="defender",
+        version=clean(status.get("AMProductVersion")),
+        licence_problem=None if flags is None else bool(flags & (_MP_NON_GENUINE | _MP_EXPIRED)),
+        detail=", ".join(d for d in detail if d) or None,
+    )
+
+
+def parse_catalogue(services: list[Record], programs: list[Record]) -> dict[str, AntivirusProduct]:
+    """Catalogue products found among services (running or not) and installed programs, by catalogue name."""
+    found: dict[str, AntivirusProduct] = {}
+    for svc in services:
+        name = clean(svc.get("Name"))
+        known = av.known_by_service(name) if name else None
+        if known is None:
+            continue
+        running = (clean(svc.get("State")) or "").lower() == "running"
+        previous = found.get(known.name)
+        if previous is not None and previous.enabled:
+            continue
+        found[known.name] = AntivirusProduct(
+            name=known.name, enabled=running, source="service",
+            detail=f"service {name} {'running' if running else (clean(svc.get('State')) or 'state unknown').lower()}",
+        )
+    for prog in programs:
+        display = clean(prog.get("DisplayName"))
+        known = av.known_by_program(display) if display else None
+        if known is None or display is None:
+            continue
+        version = clean(prog.get("DisplayVersion"))
+        if known.name in found:
+            current = found[known.name]
+            if current.source == "service" and current.version is None:
+                found[known.name] = current.model_copy(update={"name": display, "version": version})
+            continue
+        found[known.name] = AntivirusProduct(name=display, source="installed_program", version=version,
+                                             detail="installed program; protection state not reported")
+    return found
+
+
+def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
+    """Security Center first; without it (Windows Server) Defender; plus catalogue products it does not list."""
+    family = "antivirus"
+    center = _records(src, "AntiVirusProduct.json", family, errors)
+    products = parse_security_center(center) if center is not None else []
+    listed_defender = next((p for p in products if "defender" in p.name.lower()), None)
+    if center is None or listed_defender is not None:
+        status = first(_load(src, "MpComputerStatus.json", family, errors))
+        defender = parse_defender(status)
+        if defender is not None and listed_defender is not None:
+            # Security Center's verdict stands; Defender adds what it alone knows.
+            merged = listed_defender.model_copy(update={
+                "signatures_updated_at": defender.signatures_updated_at,
+                "version": defender.version,
+                "licence_problem": defender.licence_problem if defender.licence_problem is not None
+                else listed_defender.licence_problem,
+            })
+            products[products.index(listed_defender)] = merged
+        elif defender is not None:
+            products.append(defender)
+    services = _records(src, "Win32_Service.json", family, errors, optional=True) or []
+    programs = _records(src, "Uninstall.json", family, errors, optional=True) or []
+    covered = {k.name for p in products if (k := av.known_by_program(p.name)) is not None}
+    products.extend(p for key, p in parse_catalogue(services, programs).items() if key not in covered)
+    return products[:64]
+
+
+# ---------------------------------------------------------------- firewall
+
+_CATEGORIES = {0: "public", 1: "private", 2: "domain", "public": "public", "private": "private",
+               "domainauthenticated": "domain"}
+
+
+def parse_firewall(profiles: list[Record], connections: list[Record] | None) -> Firewall:
+    """Firewall from Get-NetFirewallProfile; Get-NetConnectionProfile (when known) says which profiles apply."""
+    active: set[str] | None = None
+    if connections is not None:
+        active = set()
+        for conn in connections:
+            category = conn.get("NetworkCategory")
+            label = _CATEGORIES.get(category.lower() if isinstance(category, str) else category)
+            if label:
+                active.add(label)
+    out = []
+    for item in profiles[:16]:
+        name = clean(item.get("Name"))
+        if name is None:
+            continue
+        out.append(FirewallProfile(name=name, enabled=to_bool(item.get("Enabled")),
+                                   active=None if active is None else name.lower() in active))
+    return Firewall(enabled=overall(out), source="netfirewallprofile" if out else None, profiles=out)
+
+
+def firewall(src: Source, errors: Errors) -> Firewall:
+    """Windows Firewall per profile."""
+    profiles = _records(src, "NetFirewallProfile.json", "firewall", errors)
+    if profiles is None:
+        return Firewall()
+    connections = _records(src, "NetConnectionProfile.json", "firewall", errors, optional=True)
+    return parse_firewall(profiles, connections)
+
+
+# ---------------------------------------------------------------- network
+
+
+def network(src: Source, errors: Errors) -> Network:
+    """psutil's interfaces, typed by Get-NetAdapter where known, and the default route's next hop."""
+    family = "network"
+    text = errors.text(src, HOST, family)
+    interfaces = []
+    if text is not None:
+        try:
+            interfaces = interfaces_from(parse_host(text).interfaces)
+        except ValueError as exc:
+            errors.parsed(family, HOST, exc)
+    adapters = {str(a.get("Name")): a for a in _records(src, "NetAdapter.json", family, errors, optional=True) or []}
+    for i, nic in enumerate(interfaces):
+        adapter = adapters.get(nic.name)
+        if adapter is None or nic.kind == "loopback":
+            continue
+        media = (clean(adapter.get("PhysicalMediaType")) or "").lower()
+        if to_bool(adapter.get("Virtual")):
+            interfaces[i] = nic.model_copy(update={"kind": "virtual"})
+        elif "802.11" in media or "wireless" in media:
+            interfaces[i] = nic.model_copy(update={"kind": "wifi"})
+        elif "802.3" in media:
+            interfaces[i] = nic.model_copy(update={"kind": "ethernet"})
+    routes = _records(src, "NetRoute.json", family, errors, optional=True) or []
+    hops = sorted((to_int(r.get("RouteMetric")) or 0, clean(r.get("NextHop")) or "") for r in routes)
+    gateway = next((hop for _, hop in hops if hop and hop != "0.0.0.0"), None)  # noqa: S104 - a route, not a bind
+    return Network(interfaces=interfaces, default_gateway=gateway)
+
+
+# ---------------------------------------------------------------- peripherals
+
+
+def _chars(value: Any) -> str | None:
+    """WmiMonitorID strings arrive as arrays of UTF-16 code units, padded with zeros."""
+    if isinstance(value, list):
+        return clean("".join(chr(c) for c in value if isinstance(c, int) and 0 < c < 0x110000))
+    return clean(value)
+
+
+def parse_monitors(items: list[Record]) -> list[Monitor]:
+    """Monitors from WmiMonitorID."""
+    monitors = []
+    for item in items[:16]:
+        year = to_int(item.get("YearOfManufacture"))
+        monitors.append(Monitor(
+            manufacturer=_chars(item.get("ManufacturerName")),
+            model=_chars(item.get("UserFriendlyName")) or _chars(item.get("ProductCodeID")),
+            serial=clean_serial(_chars(item.get("SerialNumberID"))),
+            year_of_manufacture=year if year and 1990 <= year <= 2100 else None,
+            source="WmiMonitorID",
+        ))
+    return monitors
+
+
+def parse_printers(items: list[Record]) -> list[Peripheral]:
+    """Printers from Win32_Printer."""
+    out = []
+    for item in items:
+        name = clean(item.get("Name"))
+        if name is None:
+            continue
+        connection = printer_connection(name, clean(item.get("PortName")))
+        if connection == "unknown" and to_bool(item.get("Network")):
+            connection = "network"
+        out.append(Peripheral(name=name, kind=printer_kind(f"{name} {item.get('DriverName') or ''}"),
+                              connection=connection))
+    return out
+
+
+def peripherals(src: Source, errors: Errors) -> Peripherals:
+    """Printers, imaging devices (scanners) and monitors."""
+    family = "peripherals"
+    devices = parse_printers(_records(src, "Win32_Printer.json", family, errors, optional=True) or [])
+    for item in _records(src, "ImageDevices.json", family, errors, optional=True) or []:
+        name = clean(item.get("Name"))
+        if name and not any(d.name == name for d in devices):
+            devices.append(Peripheral(name=name, kind="scanner", connection="usb" if "usb" in name.lower()
+                                      else "unknown"))
+    monitors = parse_monitors(_records(src, "WmiMonitorID.json", family, errors, optional=True) or [])
+    return Peripherals(devices=devices[:128], monitors=monitors)
+
+
+def boot_time(src: Source, errors: Errors) -> datetime | None:
+    """Boot time from the psutil snapshot (used when Win32_OperatingSystem lacks it)."""
+    text = errors.optional_text(src, HOST, "os")
+    try:
+        return from_epoch(parse_host(text).boot_time) if text else None
+    except ValueError:
+        return None
+
