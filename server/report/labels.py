@@ -145,14 +145,10 @@ VI: dict[str, str] = {
     "fig:agents_stale": "Máy tính không gửi số liệu trong thời gian gần đây (cần kiểm tra)",
     "fig:past_service_life": "Thiết bị đang sử dụng đã quá thời hạn sử dụng",
     # why a figure is what it is, as coverage notes it
-    "note:expired": "giấy phép đã hết hạn",
-    "note:licence_expired": "giấy phép đã hết hạn",
-    "note:over_used": "số máy cài đặt vượt số giấy phép đã mua",
-    "note:seats_exceeded": "số máy cài đặt vượt số giấy phép đã mua",
-    "note:no_licence": "chưa có giấy phép",
-    "note:missing_data": "thiếu số liệu",
-    "note:no_staff": "chưa nhập số biên chế",
-    "note:no_agent": "chưa có máy tính nào cài phần mềm kiểm kê",
+    "note:licence_expired": "giấy phép {product} đã hết hạn",
+    "note:no_licence": "chưa có giấy phép {product}",
+    "note:licence_problem": "phần mềm {product} báo bản quyền không hợp lệ hoặc đã hết hạn",
+    "note:licence_overused": "{product} được cài trên {used} máy nhưng chỉ mua {seats} giấy phép",
 }
 
 EN: dict[str, str] = {
@@ -281,14 +277,10 @@ EN: dict[str, str] = {
     "fig:air_gap_violations": "Classified-document computers still connected to the internet (violation)",
     "fig:agents_stale": "Computers that have not reported recently (to be checked)",
     "fig:past_service_life": "Devices in use past their service life",
-    "note:expired": "the licence has expired",
-    "note:licence_expired": "the licence has expired",
-    "note:over_used": "more computers than licence seats bought",
-    "note:seats_exceeded": "more computers than licence seats bought",
-    "note:no_licence": "no licence recorded",
-    "note:missing_data": "data missing",
-    "note:no_staff": "staff headcount not entered",
-    "note:no_agent": "no computer runs the inventory agent",
+    "note:licence_expired": "the {product} licence has expired",
+    "note:no_licence": "no {product} licence recorded",
+    "note:licence_problem": "{product} itself reports a non-genuine or expired licence",
+    "note:licence_overused": "{product} is installed on {used} computers but only {seats} licences were bought",
 }
 
 LABELS: dict[Lang, dict[str, str]] = {"vi": VI, "en": EN}

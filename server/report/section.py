@@ -7,6 +7,7 @@ data is missing; it is never shown as 100%.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -181,8 +182,22 @@ class SectionWriter:
         return self.t("line_share", label=label, share=share + suffix, comparison=self.comparison(key))
 
     def note_text(self, note: str) -> str:
-        """A coverage note in plain words; an unforeseen note is shown as it is rather than hidden."""
-        return self.t.get(f"note:{note}") or self.t("note_other", note=note)
+        """Coverage notes (``licence_expired:BKAV; licence_overused:Kaspersky 12/10``) in plain words."""
+        return "; ".join(self.one_note(part.strip()) for part in re.split(r"[;\n]", note) if part.strip())
+
+    def one_note(self, note: str) -> str:
+        """One note in plain words; an unforeseen one is shown as it is rather than hidden."""
+        kind, _, arg = note.partition(":")
+        template = self.t.get(f"note:{kind}")
+        if template is None:
+            return self.t("note_other", note=note)
+        product, used, seats = arg.strip(), "", ""
+        overuse = re.fullmatch(r"(.+?)\s+(\d+)/(\d+)", product)
+        if kind == "licence_overused" and overuse:
+            product = overuse.group(1)
+            used = format_count(int(overuse.group(2)), self.lang)
+            seats = format_count(int(overuse.group(3)), self.lang)
+        return template.format(product=product, used=used, seats=seats).replace("  ", " ")
 
     def own_share(self, code: str, key: str) -> tuple[int, int] | None:
         """(numerator, denominator) of the unit itself, without its sub-units; None when not computed."""

@@ -62,7 +62,8 @@ def test_one_stop_shop_table(coverage: Coverage, snapshot: Snapshot) -> None:
 def test_security_sentences_and_licence_reason(coverage: Coverage, snapshot: Snapshot) -> None:
     bullets = _bullets(build_report(coverage, snapshot, "vi"))
     assert ("Máy tính có chương trình diệt virus bản quyền: 50,00% (2/4). Lý do chưa có bản quyền: giấy phép "
-            "đã hết hạn.") in bullets
+            "Kaspersky Endpoint Security đã hết hạn; BKAV Pro được cài trên 3 máy nhưng chỉ mua 2 giấy phép."
+            ) in bullets
     assert "Máy tính dùng hệ điều hành đã hết hỗ trợ (không còn bản vá bảo mật): 25,00% (1/4)." in bullets
 
 
@@ -70,7 +71,8 @@ def test_limitations_oldest_and_forecast(coverage: Coverage, snapshot: Snapshot)
     text = _text(build_report(coverage, snapshot, "vi"))
     assert "Thiết bị đang sử dụng đã quá thời hạn sử dụng: 40,00% (2/5)." in text
     assert "Chưa xác định được năm đưa vào sử dụng của 1 thiết bị." in text
-    assert "| 1 | PH-VP-01 (Dell OptiPlex 3020) | UBND huyện Phụng Hiệp | 10,2 (ước tính) | ngày phát hành BIOS |" in text
+    assert ("| 1 | PH-VP-01 (Dell OptiPlex 3020) | UBND huyện Phụng Hiệp | 10,2 (ước tính) | ngày phát hành BIOS |"
+            in text)
     assert "| 2026 | 3 | Xã Tân Bình (2), Phòng Tài chính - Kế hoạch (1) |" in text
 
 
@@ -142,5 +144,6 @@ def test_items_annex_lists_devices_and_units(coverage: Coverage, snapshot: Snaps
 def test_english_report(coverage: Coverage, snapshot: Snapshot) -> None:
     text = _text(build_report(coverage, snapshot, "en", period="H1 2024"))
     assert "**For the digital transformation report, H1 2024**" in text
-    assert "Computers with licensed antivirus: 50.00% (2/4). Why some are not licensed: the licence has expired." \
+    assert ("Computers with licensed antivirus: 50.00% (2/4). Why some are not licensed: the Kaspersky Endpoint "
+            "Security licence has expired; BKAV Pro is installed on 3 computers but only 2 licences were bought.") \
         in text

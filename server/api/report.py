@@ -1,0 +1,131 @@
+"""Report endpoints: the report as of a date in md, txt, json or docx, and the reports kept by the schedule.
+
+Access goes through ``ReportReaderDep``; until the console's login exists it admits every caller, and the
+auth work replaces ``require_report_reader`` with a check of the officer's session.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from server.api.deps import EngineDep, SettingsDep
+from server.db import reading
+from server.report import MEDIA_TYPES, Format, render
+from server.report.document import ReportDocument
+from server.report.generate import ReportRequest, UnknownUnit, make_report
+from server.report.numbers import Lang
+from server.report.store import ReportSnapshot, ensure_tables, listing
+from server.services.policy import Policy
+
+router = APIRouter(prefix="/api/v1", tags=["report"])
+_ready: set[str] = set()
+
+
+def require_report_reader() -> None:
+    """Hook for the console's authentication: who may read reports (everyone, until login exists)."""
+
+
+ReportReaderDep = Annotated[None, Depends(require_report_reader)]
+
+
+def _tables(engine: Engine) -> None:
+    """The report tables, created once per database when no migration has yet."""
+    key = str(engine.url)
+    if key not in _ready:
+        ensure_tables(engine)
+        _ready.add(key)
+
+
+def _file_name(as_of: date, unit: str | None, fmt: Format) -> str:
+    scope = unit or "toan-huyen"  # ASCII only: some mail clients mangle non-ASCII attachment names
+    return f"bao-cao-{as_of.isoformat()}-{scope}.{fmt}"
+
+
+def _response(data: bytes, fmt: Format, as_of: date, unit: str | None) -> Response:
+    headers = {}
+    if fmt == "docx":
+        headers["Content-Disposition"] = f'attachment; filename="{_file_name(as_of, unit, fmt)}"'
+    return Response(content=data, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+@router.get("/report", summary="The report section as of a cut-off date")
+async def get_report(
+    engine: EngineDep,
+    settings: SettingsDep,
+    _reader: ReportReaderDep,
+    as_of: Annotated[date | None, Query(description="Cut-off date; default today (district time)")] = None,
+    unit: Annotated[str | None, Query(description="Code of the unit whose subtree is reported")] = None,
+    lang: Annotated[Lang, Query(description="vi or en")] = "vi",
+    format: Annotated[Format, Query(description="md, txt, json or docx")] = "md",
+    period: Annotated[str | None, Query(description="Period label for the title")] = None,
+    items: Annotated[bool, Query(description="Add the lists behind each figure")] = False,
+    compare_to: Annotated[date | None, Query(description="Previous cut-off to compare with")] = None,
+) -> Response:
+    """Generated from history on each request: the same numbers as the console and the command line."""
+    cut_off = as_of or datetime.now(settings.tz).date()
+    request = ReportRequest(as_of=cut_off, unit_code=unit, lang=lang, period=period, items=items,
+                            compare_to=compare_to)
+
+    def build() -> bytes:
+        _tables(engine)
+        with reading(engine) as session:
+            document: ReportDocument = make_report(session, request, Policy.from_settings(settings), settings.tz)
+        return render(document, format)
+
+    try:
+        data = await run_in_threadpool(build)  # figures and .docx take CPU time: keep the event loop free
+    except UnknownUnit as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from exc
+    return _response(data, format, cut_off, unit)
+
+
+class KeptReport(BaseModel):
+    """A kept report, without its content."""
+
+    id: int
+    as_of: date
+    period: str
+    unit_code: str | None
+    lang: str
+    trigger: str
+    created_at: datetime
+    corrected_after: datetime | None
+
+
+class KeptReports(BaseModel):
+    """The list of kept reports, newest cut-off first."""
+
+    data: list[KeptReport]
+    count: int
+
+
+@router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates")
+def list_kept(engine: EngineDep, _reader: ReportReaderDep, unit: str | None = None) -> KeptReports:
+    """Kept reports of a scope (default: the whole tree), for the console's list."""
+    _tables(engine)
+    with reading(engine) as session:
+        rows = [KeptReport.model_validate(r, from_attributes=True) for r in listing(session, unit)]
+    return KeptReports(data=rows, count=len(rows))
+
+
+@router.get("/report/kept/{report_id}", summary="One kept report, as it was generated")
+def get_kept(
+    engine: EngineDep,
+    _reader: ReportReaderDep,
+    report_id: int,
+    format: Annotated[Literal["md", "json", "docx"], Query(description="md, json or docx")] = "md",
+) -> Response:
+    """The kept content, unchanged since it was generated."""
+    _tables(engine)
+    with reading(engine) as session:
+        row = session.get(ReportSnapshot, report_id)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no kept report {report_id}")
+        data = {"md": row.markdown.encode(), "json": row.json_text.encode(), "docx": row.docx}[format]
+        return _response(data, format, row.as_of, row.unit_code)
