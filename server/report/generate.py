@@ -42,13 +42,14 @@ def coverage_at(
     session: Session, as_of: date, unit_code: str | None, policy: Policy, tz: tzinfo | None = None
 ) -> tuple[Snapshot, Coverage]:
     """The snapshot at the end of ``as_of`` and the coverage computed from it (the console's numbers)."""
-    from server.services import coverage, history
+    from server.services.coverage import coverage_for
+    from server.services.history import snapshot
 
     try:
-        snap = history.snapshot(session, as_of, unit_code, tz=tz)
+        snap = snapshot(session, as_of, unit_code, tz=tz)
     except KeyError as exc:
         raise UnknownUnit(str(exc.args[0]) if exc.args else str(unit_code)) from exc
-    return snap, coverage.coverage_for(snap, policy, unit_code)
+    return snap, coverage_for(snap, policy, unit_code)
 
 
 def make_report(session: Session, request: ReportRequest, policy: Policy, tz: tzinfo | None = None) -> ReportDocument:

@@ -211,12 +211,24 @@ class SectionWriter:
                 num, den = num - child_fig.numerator, den - child_fig.denominator
         return num, den
 
+    def own_detail(self, code: str, key: str, name: str) -> int:
+        """A breakdown count of the unit itself, without its sub-units."""
+        fig = self.cov.per_unit.get(code, {}).get(key)
+        if fig is None:
+            return 0
+        value = fig.detail.get(name, 0)
+        for child in self.tree.children.get(code, ()):
+            child_fig = self.cov.per_unit.get(child, {}).get(key)
+            if child_fig is not None:
+                value -= child_fig.detail.get(name, 0)
+        return value
+
     def units_lacking(self, key: str) -> list[str]:
-        """Units counted in a unit figure that do not have the thing themselves."""
+        """Units counted in a unit figure that do not have the thing themselves (known, not just unentered)."""
         lacking = []
         for code in self.tree.order:
             own = self.own_share(code, key)
-            if own is not None and own[1] > 0 and own[0] < own[1]:
+            if own is not None and own[1] > 0 and own[0] < own[1] and not self.own_detail(code, key, "unknown"):
                 lacking.append(code)
         return lacking
 
@@ -251,18 +263,26 @@ class SectionWriter:
             )
         if parts:
             items[-1] += " " + self.t("breakdown", parts="; ".join(parts))
-        no_staff = [code for code in self.tree.order if self.tree.units[code].staff is None]
+        no_staff = [c for c in self.tree.order if self.own_detail(c, "computers_per_staff", "units_without_staff")]
         if no_staff:
-            items.append(self.t("units_without_staff", units=self.unit_list(no_staff)))
+            uncounted = self.figure("computers_per_staff").detail.get("computers_without_staff", 0)
+            items.append(self.t("units_without_staff", units=self.unit_list(no_staff),
+                                computers=format_count(uncounted, self.lang)))
         items.append(self.with_lacking("units_with_scanner"))
         items.append(self.shops_line())
-        for key in ("units_with_lan", "units_with_wifi", "units_with_wan"):
-            items.append(self.line(key))
+        items.append(self.with_lacking("units_with_lan"))
+        for key in ("units_with_wifi", "units_with_wan"):
+            items.append(self.with_unknown(self.line(key), key, "not_entered_units"))
         items.append(self.with_lacking("units_with_fibre"))
         air = self.figure("computers_air_gapped")
-        excluded = self.figure("computers_internet_connected").detail.get("air_gapped", air.numerator)
-        suffix = self.t("internet_excluded", count=format_count(excluded, self.lang)) if excluded else ""
-        items.append(self.line("computers_internet_connected", suffix))
+        internet = self.figure("computers_internet_connected")
+        suffix = ""
+        if internet.detail.get("air_gapped"):
+            suffix += self.t("internet_excluded", count=format_count(internet.detail["air_gapped"], self.lang))
+        if internet.detail.get("no_agent"):
+            suffix += self.t("internet_no_agent", count=format_count(internet.detail["no_agent"], self.lang))
+        items.append(self.with_unknown(self.line("computers_internet_connected", suffix),
+                                       "computers_internet_connected", "unknown_computers"))
         air_share = format_share(air, self.lang)
         if air.numerator and air_share:
             items.append(self.t("air_gapped_line", count=format_count(air.numerator, self.lang), share=air_share))
@@ -274,12 +294,20 @@ class SectionWriter:
         return blocks
 
     def with_lacking(self, key: str) -> str:
-        """A unit figure's sentence followed by the units that lack the thing."""
+        """A unit figure's sentence, the units that lack the thing, and those whose fact was not entered."""
         text = self.line(key)
         lacking = self.units_lacking(key)
         if lacking and self.figure(key).denominator:
             text += " " + self.t("units_lacking", label=self.t("lacking"), units=self.unit_list(lacking))
+        unknown = [code for code in self.tree.order if self.own_detail(code, key, "unknown")]
+        if unknown:
+            text += " " + self.t("units_lacking", label=self.t("not_entered"), units=self.unit_list(unknown))
         return text
+
+    def with_unknown(self, text: str, key: str, label: str) -> str:
+        """A sentence followed by how many could not be judged (a fact not entered or not reported)."""
+        unknown = self.figure(key).detail.get("unknown", 0)
+        return f"{text} {self.t(label, count=format_count(unknown, self.lang))}" if unknown else text
 
     def shops_line(self) -> str:
         """One-stop shops fully equipped, and how many have each kind of equipment."""
@@ -301,13 +329,14 @@ class SectionWriter:
             return None
         rows = []
         for i, code in enumerate(shops, 1):
-            detail = self.cov.per_unit.get(code, {}).get("one_stop_shops_equipped")
+            figure = self.cov.per_unit.get(code, {}).get("one_stop_shops_equipped")
             cells = []
             for kind in SHOP_EQUIPMENT:
-                if detail is None or kind not in detail.detail:
+                if figure is None or kind not in figure.detail:
                     cells.append(self.t("not_known"))
-                else:
-                    cells.append(self.t("yes") if detail.detail[kind] > 0 else self.t("no"))
+                else:  # the shop's own equipment: a sub-unit's photocopier does not serve this counter
+                    cells.append(self.t("yes") if self.own_detail(code, "one_stop_shops_equipped", kind) > 0
+                                 else self.t("no"))
             rows.append((str(i), self.unit_name(code), *cells))
         equipment = (self.t(f"equipment:{k}") for k in SHOP_EQUIPMENT)
         # str.capitalize would lower-case the rest ("Máy scan"); only the first letter changes
@@ -331,7 +360,7 @@ class SectionWriter:
             fig = self.figure(key)
             if key == "antivirus_licensed" and fig.note and fig.numerator < fig.denominator:
                 text += " " + self.t("licence_reason", reason=self.note_text(fig.note))
-            items.append(text)
+            items.append(self.with_unknown(text, key, "unknown_computers"))
         blocks.append(BulletList(tuple(items)))
         return blocks
 

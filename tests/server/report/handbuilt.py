@@ -37,7 +37,8 @@ def fig(key: str, num: int, den: int, items: tuple[str | int, ...] = (), **kw: o
 def district_figures() -> dict[str, Figure]:
     """Whole-tree figures: 17.236/17.307 style shares, a missing headcount, an air-gapped PC."""
     return {
-        "computers_per_staff": fig("computers_per_staff", 17236, 17307),
+        "computers_per_staff": fig("computers_per_staff", 17236, 17307, note="no_staff",
+                                   detail={"units_without_staff": 1, "computers_without_staff": 2}),
         "computers_per_staff:department": fig("computers_per_staff:department", 8, 8),
         "computers_per_staff:commune": fig("computers_per_staff:commune", 11, 12),
         "computers_per_staff:school": fig("computers_per_staff:school", 0, 0),
@@ -46,7 +47,7 @@ def district_figures() -> dict[str, Figure]:
                                        detail={"computer": 2, "printer": 2, "photocopier": 1, "scanner": 2,
                                                "camera": 2}),
         "units_with_lan": fig("units_with_lan", 3, 4, ("PH", "TC", "TB")),
-        "units_with_wifi": fig("units_with_wifi", 1, 4, ("PH",)),
+        "units_with_wifi": fig("units_with_wifi", 1, 4, ("PH",), note="missing_data", detail={"unknown": 1}),
         "units_with_wan": fig("units_with_wan", 0, 4),
         "units_with_fibre": fig("units_with_fibre", 2, 4, ("PH", "TC")),
         "computers_internet_connected": fig("computers_internet_connected", 2, 3, (1, 2),
@@ -83,6 +84,9 @@ def unit_figures() -> dict[str, dict[str, Figure]]:
     }
     for code, figures in own.items():
         per_unit[code] = {key: fig(key, n, d) for key, (n, d) in figures.items()}
+    per_unit["TH"]["computers_per_staff"] = fig("computers_per_staff", 0, 0, note="no_staff",
+                                                detail={"units_without_staff": 1, "computers_without_staff": 2})
+    per_unit["TH"]["units_with_wifi"] = fig("units_with_wifi", 0, 1, note="missing_data", detail={"unknown": 1})
     per_unit["TB"]["one_stop_shops_equipped"] = fig(
         "one_stop_shops_equipped", 0, 1, detail={"computer": 1, "printer": 1, "photocopier": 0, "scanner": 1,
                                                  "camera": 1})

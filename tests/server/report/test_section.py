@@ -42,7 +42,11 @@ def test_infrastructure_sentences(coverage: Coverage, snapshot: Snapshot) -> Non
         "phòng, ban, ngành huyện 100,00% (8/8); xã, thị trấn 91,66% (11/12); trường học chưa có số liệu "
         "(chưa nhập số biên chế)."
     )
-    assert "Đơn vị chưa nhập số biên chế: Trường Tiểu học Hòa An." in bullets
+    assert ("Đơn vị chưa nhập số biên chế (chưa tính vào tỷ lệ, có 2 máy tính): Trường Tiểu học Hòa An."
+            in bullets)
+    assert "Cơ quan, đơn vị có mạng không dây (Wi-Fi): 25,00% (1/4). Chưa nhập thông tin của 1 đơn vị." in bullets
+    assert ("Cơ quan, đơn vị có mạng nội bộ (LAN): 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An."
+            in bullets)
     assert "Cơ quan, đơn vị được bố trí máy Scan: 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An." in bullets
     assert any(b.startswith("Cơ quan, đơn vị có kết nối internet băng thông rộng, tốc độ cao (cáp quang): 50,00% "
                             "(2/4). Đơn vị chưa có: Xã Tân Bình, Trường Tiểu học Hòa An.") for b in bullets)
