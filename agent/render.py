@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -21,6 +22,10 @@ def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
 
 def _text(value: object) -> str:
     return _UNKNOWN if value is None or value == "" else str(value)
+
+
+def _when(value: datetime | None) -> str:
+    return _UNKNOWN if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _gib(size: int | None) -> str:
@@ -46,7 +51,7 @@ def age_table(report: InventoryReport) -> Table:
         ("OS", f"{_text(osi.name)} {osi.version or ''} (build {_text(osi.build)})"),
         ("OS installed", _text(osi.install_date)),
         ("Last update", _text(osi.last_update_date)),
-        ("Last boot", _text(osi.last_boot)),
+        ("Last boot", _when(osi.last_boot)),
     ]
     for monitor in report.peripherals.monitors:
         rows.append(("Monitor", f"{_text(monitor.manufacturer)} {_text(monitor.model)}, "
@@ -67,7 +72,7 @@ def antivirus_table(report: InventoryReport) -> Table:
         licence = _UNKNOWN if av.licence_problem is None else (
             "[red]problem[/red]" if av.licence_problem else "[green]ok[/green]")
         table.add_row(av.name + (f" {av.version}" if av.version else ""), _yes_no(av.enabled),
-                      _yes_no(av.up_to_date), _text(av.signatures_updated_at), licence, av.source)
+                      _yes_no(av.up_to_date), _when(av.signatures_updated_at), licence, av.source)
     if not report.antivirus:
         table.add_row("[red]none found[/red]", "", "", "", "", "")
     fw = report.firewall

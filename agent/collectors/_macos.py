@@ -24,6 +24,7 @@ from shared.schema import (
     Firewall,
     FirewallProfile,
     Hardware,
+    InterfaceKind,
     Monitor,
     Network,
     OperatingSystem,
@@ -86,6 +87,8 @@ class LiveSource(LiveBase):
             return self._profiler(stem)
         if name == "socketfilterfw-globalstate":
             return self._command([SOCKETFILTERFW, "--getglobalstate"])
+        if name == "hardware-ports":
+            return self._command(["networksetup", "-listallhardwareports"])
         if name == "route-default":
             return self._command(["route", "-n", "get", "default"])
         if name == "XProtect-Info.plist":
@@ -113,7 +116,7 @@ def live_source(timeout: float) -> Source:
 
 def source_names(src: Source) -> list[str]:
     """Every output a capture saves."""
-    return [*(f"{t}.json" for t in DATA_TYPES), "socketfilterfw-globalstate", "route-default",
+    return [*(f"{t}.json" for t in DATA_TYPES), "socketfilterfw-globalstate", "hardware-ports", "route-default",
             "XProtect-Info.plist", "XProtect.json", HOST]
 
 
@@ -182,6 +185,31 @@ def parse_os_version(text: str) -> tuple[str | None, str | None, str | None]:
     if not match:
         return clean(text), None, None
     return match.group(1) or None, match.group(2), match.group(3)
+
+
+def parse_hardware_ports(text: str) -> dict[str, str]:
+    """Device -> port name from ``networksetup -listallhardwareports`` ('Hardware Port: Wi-Fi' / 'Device: en0')."""
+    ports: dict[str, str] = {}
+    port = None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Hardware Port":
+            port = value.strip()
+        elif key.strip() == "Device" and port:
+            ports[value.strip()] = port
+    return ports
+
+
+def port_kind(port: str) -> InterfaceKind:
+    """The interface kind a macOS hardware port name says."""
+    lowered = port.lower()
+    if "wi-fi" in lowered or "airport" in lowered:
+        return "wifi"
+    if "bridge" in lowered or "bluetooth" in lowered or "iphone" in lowered or "vpn" in lowered:
+        return "virtual"
+    if "ethernet" in lowered or "lan" in lowered:
+        return "ethernet"
+    return "other"
 
 
 def pnp_id(vendor_hex: Any) -> str | None:
@@ -331,8 +359,12 @@ def network(src: Source, errors: Errors) -> Network:
     host = _host(src, errors, "network")
     route = errors.text(src, "route-default", "network")
     match = re.search(r"gateway:\s*(\S+)", route or "")
-    return Network(interfaces=interfaces_from(host.interfaces) if host else [],
-                   default_gateway=match.group(1) if match else None)
+    interfaces = interfaces_from(host.interfaces) if host else []
+    ports_text = errors.optional_text(src, "hardware-ports", "network")
+    ports = parse_hardware_ports(ports_text) if ports_text else {}
+    interfaces = [i.model_copy(update={"kind": port_kind(ports[i.name])}) if i.name in ports else i
+                  for i in interfaces]
+    return Network(interfaces=interfaces, default_gateway=match.group(1) if match else None)
 
 
 def peripherals(src: Source, errors: Errors) -> Peripherals:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -406,6 +407,8 @@ _MP_SIGNATURES_OUT_OF_DATE = 0x20
 _MP_NON_GENUINE = 0x2000
 _MP_EXPIRED = 0x4000
 _MP_NEVER = 65535  # AntivirusSignatureAge when signatures were never updated
+# Security Center calls it "Windows Defender" on Windows 10 and 11 alike; "Bitdefender" must not match.
+_MICROSOFT_DEFENDER = re.compile(r"^(windows|microsoft) defender", re.IGNORECASE)
 
 
 def parse_defender(status: Record) -> AntivirusProduct | None:
@@ -483,7 +486,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     family = "antivirus"
     center = _records(src, "AntiVirusProduct.json", family, errors)
     products = parse_security_center(center) if center is not None else []
-    listed_defender = next((p for p in products if "defender" in p.name.lower()), None)
+    listed_defender = next((p for p in products if _MICROSOFT_DEFENDER.match(p.name)), None)
     if center is None or listed_defender is not None:
         status = first(_load(src, "MpComputerStatus.json", family, errors))
         defender = parse_defender(status)
