@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from server.db import writing
-from server.models import Agent, Device, Observation, ReceivedReport, table_of, utcnow
+from server.models import Agent, Device, DeviceVersion, Observation, ReceivedReport, table_of, utcnow
 from server.services.records import normalise_serial, save_device
 from server.services.state import COMPUTER_KINDS
 from shared.schema import InventoryReport
@@ -134,7 +134,9 @@ def _observation_columns(report: InventoryReport) -> dict[str, Any]:
     }
 
 
-_DEVICE_COLS = (_DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_observed_at)
+_DEVICE_COLS = (
+    _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_observed_at, _DEVICE.c.created_at
+)
 
 
 def _match_device(session: Session, report: InventoryReport, delivery: Delivery) -> Row[Any] | None:
@@ -175,6 +177,16 @@ def _create_device(session: Session, report: InventoryReport, delivery: Delivery
     return device.id
 
 
+def _backdate(session: Session, device_id: int, collected: datetime) -> None:
+    """A report collected before the device was recorded (offline enrolment, then older spooled reports)
+    proves it existed then: its first version starts at the collection instead."""
+    v = table_of(DeviceVersion).c
+    first = sa.select(sa.func.min(v.id)).where(v.device_id == device_id).scalar_subquery()
+    session.execute(sa.update(table_of(DeviceVersion)).where(v.id == first, v.valid_from > collected)
+                    .values(valid_from=collected))
+    session.execute(sa.update(_DEVICE).where(_DEVICE.c.id == device_id).values(created_at=collected))
+
+
 def _latest(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[Any]:
     return sa.case((sa.or_(column.is_(None), column < value), value), else_=column)
 
@@ -201,7 +213,9 @@ def ingest(
         device_id = _create_device(session, report, delivery, now)
         machine_id, last_hash, last_observed = report.machine_id, None, None
     else:
-        device_id, machine_id, last_hash, last_observed = tuple(row)
+        device_id, machine_id, last_hash, last_observed, created_at = tuple(row)
+        if created_at is not None and collected < created_at:
+            _backdate(session, device_id, collected)
     text, digest = normalised_facts(report)
     in_order = last_observed is None or collected >= last_observed
     if not in_order:

@@ -230,27 +230,32 @@ def _write_units(session: Session, rows: list[tuple[int, Row]], result: ImportRe
             continue
         parsed[facts["code"]] = (number, facts)
     existing = {u.code: u for u in session.exec(select(OrgUnit))}
-    parents = {code: u.parent_id for code, u in existing.items()}
     by_id = {u.id: code for code, u in existing.items()}
-    wanted = {code: facts["parent"] for code, (_, facts) in parsed.items()}
-    # Parents as they will be after this import: for the existence and cycle checks.
-    after = {code: by_id.get(pid) if pid is not None else None for code, pid in parents.items()} | wanted
+    # Parents as they stand, then as each row (in sheet order) would set them: earlier rows win a cycle.
+    after: dict[str, str | None] = {
+        code: by_id.get(u.parent_id) if u.parent_id is not None else None for code, u in existing.items()
+    }
     for code, (number, facts) in list(parsed.items()):
-        parent = facts["parent"]
-        reason = None
-        if parent is not None and parent not in after:
-            reason = f"parent: unknown unit {parent!r}"
-        else:
-            seen, walk = {code}, parent
-            while walk is not None and reason is None:
-                if walk in seen:
-                    reason = f"parent: {parent!r} would make the unit its own ancestor"
-                seen.add(walk)
-                walk = after.get(walk)
-        if reason:
-            result.errors.append((number, reason))
+        previous, after[code] = after.get(code), facts["parent"]
+        seen, walk = {code}, facts["parent"]
+        while walk is not None and walk not in seen:
+            seen.add(walk)
+            walk = after.get(walk)
+        if walk is not None:
+            result.errors.append((number, f"parent: {facts['parent']!r} would make the unit its own ancestor"))
             del parsed[code]
-            after[code] = by_id.get(parents[code]) if parents.get(code) is not None else None
+            if code in existing:
+                after[code] = previous
+            else:
+                del after[code]
+    changed = True
+    while changed:  # a parent refused above takes its children with it
+        changed = False
+        for code, (number, facts) in list(parsed.items()):
+            if facts["parent"] is not None and facts["parent"] not in existing and facts["parent"] not in parsed:
+                result.errors.append((number, f"parent: unknown unit {facts['parent']!r}"))
+                del parsed[code]
+                changed = True
     units: dict[str, OrgUnit] = dict(existing)
     for code, (_, facts) in parsed.items():  # first pass: every unit exists, so parents can point at them
         if code not in units:
