@@ -1,0 +1,291 @@
+"""Every figure of the report for a scope and for each unit in it: one pass over a ``Snapshot``, no queries.
+
+What counts where (``figure.py`` names the keys):
+- Computers are desktops, laptops and servers in use. ``computers_with_agent`` is over them; every antivirus,
+  firewall, OS and ``agents_stale`` figure is over the computers with an agent report (the others tell nothing).
+- ``computers_internet_connected`` is over computers with an agent report that are not air-gapped (flagged,
+  or reporting only by carried files while not online); ``detail["air_gapped"]`` counts those left out, which
+  are never "not connected". ``computers_air_gapped`` is over all computers in use. ``air_gap_violations`` is
+  over air-gapped computers with an agent report.
+- ``computers_per_staff``: staff equipped out of staff, where a unit equips at most its headcount (a unit with
+  ten PCs and five officials equips five, not 200%). Only desktops and laptops of the unit itself count: a
+  server equips no official. Units without a headcount are left out and named by ``detail`` and the note
+  ``no_staff``. The items are the computers counted, so the item list is as long as the numerator.
+- ``units_with_*`` are over the places in the scope: every unit except an administrative grouping (kind
+  ``district``) that has no headcount and no equipment of its own (the district's own office is then one of
+  its departments). A fact not entered is not a yes: it stays in the denominator and ``detail["unknown"]``.
+- ``one_stop_shops_equipped`` is over units marked as one-stop shops (the district's own counts); a shop is
+  equipped with a computer, printer, photocopier, scanner and camera of its own in use; ``detail`` says how many
+  shops have each.
+- ``past_service_life`` is over devices in use; ``detail["age_unknown"]`` counts those without age evidence.
+Per-unit figures are over the unit's own subtree, so a unit's numbers are the same whatever the scope. Licence
+seats are allotted over the whole snapshot for the same reason. Items list the unit's own devices (or the unit
+itself) first, then each sub-unit's in code order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from server.services.age import assess_age
+from server.services.compliance import ComputerCompliance, check_computer
+from server.services.figure import FIGURE_KEYS, Assessment, Coverage, Figure
+from server.services.forecast import replacement_forecast
+from server.services.licences import assess_licences
+from server.services.policy import Policy
+from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot, UnitState
+from server.services.unit_tree import UnitTree
+
+STAFF_KINDS = ("department", "commune", "school")
+#: What a one-stop shop needs, by the names of ``detail``; each maps to the device kinds that provide it.
+SHOP_EQUIPMENT: dict[str, frozenset[str]] = {
+    "computer": COMPUTER_KINDS,
+    "printer": frozenset({"printer"}),
+    "photocopier": frozenset({"photocopier"}),
+    "scanner": frozenset({"scanner"}),
+    "camera": frozenset({"camera"}),
+}
+_STAFF_COMPUTER_KINDS = frozenset({"desktop", "laptop"})
+_UNIT_FACTS = ("units_with_lan", "units_with_wifi", "units_with_wan", "units_with_fibre")
+# Figures over computers with an agent report: empty when no agent reports, which the note says.
+_AGENT_KEYS = (
+    "antivirus_installed",
+    "antivirus_enabled",
+    "antivirus_up_to_date",
+    "antivirus_licensed",
+    "firewall_enabled",
+    "os_unsupported",
+    "agents_stale",
+    "computers_internet_connected",
+)
+
+
+class _Tally:
+    """A figure being counted: numerator items, denominator, breakdown and reasons."""
+
+    __slots__ = ("denominator", "detail", "items", "notes")
+
+    def __init__(self) -> None:
+        self.items: list[str | int] = []
+        self.denominator = 0
+        self.detail: dict[str, int] = {}
+        self.notes: set[str] = set()
+
+    def count(self, hit: bool, item: str | int) -> None:
+        self.denominator += 1
+        if hit:
+            self.items.append(item)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        self.detail[name] = self.detail.get(name, 0) + amount
+
+    def merge(self, other: _Tally) -> None:
+        self.items.extend(other.items)
+        self.denominator += other.denominator
+        for name, amount in other.detail.items():
+            self.detail[name] = self.detail.get(name, 0) + amount
+        self.notes |= other.notes
+
+    def figure(self, key: str) -> Figure:
+        return Figure(
+            key=key,
+            numerator=len(self.items),
+            denominator=self.denominator,
+            items=tuple(self.items),
+            note="; ".join(sorted(self.notes)) or None,
+            detail=dict(self.detail),
+        )
+
+
+def _tallies() -> dict[str, _Tally]:
+    return {key: _Tally() for key in FIGURE_KEYS}
+
+
+@dataclass
+class _UnitDevices:
+    """A unit's own devices in use, as the unit-level figures need them."""
+
+    staff_computers: list[int] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    any_device: bool = False
+
+
+def _count_device(
+    t: dict[str, _Tally], device: DeviceState, assessment: Assessment, check: ComputerCompliance | None
+) -> None:
+    """Add one device in use to its unit's tallies."""
+    i = device.id
+    past = t["past_service_life"]
+    past.count(assessment.past_service_life, i)
+    if assessment.age_source == "unknown":
+        past.add("age_unknown")
+    if check is None:
+        return
+    t["computers_with_agent"].count(check.has_agent, i)
+    t["computers_air_gapped"].count(check.air_gapped, i)
+    if not check.has_agent:
+        t["computers_internet_connected"].add("no_agent")
+        return
+    t["antivirus_installed"].count(check.antivirus_installed, i)
+    t["antivirus_enabled"].count(check.antivirus_enabled, i)
+    fresh = t["antivirus_up_to_date"]
+    fresh.count(check.antivirus_freshness == "current", i)
+    if check.antivirus_freshness in {"stale", "unknown"}:
+        fresh.add(str(check.antivirus_freshness))
+    licensed = t["antivirus_licensed"]
+    licensed.count(check.antivirus_licensed, i)
+    if check.unlicensed_reason:
+        licensed.add(check.unlicensed_reason.split(":", 1)[0])
+        licensed.notes.add(check.unlicensed_reason)
+    firewall = t["firewall_enabled"]
+    firewall.count(check.firewall_enabled is True, i)
+    if check.firewall_enabled is None:
+        firewall.add("unknown")
+    os_old = t["os_unsupported"]
+    os_old.count(check.os_supported is False, i)
+    if check.os_supported is None:
+        os_old.add("unknown")
+    t["agents_stale"].count(check.stale, i)
+    internet = t["computers_internet_connected"]
+    if check.air_gapped:
+        internet.add("air_gapped")
+        t["air_gap_violations"].count(check.air_gap_violation, i)
+    else:
+        internet.count(device.internet_reachable is True, i)
+        if device.internet_reachable is None:
+            internet.add("unknown")
+
+
+def _count_unit(t: dict[str, _Tally], unit: UnitState, own: _UnitDevices) -> None:
+    """Add one unit's hand-kept facts and own equipment to its tallies."""
+    code = unit.code
+    place = unit.kind != "district" or unit.staff is not None or own.any_device
+    if place:
+        facts = {
+            "units_with_lan": unit.lan,
+            "units_with_wifi": unit.wifi,
+            "units_with_wan": unit.wan,
+            "units_with_fibre": None if unit.internet is None else unit.internet == "fibre",
+        }
+        for key, value in facts.items():
+            t[key].count(value is True, code)
+            if value is None:
+                t[key].add("unknown")
+                t[key].notes.add("missing_data")
+        t["units_with_scanner"].count("scanner" in own.kinds, code)
+    if unit.one_stop_shop:
+        shop = t["one_stop_shops_equipped"]
+        have = {name: bool(kinds & own.kinds) for name, kinds in SHOP_EQUIPMENT.items()}
+        shop.count(all(have.values()), code)
+        for name, present in have.items():
+            shop.add(name, int(present))
+    if not place:
+        return
+    staff_keys = ["computers_per_staff"]
+    if unit.kind in STAFF_KINDS:
+        staff_keys.append(f"computers_per_staff:{unit.kind}")
+    for key in staff_keys:
+        tally = t[key]
+        if unit.staff is None:
+            tally.add("units_without_staff")
+            tally.add("computers_without_staff", len(own.staff_computers))
+            tally.notes.add("no_staff")
+            continue
+        equipped = sorted(own.staff_computers)[: max(unit.staff, 0)]
+        tally.denominator += max(unit.staff, 0)
+        tally.items.extend(equipped)
+
+
+def _assess_devices(
+    snapshot: Snapshot, devices: Iterable[DeviceState], tree: UnitTree, policy: Policy
+) -> tuple[dict[int, Assessment], dict[int, ComputerCompliance]]:
+    as_of = snapshot.as_of
+    licensing = assess_licences(snapshot.devices, tree, snapshot.licences, as_of, policy)
+    assessments: dict[int, Assessment] = {}
+    checks: dict[int, ComputerCompliance] = {}
+    for device in devices:
+        age = assess_age(device, as_of, policy)
+        issues: tuple[str, ...] = ()
+        if device.kind in COMPUTER_KINDS and device.status == "in_use":
+            check = check_computer(device, as_of, policy, licensing.for_device(device.id))
+            checks[device.id] = check
+            issues = check.issues
+        assessments[device.id] = Assessment(
+            device_id=device.id,
+            in_service_date=age.in_service_date,
+            age_years=age.age_years,
+            age_source=age.source,
+            age_estimated=age.estimated,
+            past_service_life=age.past_service_life,
+            issues=issues,
+        )
+    return assessments, checks
+
+
+def coverage_for(snapshot: Snapshot, policy: Policy, unit_code: str | None = None) -> Coverage:
+    """Every figure for ``unit_code``'s subtree (the whole tree when None) and for each unit in it."""
+    tree = UnitTree(snapshot.units)
+    if unit_code is not None and unit_code not in tree.units:
+        raise KeyError(f"unknown unit: {unit_code}")
+    scope = tree.subtree(unit_code) if unit_code is not None else tree.everything()
+    in_scope = set(scope)
+    devices = [d for d in snapshot.devices if unit_code is None or d.unit_code in in_scope]
+    assessments, checks = _assess_devices(snapshot, devices, tree, policy)
+
+    own: dict[str, dict[str, _Tally]] = {code: _tallies() for code in scope}
+    outside = _tallies()  # devices of units missing from the tree: counted in the whole-tree total only
+    own_devices: dict[str, _UnitDevices] = {code: _UnitDevices() for code in scope}
+    for device in devices:
+        if device.status != "in_use":
+            continue
+        t = own.get(device.unit_code, outside)
+        _count_device(t, device, assessments[device.id], checks.get(device.id))
+        held = own_devices.get(device.unit_code)
+        if held is not None:
+            held.any_device = True
+            held.kinds.add(device.kind)
+            if device.kind in _STAFF_COMPUTER_KINDS:
+                held.staff_computers.append(device.id)
+    for code in scope:
+        _count_unit(own[code], tree.units[code], own_devices[code])
+
+    # Roll up: a unit's subtree figures are its own plus its children's subtrees (children before parents).
+    subtree: dict[str, dict[str, _Tally]] = {}
+    for code in reversed(scope):
+        total = own[code]
+        for child in tree.children.get(code, []):
+            for key, tally in subtree[child].items():
+                total[key].merge(tally)
+        subtree[code] = total
+    if unit_code is not None:
+        top = subtree[unit_code]
+    else:
+        top = outside
+        for root in tree.roots:
+            for key, tally in subtree[root].items():
+                top[key].merge(tally)
+    for tallies in (*subtree.values(), top):
+        _note_missing_agents(tallies)
+
+    past = [assessments[d.id] for d in devices if d.status == "in_use" and assessments[d.id].past_service_life]
+    oldest = tuple(a.device_id for a in sorted(past, key=lambda a: (a.in_service_date or date.min, a.device_id)))
+    return Coverage(
+        as_of=snapshot.as_of,
+        unit_code=unit_code,
+        figures={key: tally.figure(key) for key, tally in top.items()},
+        per_unit={code: {key: t.figure(key) for key, t in subtree[code].items()} for code in scope},
+        assessments=assessments,
+        forecast=replacement_forecast(devices, assessments, snapshot.as_of, policy),
+        oldest=oldest,
+        corrected_after=snapshot.corrected_after,
+    )
+
+
+def _note_missing_agents(tallies: dict[str, _Tally]) -> None:
+    """Agent-based figures with computers but no agent report say so rather than show an empty share."""
+    if tallies["computers_with_agent"].denominator and not tallies["computers_with_agent"].items:
+        for key in _AGENT_KEYS:
+            tallies[key].notes.add("no_agent")
+

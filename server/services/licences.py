@@ -1,0 +1,223 @@
+"""Antivirus licences: which computer holds a seat of which licence, and why the others are unlicensed.
+
+Rules, all deterministic so that a report made twice says the same:
+- A licence covers a product when its product name appears, case-insensitively and as whole words, in the
+  name the computer reports ('Kaspersky Endpoint Security' covers 'Kaspersky Endpoint Security 11 for
+  Windows'); it serves computers of its unit and the units below it, or every unit when it has none; it is
+  valid from ``valid_from`` to ``valid_to`` inclusive (an open end never expires).
+- Seats are held by computers in use with an agent report that show the product, one seat per computer and
+  licence, whether or not the product is switched on: the vendor counts installations.
+- Computers claim seats oldest first (earliest ``first_seen``, then device id): when more computers run a
+  product than its licence has seats, the ones installed last are the unlicensed ones, and the note says
+  ``licence_overused:<product> <computers>/<seats>``. A computer tries the licence of its own unit first,
+  then those of the units above it, then the district-wide one.
+- No seat for a product with only expired licences: ``licence_expired:<product>``; with none at all:
+  ``no_licence:<product>``; a product that itself reports a non-genuine or expired licence is unlicensed
+  whatever the records say: ``licence_problem:<product>``.
+- Antivirus built into the OS (Windows/Microsoft Defender, XProtect) is licensed when
+  ``policy.builtin_av_licensed``; free software named in ``policy.free_av_products`` always is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from server.services.policy import Policy
+from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState, LicenceState
+from server.services.unit_tree import UnitTree
+
+_BUILTIN_NAMES = ("windows defender", "microsoft defender", "xprotect")
+_BUILTIN_SOURCES = frozenset({"defender", "xprotect"})
+
+
+def _plain(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def is_builtin(product: AntivirusState) -> bool:
+    """True for the antivirus that ships with the OS."""
+    name = _plain(product.name)
+    return product.source in _BUILTIN_SOURCES or any(marker in name for marker in _BUILTIN_NAMES)
+
+
+def is_free(product: AntivirusState, policy: Policy) -> bool:
+    """True for free software antivirus that needs no licence record."""
+    name = _plain(product.name)
+    return any(_plain(free) in name for free in policy.free_av_products)
+
+
+def covers(licence_product: str, product_name: str) -> bool:
+    """Whether a licence for ``licence_product`` covers a product reported as ``product_name``."""
+    wanted = _plain(licence_product)
+    return bool(wanted) and re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", _plain(product_name)) is not None
+
+
+def is_valid(licence: LicenceState, as_of: date) -> bool:
+    """Whether the licence is in force on ``as_of`` (both ends inclusive, open ends unbounded)."""
+    started = licence.valid_from is None or licence.valid_from <= as_of
+    return started and (licence.valid_to is None or as_of <= licence.valid_to)
+
+
+def holds_seats(device: DeviceState) -> bool:
+    """Computers that can hold a licence seat: in use, with an agent report."""
+    return device.kind in COMPUTER_KINDS and device.status == "in_use" and device.has_agent
+
+
+@dataclass
+class LicenceUse:
+    """One licence as of the date: seats bought, seats held, and computers turned away."""
+
+    licence: LicenceState
+    valid: bool
+    expired: bool
+    used: int = 0
+    refused: int = 0  # computers that found it full when it was their first choice
+    by_unit: dict[str, int] = field(default_factory=dict)  # unit code of the computer -> seats held
+
+    @property
+    def wanted(self) -> int:
+        """Computers asking for a seat: held plus refused."""
+        return self.used + self.refused
+
+    @property
+    def overused(self) -> bool:
+        """More computers run the product than the licence has seats."""
+        return self.wanted > self.licence.seats
+
+
+@dataclass(frozen=True)
+class DeviceLicensing:
+    """The licence verdict for each antivirus product on one computer."""
+
+    licensed: frozenset[str] = frozenset()  # product names covered (built-in, free, or holding a seat)
+    problems: dict[str, str] = field(default_factory=dict)  # product name -> reason it is unlicensed
+    seats: dict[str, int] = field(default_factory=dict)  # product name -> licence id whose seat it holds
+
+
+@dataclass(frozen=True)
+class LicenceReport:
+    """Seats per licence and the verdict for every computer that holds or wants one."""
+
+    devices: dict[int, DeviceLicensing]
+    licences: tuple[LicenceUse, ...]
+
+    def for_device(self, device_id: int) -> DeviceLicensing:
+        """The verdict of one computer (empty when it runs no antivirus or holds no seat)."""
+        return self.devices.get(device_id, _NOTHING)
+
+
+_NOTHING = DeviceLicensing()
+
+
+def _seniority(device: DeviceState) -> tuple[bool, datetime, int]:
+    seen = device.first_seen
+    if seen is None:
+        return (True, datetime.min, device.id)
+    if seen.tzinfo is not None:  # compare aware and naive stamps alike, as UTC
+        seen = seen.astimezone(timezone.utc).replace(tzinfo=None)
+    return (False, seen, device.id)
+
+
+class _Candidates:
+    """Licences that could cover a product on a computer of a unit, best first; memoised per (product, unit)."""
+
+    def __init__(self, uses: list[LicenceUse], tree: UnitTree) -> None:
+        self.uses = uses
+        self.tree = tree
+        self._cache: dict[tuple[str, str], list[LicenceUse]] = {}
+
+    def __call__(self, product: str, unit_code: str) -> list[LicenceUse]:
+        key = (product, unit_code)
+        found = self._cache.get(key)
+        if found is None:
+            chain = self.tree.ancestors(unit_code)
+            rank: list[tuple[int, int, LicenceUse]] = []
+            for use in self.uses:
+                scope = use.licence.unit_code
+                if scope is not None and scope not in chain:
+                    continue
+                if covers(use.licence.product, product):
+                    # Nearest scope first (own unit = 0), the whole tree last; then by id for determinism.
+                    distance = chain.index(scope) if scope is not None else len(chain)
+                    rank.append((distance, use.licence.id, use))
+            found = [use for _, _, use in sorted(rank, key=lambda r: (r[0], r[1]))]
+            self._cache[key] = found
+        return found
+
+
+def assess_licences(
+    devices: Iterable[DeviceState],
+    tree: UnitTree,
+    licences: Iterable[LicenceState],
+    as_of: date,
+    policy: Policy,
+) -> LicenceReport:
+    """Assign seats and judge every antivirus product on every computer that can hold a seat."""
+    uses = [
+        LicenceUse(
+            licence=lic,
+            valid=is_valid(lic, as_of),
+            expired=lic.valid_to is not None and lic.valid_to < as_of,
+        )
+        for lic in sorted(licences, key=lambda lic: lic.id)
+    ]
+    candidates = _Candidates(uses, tree)
+    pending: dict[int, tuple[set[str], dict[str, str | LicenceUse], dict[str, int]]] = {}
+    for device in sorted((d for d in devices if holds_seats(d) and d.antivirus), key=_seniority):
+        licensed: set[str] = set()
+        problems: dict[str, str | LicenceUse] = {}  # a LicenceUse stands for 'over-used', worded at the end
+        seats: dict[str, int] = {}
+        held_here: set[int] = set()
+        for product in device.antivirus:
+            name = product.name
+            if product.licence_problem:
+                problems[name] = f"licence_problem:{name}"
+            elif is_builtin(product):
+                if policy.builtin_av_licensed:
+                    licensed.add(name)
+                else:
+                    problems[name] = f"no_licence:{name}"
+            elif is_free(product, policy):
+                licensed.add(name)
+            else:
+                options = candidates(name, device.unit_code)
+                valid = [use for use in options if use.valid]
+                chosen = next((use for use in valid if use.licence.id in held_here), None)
+                if chosen is None:
+                    chosen = next((use for use in valid if use.used < use.licence.seats), None)
+                    if chosen is not None:
+                        chosen.used += 1
+                        chosen.by_unit[device.unit_code] = chosen.by_unit.get(device.unit_code, 0) + 1
+                        held_here.add(chosen.licence.id)
+                if chosen is not None:
+                    licensed.add(name)
+                    seats[name] = chosen.licence.id
+                elif valid:
+                    valid[0].refused += 1
+                    problems[name] = valid[0]
+                elif any(use.expired for use in options):
+                    expired = next(use for use in options if use.expired)
+                    problems[name] = f"licence_expired:{expired.licence.product}"
+                elif options:
+                    problems[name] = f"licence_not_yet_valid:{options[0].licence.product}"
+                else:
+                    problems[name] = f"no_licence:{name}"
+        pending[device.id] = (licensed, problems, seats)
+    verdicts = {
+        device_id: DeviceLicensing(
+            licensed=frozenset(licensed),
+            problems={name: _word(reason) for name, reason in problems.items()},
+            seats=seats,
+        )
+        for device_id, (licensed, problems, seats) in pending.items()
+    }
+    return LicenceReport(devices=verdicts, licences=tuple(uses))
+
+
+def _word(reason: str | LicenceUse) -> str:
+    if isinstance(reason, str):
+        return reason
+    return f"licence_overused:{reason.licence.product} {reason.wanted}/{reason.licence.seats}"
