@@ -43,6 +43,9 @@ MODELS = (
     ("11th Gen Intel(R) Core(TM) i5-1135G7 @ 2.40GHz", 2020, "ASUSTeK COMPUTER INC.", "VivoBook 15", "laptop"),
     ("12th Gen Intel(R) Core(TM) i5-12400", 2022, "Dell Inc.", "Vostro 3910", "desktop"),
     ("13th Gen Intel(R) Core(TM) i5-13400", 2023, "HP", "HP Pro Tower 280 G9", "desktop"),
+    ("AMD Ryzen 5 7530U with Radeon Graphics", 2023, "LENOVO", "IdeaPad Slim 3 15ABR8", "laptop"),
+    ("Intel(R) Core(TM) i5-14400", 2024, "Dell Inc.", "Vostro 3030S", "desktop"),
+    ("Intel(R) Core(TM) Ultra 5 125U", 2023, "ASUSTeK COMPUTER INC.", "ExpertBook B1", "laptop"),
 )
 
 
@@ -79,7 +82,8 @@ def _pc(rng: random.Random, unit: DemoUnit, index: int) -> SimulatedPC:
     if launch < 2016 and rng.random() < 0.15:
         os_name, os_version = "Microsoft Windows 7 Professional", "6.1.7601"
     elif launch >= 2020 and rng.random() < 0.6:
-        os_name, os_version = "Microsoft Windows 11 Pro", "10.0.22631"
+        # Windows 11 releases that are still serviced and one that is not (23H2 Pro ended 11/11/2025).
+        os_name, os_version = "Microsoft Windows 11 Pro", rng.choice(("10.0.22631", "10.0.26100", "10.0.26200"))
     else:
         os_name, os_version = "Microsoft Windows 10 Pro", "10.0.19045"
     roll = rng.random()
