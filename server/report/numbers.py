@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from babel.dates import format_date as _babel_date
@@ -50,8 +50,9 @@ def format_number(value: float, lang: Lang) -> str:
 
 
 def format_years(value: float, lang: Lang) -> str:
-    """An age in years with one decimal: ``7,3``."""
-    return format_decimal(Decimal(str(value)).quantize(Decimal("0.1")), "#,##0.0", locale=locale_of(lang))
+    """An age in years truncated to one decimal (``9,96`` reads ``9,9``): an age is never overstated."""
+    truncated = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return format_decimal(truncated, "#,##0.0", locale=locale_of(lang))
 
 
 def format_date(value: date, lang: Lang) -> str:

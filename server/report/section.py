@@ -435,7 +435,9 @@ class SectionWriter:
         rows = []
         for year in years:
             per_unit = self.cov.forecast[year]
-            top = sorted((c for c in per_unit if per_unit[c] > 0), key=lambda c: (-per_unit[c], c))[:3]
+            position = {code: i for i, code in enumerate(self.tree.order)}
+            top = sorted((c for c in per_unit if per_unit[c] > 0),
+                         key=lambda c: (-per_unit[c], position.get(c, len(position)), c))[:3]
             most = ", ".join(f"{self.unit_name(c)} ({format_count(per_unit[c], self.lang)})" for c in top)
             rows.append((str(year), format_count(sum(per_unit.values()), self.lang), most))
         header = (self.t("col_year"), self.t("col_count"), self.t("col_units_most"))
@@ -447,6 +449,8 @@ class SectionWriter:
         if own is None or own[1] <= 0 or not 0 <= own[0] <= own[1]:
             return self.t("not_known")
         if key in UNIT_FIGURES and own[1] == 1:
+            if self.own_detail(code, key, "unknown"):
+                return self.t("not_known")  # not entered is not "no"
             return self.t("yes") if own[0] else self.t("no")
         return format_share(Figure(key, own[0], own[1]), self.lang) or self.t("not_known")
 

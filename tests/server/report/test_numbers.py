@@ -41,6 +41,7 @@ def test_counts_dates_points_years() -> None:
     assert format_date(date(2024, 5, 8), "en") == "8 May 2024"
     assert format_points(Decimal("-2.5"), "vi") == "2,50"
     assert format_years(10.25, "vi") == "10,2"
+    assert format_years(9.96, "vi") == "9,9"
 
 
 @given(den=st.integers(min_value=1, max_value=10**7), data=st.data())
