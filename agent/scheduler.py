@@ -79,6 +79,7 @@ class Daemon:
 
     def build(self) -> BlockingScheduler:
         """The scheduler with its jobs, not started."""
+        from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.blocking import BlockingScheduler
         from apscheduler.triggers.date import DateTrigger
         from apscheduler.triggers.interval import IntervalTrigger
@@ -89,7 +90,9 @@ class Daemon:
         # UTC throughout: no dependence on the PC's (often wrong) time-zone settings.
         scheduler = BlockingScheduler(
             timezone=timezone.utc,
-            executors={"default": {"type": "threadpool", "max_workers": 2}},
+            # An executor instance, not the "threadpool" alias: aliases are looked up through package
+            # entry points, which a frozen (PyInstaller) agent does not carry.
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
         )
         # One at a time; a run missed while the PC slept happens once on waking, however late.
         once = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiemke.agent")
 
-MACHINE_ID_FILE = "machine-id"
 SCHEDULE_FILE = "schedule.json"
 ERRORS_KEPT = 20
 REENROL_MESSAGE = "the server refused the agent key (revoked or unknown): re-enrol with `kiemke-agent enroll`"
@@ -99,26 +98,19 @@ class AgentState:
 # --- identity and enrolment ---------------------------------------------------------------------------------
 
 
-def machine_identity(data_dir: Path) -> tuple[str, str]:
-    """This PC's stable id and its source: ``agent.identity`` when present, else an id generated and kept here."""
+def machine_identity(settings: AgentSettings) -> str:
+    """This PC's stable id, exactly as its reports will carry it: taken from a collection.
+
+    Should no report be possible at all (unsupported OS), the id generated and kept in the data directory.
+    """
+    from agent.collect import CollectError
+    from agent.identity import generated_id
+
     try:
-        from agent import identity
-    except ImportError:
-        identity = None  # type: ignore[assignment]
-    if identity is not None:
-        found = identity.machine_identity(data_dir)
-        return found.machine_id, found.source
-    path = data_dir / MACHINE_ID_FILE
-    try:
-        existing = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        existing = ""
-    if existing:
-        return existing, "generated"
-    ensure_private_dir(data_dir)
-    new_id = str(uuid.uuid4())
-    atomic_write(path, new_id.encode())
-    return new_id, "generated"
+        return collect_new_report(settings).machine_id
+    except CollectError as exc:
+        log.warning("no collection possible (%s): enrolling with a generated machine id", exc)
+    return generated_id(settings.data_dir) or str(uuid.uuid4())
 
 
 def _install_ca(settings: AgentSettings, ca_file: str | None) -> str | None:
@@ -154,7 +146,7 @@ def enroll_online(
     ensure_private_dir(settings.data_dir)
     with AgentLock(settings.lock_path):
         ca_path = _install_ca(settings, ca_file)
-        machine_id, _source = machine_identity(settings.data_dir)
+        machine_id = machine_identity(settings)
         private_key, public_key = new_signing_key()
         request = EnrollRequest(
             token=token, machine_id=machine_id, hostname=socket.gethostname()[:512] or None, public_key=public_key
@@ -214,7 +206,8 @@ def collect_new_report(settings: AgentSettings) -> InventoryReport:
     from agent.collect import collect_report
 
     targets = [settings.server_url] if settings.server_url else []
-    return collect_report(targets=targets, data_dir=settings.data_dir)
+    report: InventoryReport = collect_report(targets=targets, data_dir=settings.data_dir)
+    return report
 
 
 def open_spool(settings: AgentSettings) -> Spool:
@@ -311,15 +304,26 @@ class ReportSummary:
 def report_once(settings: AgentSettings, *, send: bool = True) -> ReportSummary:
     """Collect once, spool it, then send the spool oldest first (the new report last).
 
-    Raises SpoolWriteError when the report could not even be written to disk, LockBusy when another run
-    holds the lock. Anything else (server away, refusals) leaves the report safely spooled.
+    Raises SpoolWriteError when the report could not even be written to disk, CollectError when no report
+    could be made, LockBusy when another run holds the lock. Anything else (server away, refusals) leaves
+    the report safely spooled.
     """
+    from agent.collect import CollectError
+
     ensure_private_dir(settings.data_dir)
     with AgentLock(settings.lock_path):
         spool = open_spool(settings)
         spool.clean_orphans()
         state = AgentState.load(settings.state_path)
-        report = collect_new_report(settings)
+        try:
+            report = collect_new_report(settings)
+        except CollectError as exc:
+            # Nothing new to spool, but what waits can still go: deliver it, then let the caller say why.
+            state.note_error(f"collection failed: {exc}")
+            if send and settings.server_url:
+                deliver_pending(settings, spool, state)
+            state.save(settings.state_path)
+            raise
         report_id = str(report.report_id)
         state.last_collection_at = _iso()
         try:

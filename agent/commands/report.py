@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Collect, spool, deliver; print one line on where the report is."""
+    from agent.collect import CollectError
     from agent.config import ConfigError
     from agent.service import REENROL_MESSAGE, report_once
     from agent.spool import LockBusy, SpoolWriteError
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     except (SpoolWriteError, PermissionError) as exc:
         print(f"ERROR: the report could not be saved and is lost: {exc}. Free disk space or check permissions "
               f"on {settings.spool_dir}.", file=sys.stderr)
+        return EXIT_NOT_SPOOLED
+    except CollectError as exc:
+        print(f"ERROR: no report could be made on this PC: {exc}", file=sys.stderr)
         return EXIT_NOT_SPOOLED
     except InsecureServerError as exc:
         print(f"error: {exc}", file=sys.stderr)
