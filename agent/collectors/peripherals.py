@@ -15,7 +15,8 @@ FAMILY = "peripherals"
 
 _EDID_HEADER = b"\x00\xff\xff\xff\xff\xff\xff\x00"
 _VIRTUAL_PRINTER = re.compile(r"pdf|xps|onenote|\bfax\b|send to|foxit|cutepdf|snagit", re.IGNORECASE)
-_MULTIFUNCTION = re.compile(r"\bmfp?\b|\bmfc\b|multifunction|all-in-one|\bdcp\b", re.IGNORECASE)
+# Names come with spaces (Windows) or underscores (CUPS): "HP LaserJet M1136 MFP", "Canon_MF3010", "Brother_DCP".
+_MULTIFUNCTION = re.compile(r"(?<![a-z0-9])(mfp?|mfc|dcp)(?![a-z])|multifunction|all-in-one", re.IGNORECASE)
 _SCANNER = re.compile(r"scan", re.IGNORECASE)
 
 
