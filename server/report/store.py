@@ -1,7 +1,9 @@
 """Kept reports and the job-run claim that lets one replica, and only one, run a scheduled job.
 
-Two tables, defined here because only the report uses them (``ensure_tables`` creates them when no
-migration has yet; the lead's Alembic revision should add the same two tables):
+Two tables, defined here because only the report uses them. They live in their own ``MetaData``
+(``REPORT_METADATA``), not the shared one that migrations and test fixtures walk, so a database migrated
+without them stays valid; ``ensure_tables`` creates them on first use (idempotent; an Alembic revision
+adding the same two tables can replace it):
 
 - ``report_snapshot``: a report generated for a cut-off date, in Markdown, JSON and .docx. Bytes live in
   the database, not on one replica's disk, so any replica can serve them.
@@ -18,13 +20,21 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from server.db import writing
 from server.models import UTCDateTime, table_of, utcnow
 
+_REGISTRY = registry()
+REPORT_METADATA = _REGISTRY.metadata
 
-class ReportSnapshot(SQLModel, table=True):
+
+class ReportBase(SQLModel, registry=_REGISTRY):
+    """Base of the report's own tables (their own metadata, see the module docstring)."""
+
+
+class ReportSnapshot(ReportBase, table=True):
     """A report as generated for a cut-off date and kept for later reading."""
 
     __tablename__ = "report_snapshot"
@@ -43,7 +53,7 @@ class ReportSnapshot(SQLModel, table=True):
     docx: bytes = Field(sa_type=sa.LargeBinary, description="The report as a Word document")
 
 
-class JobRun(SQLModel, table=True):
+class JobRun(ReportBase, table=True):
     """A claim to run a scheduled job for one date: the unique key is what makes one replica the runner."""
 
     __tablename__ = "job_run"
@@ -63,7 +73,14 @@ TABLES = (table_of(ReportSnapshot), table_of(JobRun))
 
 def ensure_tables(engine: Engine) -> None:
     """Create the two tables if a migration has not (idempotent)."""
-    SQLModel.metadata.create_all(engine, tables=list(TABLES), checkfirst=True)
+    REPORT_METADATA.create_all(engine, tables=list(TABLES), checkfirst=True)
+
+
+def clear(engine: Engine) -> None:
+    """Delete every kept report and job claim (tests sharing one database between cases)."""
+    with writing(engine) as session:
+        for table in TABLES:
+            session.execute(table.delete())
 
 
 def claim(engine: Engine, job: str, run_date: date, runner: str, *, stale_after: timedelta = timedelta(hours=1),

@@ -10,21 +10,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from server.config import Settings
-from server.db import make_engine
 from server.jobs import REPORT_JOB, ReportSchedule, due_cut_offs, run_report_job, start_scheduler
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest
 from server.report.section import build_report
-from server.report.store import JobRun, ReportSnapshot
+from server.report.store import JobRun, ReportSnapshot, clear, ensure_tables
 from server.services.policy import Policy
 from tests.server.report.handbuilt import make_coverage, make_snapshot
 
 T0 = datetime(2024, 5, 19, 0, 30, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'kiemke.db'}")
+@pytest.fixture(autouse=True)
+def report_tables(engine: Engine) -> None:
+    """The report tables on the shared test database (SQLite, and PostgreSQL when it runs), empty."""
+    ensure_tables(engine)
+    clear(engine)
 
 
 class CountingGenerator:

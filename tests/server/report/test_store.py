@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from server.db import make_engine
 from server.report import store
 
 DAY = date(2024, 5, 18)
 T0 = datetime(2024, 5, 18, 1, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'kiemke.db'}")
+@pytest.fixture(autouse=True)
+def report_tables(engine: Engine) -> None:
+    """The report tables on the shared test database (SQLite, and PostgreSQL when it runs), empty."""
     store.ensure_tables(engine)
     store.ensure_tables(engine)  # idempotent
-    return engine
+    store.clear(engine)
 
 
 def test_first_claim_wins_and_the_second_skips(engine: Engine) -> None:
