@@ -259,7 +259,8 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
 
 def configure_logging(level: int = logging.WARNING, log_file: Path | None = None) -> None:
     """Messages to stderr (the journal under systemd) and, for a service, to a small rotating file."""
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    # A Windows service has no console: sys.stderr is None there, and the file is the only log.
+    handlers: list[logging.Handler] = [logging.StreamHandler()] if sys.stderr is not None else []
     if log_file is not None:
         from logging.handlers import RotatingFileHandler
 
