@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import __version__
-from server.api import ingest
+from server.api import ingest, report
 from server.config import Settings
 from server.db import open_database
 
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = open_database(settings.url)
     app.include_router(ingest.router)
+    app.include_router(report.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(status.HTTP_500_INTERNAL_SERVER_ERROR, _unexpected)
