@@ -22,6 +22,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -118,6 +119,18 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def replace_file(source: Path, target: Path, attempts: int = 10) -> None:
+    """``os.replace``, retried briefly on Windows, where an antivirus scanning a new file holds it open."""
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if sys.platform != "win32" or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part.
 
@@ -131,7 +144,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from agent.config import atomic_write, fsync_dir
+from agent.config import atomic_write, fsync_dir, replace_file
 
 log = logging.getLogger("kiemke.agent")
 
@@ -144,7 +144,7 @@ class Spool:
         """Reports waiting, oldest first; temporary files are not reports."""
         try:
             names = [entry.name for entry in os.scandir(self.queue_dir) if entry.is_file()]
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
         return [self.queue_dir / n for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
 
@@ -169,9 +169,22 @@ class Spool:
             log.info("removed %d unfinished spool write(s) left by an interrupted run", count)
         return count
 
+    def _next_sequence(self) -> int:
+        """The clock in ns, but never below the newest waiting report's: order survives a clock set back.
+
+        Office PCs with a flat CMOS battery boot in 2009 and are corrected later; the queue must stay in the
+        order the reports were made, or "oldest first" would send, and drop, the wrong ones.
+        """
+        now = time.time_ns()
+        pending = self.pending()
+        if pending:
+            with contextlib.suppress(ValueError):
+                now = max(now, int(pending[-1].name.split("-", 1)[0]) + 1)
+        return now
+
     def put(self, report_id: str, body: bytes) -> tuple[Path, list[Path]]:
         """Store a report atomically; returns its path and the oldest reports dropped to stay within bounds."""
-        name = f"{time.time_ns():020d}-{report_id}.json"
+        name = f"{self._next_sequence():020d}-{report_id}.json"
         final = self.queue_dir / name
         tmp = self.queue_dir / f".{name}.tmp"
         try:
@@ -185,7 +198,7 @@ class Spool:
                 handle.write(body[half:])
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, final)
+            replace_file(tmp, final)
             fsync_dir(self.queue_dir)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -228,7 +241,7 @@ class Spool:
         target = self.rejected_dir / path.name
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         atomic_write(target.with_suffix(".reason"), f"{stamp} {reason}\n".encode())
-        os.replace(path, target)
+        replace_file(path, target)
         log.warning("the server refused report %s; set aside in %s: %s", path.name, self.rejected_dir, reason)
         for old in self.rejected()[:-REJECTED_KEEP]:
             old.unlink(missing_ok=True)

@@ -134,3 +134,12 @@ def test_lock_is_exclusive_within_and_across_processes(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_order_survives_the_clock_being_set_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool = Spool(tmp_path, max_reports=2)
+    clock = iter([2_000_000_000_000_000_000, 1_200_000_000_000_000_000, 1_200_000_000_000_000_001])
+    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
+    ids = _put(spool, 3)
+    # The PC's clock went back after the first report; still the first made is the first dropped.
+    assert _ids(spool.pending()) == ids[1:]
