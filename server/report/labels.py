@@ -72,6 +72,9 @@ VI: dict[str, str] = {
     "past_life_line": "{label}: {share}{comparison}.",
     "age_unknown_line": "Chưa xác định được năm đưa vào sử dụng của {count} thiết bị.",
     "limitations_per_unit": "Số thiết bị quá thời hạn sử dụng theo từng cơ quan, đơn vị:",
+    "limitations_per_unit_top": "{count} cơ quan, đơn vị có nhiều thiết bị quá thời hạn sử dụng nhất (số liệu của "
+    "tất cả các đơn vị tại Phụ lục 1):",
+    "more_units": "và {count} đơn vị khác (xem Phụ lục 1)",
     "limitations_none": "Không có thiết bị nào đang sử dụng quá thời hạn {years} năm.",
     "oldest_intro": "Các thiết bị đã sử dụng lâu năm nhất:",
     "forecast_intro": "Dự báo số thiết bị đến hạn thay thế theo năm ngân sách (phục vụ lập dự toán kinh phí):",
@@ -218,6 +221,9 @@ EN: dict[str, str] = {
     "past_life_line": "{label}: {share}{comparison}.",
     "age_unknown_line": "The year put into service is unknown for {count} devices.",
     "limitations_per_unit": "Devices past their service life, per agency or unit:",
+    "limitations_per_unit_top": "The {count} agencies and units with the most devices past their service life (all "
+    "units in Annex 1):",
+    "more_units": "and {count} more (see Annex 1)",
     "limitations_none": "No device in use is older than {years} years.",
     "oldest_intro": "The devices in use for the longest time:",
     "forecast_intro": "Devices due for replacement per budget year (for the budget estimate):",

@@ -48,6 +48,9 @@ ANNEX_COLUMNS = (
     ("col_past_life", "past_service_life"),
 )
 OLDEST_SHOWN = 10
+#: The body of the report stays short enough to paste: longer lists end with a count and the annex has all.
+NAMES_SHOWN = 10
+UNITS_SHOWN = 10
 _KIND_ORDER = {"district": 0, "department": 1, "commune": 2, "school": 3, "other": 4}
 
 
@@ -147,10 +150,13 @@ class SectionWriter:
         return name or model or self.t("device_unknown", id=device_id)
 
     def unit_list(self, codes: Iterable[str]) -> str:
-        """Unit names joined by commas, in reading order."""
+        """Unit names joined by commas, in reading order; past ``NAMES_SHOWN`` the rest is a count."""
         position = {code: i for i, code in enumerate(self.tree.order)}
         ordered = sorted(codes, key=lambda c: (position.get(c, len(position)), c))
-        return ", ".join(self.unit_name(c) for c in ordered)
+        names = ", ".join(self.unit_name(c) for c in ordered[:NAMES_SHOWN])
+        if len(ordered) > NAMES_SHOWN:
+            names += " " + self.t("more_units", count=format_count(len(ordered) - NAMES_SHOWN, self.lang))
+        return names
 
     # -- figures -----------------------------------------------------------------------------------------
     def figure(self, key: str) -> Figure:
@@ -399,13 +405,15 @@ class SectionWriter:
         if not rows:
             return []
         rows.sort(key=lambda r: -r[1])  # stable: ties keep reading order
+        intro = self.t("limitations_per_unit") if len(rows) <= UNITS_SHOWN else self.t(
+            "limitations_per_unit_top", count=UNITS_SHOWN)
         table_rows = tuple(
             (str(i), self.unit_name(code), format_count(num, self.lang),
              format_share(Figure("past_service_life", num, den), self.lang) or self.t("not_known"))
-            for i, (code, num, den) in enumerate(rows, 1)
+            for i, (code, num, den) in enumerate(rows[:UNITS_SHOWN], 1)
         )
         header = (self.t("col_no"), self.t("col_unit"), self.t("col_count"), self.t("col_share"))
-        return [Paragraph(self.t("limitations_per_unit")), Table(header=header, rows=table_rows)]
+        return [Paragraph(intro), Table(header=header, rows=table_rows)]
 
     def oldest(self) -> list[Block]:
         """The oldest devices, with their age and how the age is known."""

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import docx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from server.api import report as report_api
 from server.config import Settings
 from server.db import writing
 from server.main import create_app
@@ -28,13 +26,6 @@ from server.services.state import Snapshot
 from tests.server.report.handbuilt import make_coverage, make_snapshot
 
 
-def _with_router(app: FastAPI) -> FastAPI:
-    """The report router, unless create_app already includes it."""
-    if not any(getattr(route, "path", None) == "/api/v1/report" for route in app.routes):
-        app.include_router(report_api.router)
-    return app
-
-
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """The app, with the coverage of the hand-built district standing in for history (tested elsewhere)."""
@@ -46,7 +37,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
         return make_snapshot(), make_coverage()
 
     monkeypatch.setattr(generate, "coverage_at", hand_built)
-    app = _with_router(create_app(Settings(environment="test", data_dir=tmp_path)))
+    app = create_app(Settings(environment="test", data_dir=tmp_path))
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()

@@ -151,3 +151,18 @@ def test_english_report(coverage: Coverage, snapshot: Snapshot) -> None:
     assert ("Computers with licensed antivirus: 50.00% (2/4). Why some are not licensed: the Kaspersky Endpoint "
             "Security licence has expired; BKAV Pro is installed on 3 computers but only 2 licences were bought.") \
         in text
+
+
+def test_long_lists_are_cut_and_point_to_the_annex() -> None:
+    from server.services.coverage import coverage_for
+    from server.services.policy import Policy
+    from server.services.state import UnitState
+
+    units = [UnitState("PH", "UBND huyện", "district")] + [
+        UnitState(f"T{i:02}", f"Trường {i:02}", "school", "PH", staff=3, lan=False) for i in range(13)
+    ]
+    snap = Snapshot(as_of=date(2024, 5, 18), units=tuple(units))
+    text = _text(build_report(coverage_for(snap, Policy()), snap, "vi"))
+    assert ("Cơ quan, đơn vị có mạng nội bộ (LAN): 0,00% (0/13). Đơn vị chưa có: Trường 00, Trường 01, Trường 02, "
+            "Trường 03, Trường 04, Trường 05, Trường 06, Trường 07, Trường 08, Trường 09 và 3 đơn vị khác (xem Phụ "
+            "lục 1).") in text
