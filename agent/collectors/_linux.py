@@ -52,6 +52,9 @@ DMI_FIELDS = ("sys_vendor", "product_name", "product_version", "product_serial",
 #: Signatures older than this count as out of date (freshclam updates several times a day).
 CLAMAV_MAX_AGE = timedelta(days=7)
 _COMMAND_TIMEOUT_S = 5.0
+# Files the installers leave behind and nothing touches later: Debian/Ubuntu's installer logs, the
+# kickstart file Anaconda (RHEL, Fedora, Rocky) writes for root.
+INSTALL_STAMPS = ("var/log/installer/syslog", "var/log/installer", "root/anaconda-ks.cfg")
 _CLAMAV_DB_DIRS = ("var/lib/clamav", "var/clamav", "usr/local/share/clamav")
 _SKIP_BLOCK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd|mmcblk\d+boot|mmcblk\d+rpmb)")
 
@@ -115,6 +118,7 @@ class LiveSource(LiveBase):
             "proc-net-route": lambda: self._file("proc/net/route"),
             "disks.json": self._disks,
             "package-db.json": self._package_db,
+            "install-stamps.json": self._install_stamps,
             "ufw.conf": lambda: self._file("etc/ufw/ufw.conf"),
             "firewalld-state": lambda: self._command(["firewall-cmd", "--state"], ok_codes=(0, 252)),
             "nft-ruleset": lambda: self._command(["nft", "list", "ruleset"]),
@@ -174,6 +178,17 @@ class LiveSource(LiveBase):
             raise ProbeError("not_found", "no dpkg, rpm or pacman database found")
         return json.dumps(found, indent=1).encode()
 
+    def _install_stamps(self) -> bytes:
+        found: dict[str, float] = {}
+        for relative in INSTALL_STAMPS:
+            try:
+                found[f"/{relative}"] = (self.root / relative).stat().st_mtime
+            except OSError:
+                continue
+        if not found:
+            raise ProbeError("not_found", "no installer log (/var/log/installer, /root/anaconda-ks.cfg) found")
+        return json.dumps(found, indent=1).encode()
+
     def _clamav_header(self) -> bytes:
         candidates = [self.root / d / f"daily.{ext}" for d in _CLAMAV_DB_DIRS for ext in ("cld", "cvd")]
         present = [p for p in candidates if p.is_file()]
@@ -209,9 +224,9 @@ def live_source(timeout: float) -> Source:
 
 def source_names(src: Source) -> list[str]:
     """Every output a capture saves."""
-    fixed = ["os-release", "machine-id", "cpuinfo", "proc-net-route", "disks.json", "package-db.json", "ufw.conf",
-             "firewalld-state", "nft-ruleset", "lpstat-v", "clamav/db-header", "clamav/clamscan-version",
-             "clamav/state.json", HOST]
+    fixed = ["os-release", "machine-id", "cpuinfo", "proc-net-route", "disks.json", "package-db.json",
+             "install-stamps.json", "ufw.conf", "firewalld-state", "nft-ruleset", "lpstat-v", "clamav/db-header",
+             "clamav/clamscan-version", "clamav/state.json", HOST]
     return [*(f"dmi/{f}" for f in DMI_FIELDS), *fixed, *src.names("drm/")]
 
 
@@ -259,7 +274,7 @@ def parse_disks(text: str) -> list[Disk]:
     for item in records(load_json(text))[:64]:
         sectors = to_int(item.get("sectors"))
         rotational = to_bool(item.get("rotational"))
-        disks.append(Disk(model=clean(item.get("model")) or clean(item.get("name")),
+        disks.append(Disk(model=clean(item.get("model")),
                           size_bytes=sectors * 512 if sectors else None,
                           kind="unknown" if rotational is None else ("hdd" if rotational else "ssd")))
     return disks
@@ -392,6 +407,15 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
             last_change = from_epoch(max(stamps)) if stamps else None
         except (ValueError, AttributeError) as exc:
             errors.parsed(family, "package-db.json", exc)
+    installed = None
+    stamps_text = errors.optional_text(src, "install-stamps.json", family)
+    if stamps_text:
+        try:
+            stamps = load_json(stamps_text)
+            values = [v for v in (stamps or {}).values() if isinstance(v, (int, float))]
+            installed = from_epoch(min(values)) if values else None
+        except (ValueError, AttributeError) as exc:
+            errors.parsed(family, "install-stamps.json", exc)
     name = release.get("PRETTY_NAME") or release.get("NAME")
     return OperatingSystem(
         name=name or None,
@@ -399,7 +423,7 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
         build=host.kernel if host else None,
         architecture=host.machine if host else None,
         is_server=None,
-        install_date=None,
+        install_date=installed.date() if installed else None,
         last_boot=from_epoch(host.boot_time) if host else None,
         last_update_date=last_change.date() if last_change else None,
     )

@@ -36,7 +36,7 @@ def test_disks_from_sysfs_snapshot() -> None:
                                        {"name": "nvme0n1", "model": None, "sectors": "2", "rotational": "0"},
                                        {"name": "vdb", "sectors": None, "rotational": None}]))
     assert [(d.model, d.size_bytes, d.kind) for d in disks] == [
-        ("ST1000", 1953525168 * 512, "hdd"), ("nvme0n1", 1024, "ssd"), ("vdb", None, "unknown")]
+        ("ST1000", 1953525168 * 512, "hdd"), (None, 1024, "ssd"), (None, None, "unknown")]
 
 
 def test_clamav_header_and_clamscan_version() -> None:
@@ -70,6 +70,8 @@ def _fake_root(tmp_path: Path) -> Path:
     (root / "etc/ufw/ufw.conf").write_text("ENABLED=no\n")
     (root / "etc/os-release").write_text('PRETTY_NAME="Test Linux 1"\nVERSION_ID="1"\n')
     (root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
+    (root / "var/log/installer").mkdir(parents=True)
+    os.utime(root / "var/log/installer", (1577836800, 1577836800))  # 2020-01-01
     db = root / "var/lib/clamav"
     db.mkdir(parents=True)
     header = b"ClamAV-VDB:x:27000:1:90:m:s:b:1709814900".ljust(512)
@@ -90,7 +92,8 @@ def test_live_source_reads_a_fake_root(tmp_path: Path) -> None:
     assert str(hw.bios_date) == "2017-11-13"
     assert hw.serial is None and any("product_serial" in (e.detail or "") for e in errors.items)
     assert lx.identity(src, errors) == [("machine_id", "0123456789abcdef0123456789abcdef")]
-    assert lx.operating_system(src, errors).name == "Test Linux 1"
+    osi = lx.operating_system(src, errors)
+    assert osi.name == "Test Linux 1" and str(osi.install_date) == "2020-01-01"
     fw = lx.firewall(src, errors)
     assert fw.source == "ufw" and fw.enabled is False
     assert src.names("drm/") == ["drm/card0-HDMI-A-1.edid"]
