@@ -67,9 +67,16 @@ def render(data: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the status; exit 0 when enrolled, 1 when not (so scripts can test it)."""
+    import sys
+
+    from agent.config import ConfigError
     from agent.service import status_data
 
-    data = status_data(settings_from_args(args))
+    try:
+        data = status_data(settings_from_args(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(data, indent=2))
     else:

@@ -141,3 +141,20 @@ def test_a_bad_token_is_refused(server: RealServer, agent: Agent) -> None:
     server.add_unit()
     done = agent.run("enroll", "--server", server.url, "--token", "kt_not-a-real-token", "--allow-http")
     assert done.returncode == 3 and "enrolment failed" in done.stderr
+
+
+def test_a_report_the_real_server_refuses_is_set_aside(server: RealServer, agent: Agent) -> None:
+    agent.enroll(server)
+    queue = agent.data_dir / "spool" / "queue"
+    queue.mkdir(parents=True)
+    # What a damaged disk sector could leave: a queue entry that is not a report at all.
+    broken = queue / f"00000000000000000001-{uuid.uuid4()}.json"
+    broken.write_bytes(b'{"report_id": "not-a-uuid", "machine_id": ""}')
+    done = agent.run("report")
+    assert done.returncode == 0, done.stderr
+    newest = report_id_of(done.stdout)
+    assert f"Report {newest} delivered" in done.stdout and "1 report(s) refused" in done.stdout
+    kept = agent.data_dir / "spool" / "rejected" / broken.name
+    assert kept.exists() and "HTTP 422" in kept.with_suffix(".reason").read_text(encoding="utf-8")
+    _exactly_once(server, [newest])
+    assert agent.status()["rejected"] == 1
