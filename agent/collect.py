@@ -141,8 +141,8 @@ def collect_report(
     return InventoryReport(
         machine_id=mid,
         machine_id_source=mid_source,
-        hostname=host,
-        platform=src.platform,  # type: ignore[arg-type]
+        hostname=host[:512] if host else None,  # a broken name must not cost the whole report
+        platform=src.platform,
         collected_at=collected_at,
         agent_version=__version__,
         hardware=hw,

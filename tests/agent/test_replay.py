@@ -29,7 +29,7 @@ def replay(folder: str) -> InventoryReport:
 
 def comparable(report: dict[str, Any]) -> dict[str, Any]:
     """A report without what changes per run: its id, its time, the connectivity check's time."""
-    out = json.loads(json.dumps(report))
+    out: dict[str, Any] = json.loads(json.dumps(report))
     out.pop("report_id")
     out.pop("collected_at")
     out["network"]["internet"].pop("checked_at")

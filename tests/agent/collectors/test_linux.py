@@ -20,7 +20,8 @@ def test_os_release_and_cpuinfo() -> None:
     release = lx.parse_os_release('NAME="Debian GNU/Linux"\n# comment\nVERSION_ID=\'12\'\nbroken line\n')
     assert release == {"NAME": "Debian GNU/Linux", "VERSION_ID": "12"}
     assert lx.parse_cpuinfo("processor\t: 0\nmodel name\t: Intel(R) Core(TM) i5-7500\n") == "Intel(R) Core(TM) i5-7500"
-    assert lx.parse_cpuinfo("Hardware\t: BCM2835\nModel\t: Raspberry Pi 4 Model B Rev 1.4\n").startswith("Raspberry")
+    assert lx.parse_cpuinfo("Hardware\t: BCM2835\nModel\t: Raspberry Pi 4 Model B Rev 1.4\n") == (
+        "Raspberry Pi 4 Model B Rev 1.4")
 
 
 def test_route_gateway() -> None:

@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_decode_product_state(state: int, enabled: bool | None, current: bool | 
 
 def test_security_center_keeps_the_newest_entry_of_a_duplicated_product() -> None:
     kes = "Kaspersky Endpoint Security"
-    items = [
+    items: list[dict[str, Any]] = [
         {"displayName": kes, "productState": 266256, "timestamp": "Tue, 02 Jan 2018 01:12:40 GMT"},
         {"displayName": kes, "productState": 266240, "timestamp": "Mon, 04 Mar 2024 09:15:02 GMT"},
         {"displayName": "Kaspersky Endpoint Security ", "productState": 262160},
