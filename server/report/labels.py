@@ -198,28 +198,28 @@ EN: dict[str, str] = {
     "missing_agents": "no data (no computer runs the inventory agent)",
     "missing_air_gapped": "no computer handling classified documents reports to the inventory",
     "missing_devices": "no data (no device)",
-    "units_without_staff": "Units with no staff headcount entered (left out of the share, {computers} computers): "
+    "units_without_staff": "Units with no staff headcount entered (left out of the share, {computers} computer(s)): "
     "{units}.",
     "not_entered": "Not entered",
-    "not_entered_units": "Not entered for {count} units.",
-    "unknown_computers": "Could not be determined for {count} computers.",
-    "internet_no_agent": ", not counting {count} computers without the inventory agent",
+    "not_entered_units": "Not entered for {count} unit(s).",
+    "unknown_computers": "Could not be determined for {count} computer(s).",
+    "internet_no_agent": ", not counting {count} computer(s) without the inventory agent",
     "units_lacking": "{label}: {units}.",
     "air_gapped_line": "Computers handling classified documents, kept off the internet as required: {count}, "
     "that is {share} of all computers.",
-    "internet_excluded": ", not counting {count} computers handling classified documents, kept off the internet",
+    "internet_excluded": ", not counting {count} computer(s) handling classified documents, kept off the internet",
     "lacking": "Units without",
     "items_not_listed": "This figure has no detailed list.",
     "shops_breakdown": "One-stop shops having: {parts}.",
     "shops_part": "{label} {count}/{total}",
-    "security_intro": "Automatic monitoring of the {count} computers running the inventory agent, that is {share} "
+    "security_intro": "Automatic monitoring of the {count} computer(s) running the inventory agent, that is {share} "
     "of all computers:",
     "security_no_agents": "No computer runs the inventory agent yet, so there are no security monitoring figures.",
     "licence_reason": "Why some are not licensed: {reason}.",
     "note_other": "note: {note}",
     "limitations_intro": "Electronic equipment is normally used for at most {years} years; the inventory shows:",
     "past_life_line": "{label}: {share}{comparison}.",
-    "age_unknown_line": "The year put into service is unknown for {count} devices.",
+    "age_unknown_line": "The year put into service is unknown for {count} device(s).",
     "limitations_per_unit": "Devices past their service life, per agency or unit:",
     "limitations_per_unit_top": "The {count} agencies and units with the most devices past their service life (all "
     "units in Annex 1):",

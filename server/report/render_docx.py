@@ -33,10 +33,7 @@ def _set_font(style: ParagraphStyle, size: Pt | None, lang_tag: str) -> None:
     if size is not None:
         style.font.size = size
     rpr = style.element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.append(fonts)
+    fonts = rpr.get_or_add_rFonts()  # python-docx keeps the schema's element order, which Word insists on
     for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
         fonts.set(qn(attr), FONT)
     for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme", "w:eastAsiaTheme"):
@@ -44,7 +41,7 @@ def _set_font(style: ParagraphStyle, size: Pt | None, lang_tag: str) -> None:
     lang = rpr.find(qn("w:lang"))
     if lang is None:
         lang = OxmlElement("w:lang")
-        rpr.append(lang)
+        rpr.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
     lang.set(qn("w:val"), lang_tag)
 
 

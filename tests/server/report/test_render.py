@@ -17,6 +17,14 @@ from server.report.render_txt import display_width, render_txt
 from server.services.figure import FIGURE_KEYS, Coverage
 from server.services.state import Snapshot
 
+# ECMA-376 Part 1, 17.3.2.28 (CT_RPr): the order Word requires of a run's properties.
+RPR_ORDER = (
+    "rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike", "outline", "shadow",
+    "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden", "color", "spacing", "w", "kern",
+    "position", "sz", "szCs", "highlight", "u", "effect", "bdr", "shd", "fitText", "vertAlign", "rtl", "cs", "em",
+    "lang", "eastAsianLayout", "specVanish", "oMath",
+)
+
 
 @pytest.fixture
 def document(coverage: Coverage, snapshot: Snapshot) -> ReportDocument:
@@ -74,6 +82,21 @@ def test_docx_reads_back_with_headings_tables_and_vietnamese(document: ReportDoc
     assert annex.rows[-1].cells[2].text == "99,58% (17.236/17.307)"
     assert len(opened.sections) == 2  # the wide annex is on its own landscape section
     assert opened.sections[1].page_width > opened.sections[1].page_height
+
+
+def test_docx_run_properties_follow_the_schema_order(document: ReportDocument) -> None:
+    """Word repairs a file whose rPr children are out of schema order; LibreOffice would not notice."""
+    from docx.oxml.ns import qn
+
+    order = [qn(f"w:{tag}") for tag in RPR_ORDER]
+    opened = docx.Document(BytesIO(render(document, "docx")))
+    for name in ("Normal", "Heading 1", "Heading 2", "Heading 3"):
+        rpr = opened.styles[name].element.rPr
+        assert rpr is not None
+        tags = [child.tag for child in rpr]
+        assert tags == sorted(tags, key=order.index), name
+        assert rpr.find(qn("w:lang")).get(qn("w:val")) == "vi-VN"
+        assert rpr.rFonts.get(qn("w:eastAsia")) == "Times New Roman"
 
 
 def test_docx_converts_to_pdf_with_libreoffice(document: ReportDocument, tmp_path: Path) -> None:
