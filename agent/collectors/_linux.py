@@ -288,7 +288,7 @@ def parse_clamav_header(data: str) -> tuple[str | None, datetime | None]:
     fields = line.split(":")
     stamp = to_int(fields[-1].strip()) if len(fields) >= 9 else None
     version = fields[2].strip() if len(fields) > 2 else None
-    return version or None, datetime.fromtimestamp(stamp, tz=timezone.utc) if stamp else None
+    return version or None, from_epoch(stamp)
 
 
 def parse_clamscan_version(text: str) -> tuple[str | None, str | None, datetime | None]:
@@ -454,9 +454,10 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     except ValueError as exc:
         errors.parsed(family, "clamav", exc)
     checked = state.get("checked_at")
+    checked_at = from_epoch(checked) if isinstance(checked, (int, float)) else None
     up_to_date = None
-    if updated is not None and isinstance(checked, (int, float)):
-        up_to_date = datetime.fromtimestamp(checked, tz=timezone.utc) - updated <= CLAMAV_MAX_AGE
+    if updated is not None and checked_at is not None:
+        up_to_date = checked_at - updated <= CLAMAV_MAX_AGE
     running = to_bool(state.get("clamd_running"))
     detail = ["clamd running" if running else "clamd not running" if running is False else None,
               "on-access scanning (clamonacc) on" if state.get("clamonacc_running") else None,

@@ -22,7 +22,6 @@ from agent.collectors._values import (
     Record,
     clean,
     clean_serial,
-    first,
     load_json,
     parse_date,
     parse_when,
@@ -236,11 +235,17 @@ def _records(src: Source, name: str, family: str, errors: Errors, *, optional: b
         return None
 
 
+def _record(src: Source, name: str, family: str, errors: Errors, *, optional: bool = False) -> Record:
+    """The first object of ``name``; empty when the source is unavailable, empty or not objects."""
+    found = _records(src, name, family, errors, optional=optional)
+    return found[0] if found else {}
+
+
 # ---------------------------------------------------------------- identity and hardware
 
 def hostname(src: Source, errors: Errors) -> str | None:
     """Computer name from Win32_ComputerSystem, else the psutil snapshot."""
-    name = clean(first(_load(src, "Win32_ComputerSystem.json", "hardware", errors)).get("Name"))
+    name = clean(_record(src, "Win32_ComputerSystem.json", "hardware", errors).get("Name"))
     if name:
         return name
     text = errors.optional_text(src, HOST, "network")
@@ -253,7 +258,7 @@ def hostname(src: Source, errors: Errors) -> str | None:
 def identity(src: Source, errors: Errors) -> list[tuple[str, str]]:
     """SMBIOS UUID, then the registry's MachineGuid."""
     found: list[tuple[str, str]] = []
-    uuid = usable_uuid(first(_load(src, "Win32_ComputerSystemProduct.json", "identity", errors)).get("UUID"))
+    uuid = usable_uuid(_record(src, "Win32_ComputerSystemProduct.json", "identity", errors).get("UUID"))
     if uuid:
         found.append(("smbios_uuid", uuid))
     guid = _load(src, "MachineGuid.json", "identity", errors)
@@ -270,7 +275,8 @@ def parse_disks(items: list[Record]) -> list[Disk]:
     disks: list[Disk] = []
     for item in items[:64]:
         media = item.get("MediaType")
-        kind: DiskKind = _MEDIA.get(media.lower() if isinstance(media, str) else media, "unknown")  # type: ignore[assignment]
+        key = media.lower() if isinstance(media, str) else media if isinstance(media, int) else None
+        kind: DiskKind = _MEDIA.get(key, "unknown")  # type: ignore[assignment]
         size = to_int(item.get("Size"))
         disks.append(Disk(model=clean(item.get("FriendlyName")) or clean(item.get("Model")),
                           size_bytes=size if size and size > 0 else None, kind=kind))
@@ -280,10 +286,10 @@ def parse_disks(items: list[Record]) -> list[Disk]:
 def hardware(src: Source, errors: Errors) -> Hardware:
     """Hardware from Win32_BIOS, Win32_ComputerSystem(Product), Win32_SystemEnclosure, Win32_Processor, disks."""
     family = "hardware"
-    bios = first(_load(src, "Win32_BIOS.json", family, errors))
-    system = first(_load(src, "Win32_ComputerSystem.json", family, errors))
-    product = first(_load(src, "Win32_ComputerSystemProduct.json", family, errors, optional=True))
-    enclosure = first(_load(src, "Win32_SystemEnclosure.json", family, errors))
+    bios = _record(src, "Win32_BIOS.json", family, errors)
+    system = _record(src, "Win32_ComputerSystem.json", family, errors)
+    product = _record(src, "Win32_ComputerSystemProduct.json", family, errors, optional=True)
+    enclosure = _record(src, "Win32_SystemEnclosure.json", family, errors)
     cpus = _records(src, "Win32_Processor.json", family, errors) or []
     vendor = clean(system.get("Manufacturer")) or clean(product.get("Vendor"))
     model = clean(system.get("Model")) or clean(product.get("Name"))
@@ -330,7 +336,7 @@ _ARCH = (("arm", "arm64"), ("64", "x86_64"), ("32", "x86"))
 def operating_system(src: Source, errors: Errors) -> OperatingSystem:
     """Win32_OperatingSystem plus the newest hotfix date."""
     family = "os"
-    info = first(_load(src, "Win32_OperatingSystem.json", family, errors))
+    info = _record(src, "Win32_OperatingSystem.json", family, errors)
     arch_text = (clean(info.get("OSArchitecture")) or "").lower()
     product_type = to_int(info.get("ProductType"))  # 1 workstation, 2 domain controller, 3 server
     caption = clean(info.get("Caption"))
@@ -488,7 +494,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     products = parse_security_center(center) if center is not None else []
     listed_defender = next((p for p in products if _MICROSOFT_DEFENDER.match(p.name)), None)
     if center is None or listed_defender is not None:
-        status = first(_load(src, "MpComputerStatus.json", family, errors))
+        status = _record(src, "MpComputerStatus.json", family, errors)
         defender = parse_defender(status)
         if defender is not None and listed_defender is not None:
             # Security Center's verdict stands; Defender adds what it alone knows.
@@ -521,7 +527,8 @@ def parse_firewall(profiles: list[Record], connections: list[Record] | None) -> 
         active = set()
         for conn in connections:
             category = conn.get("NetworkCategory")
-            label = _CATEGORIES.get(category.lower() if isinstance(category, str) else category)
+            key = category.lower() if isinstance(category, str) else category if isinstance(category, int) else None
+            label = _CATEGORIES.get(key)
             if label:
                 active.add(label)
     out = []

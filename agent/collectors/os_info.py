@@ -18,7 +18,10 @@ def from_epoch(seconds: float | None) -> datetime | None:
     """An aware UTC datetime from epoch seconds, whole seconds only (boot times jitter below that)."""
     if seconds is None or seconds <= 0:
         return None
-    return datetime.fromtimestamp(int(seconds), tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(int(seconds), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a broken clock or file, not a date
+        return None
 
 
 def collect(platform: PlatformModule, src: Source, errors: Errors) -> OperatingSystem:
