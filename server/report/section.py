@@ -1,75 +1,29 @@
 """Writes sections II.6, II.8 and III.2 of the district report, and its annexes, from a ``Coverage``.
 
 Only renders: every number comes from the coverage figures (the console's source of truth); the snapshot
-gives names of units and devices, headcount gaps and the unit tree. A figure with nothing to count says the
-data is missing; it is never shown as 100%.
+gives names of units and devices and the unit tree. A figure with nothing to count says the data is missing;
+it is never shown as 100%.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+from server.report.annex import annex_items, annex_units
 from server.report.document import Block, BulletList, Heading, Paragraph, ReportDocument, ReportMeta, Table
 from server.report.labels import Labels
-from server.report.numbers import (
-    Lang,
-    format_count,
-    format_date,
-    format_number,
-    format_points,
-    format_share,
-    format_years,
-    percent_decimal,
-)
-from server.services.figure import FIGURE_KEYS, Coverage, Figure
-from server.services.state import DeviceState, Snapshot, UnitState
+from server.report.numbers import Lang, format_count, format_date, format_share, format_years
+from server.report.writer import FigureWriter
+from server.services.figure import Coverage, Figure
+from server.services.state import Snapshot
 
-#: Figures counted over units: a leaf unit's own share reads better as "Có"/"Chưa có" than as 100%/0%.
-UNIT_FIGURES = frozenset(
-    {"units_with_scanner", "units_with_lan", "units_with_wifi", "units_with_wan", "units_with_fibre",
-     "one_stop_shops_equipped"}
-)
 #: The breakdown of computers per official, in the order the district report lists unit kinds.
 STAFF_KINDS = ("department", "commune", "school")
 #: One-stop shop equipment the district report names, in its order.
 SHOP_EQUIPMENT = ("computer", "printer", "photocopier", "scanner", "camera")
-ANNEX_COLUMNS = (
-    ("col_staff", "computers_per_staff"),
-    ("col_scanner", "units_with_scanner"),
-    ("col_lan", "units_with_lan"),
-    ("col_wifi", "units_with_wifi"),
-    ("col_fibre", "units_with_fibre"),
-    ("col_internet", "computers_internet_connected"),
-    ("col_antivirus", "antivirus_installed"),
-    ("col_licensed", "antivirus_licensed"),
-    ("col_past_life", "past_service_life"),
-)
 OLDEST_SHOWN = 10
-#: The body of the report stays short enough to paste: longer lists end with a count and the annex has all.
-NAMES_SHOWN = 10
+#: Rows of the per-unit limitation table in the body; the annex has every unit.
 UNITS_SHOWN = 10
-_KIND_ORDER = {"district": 0, "department": 1, "commune": 2, "school": 3, "other": 4}
-
-
-def missing_reason_key(key: str) -> str:
-    """Which 'data is missing' wording fits a figure whose denominator is 0."""
-    base = key.split(":", 1)[0]
-    if base == "computers_per_staff":
-        return "missing_staff"
-    if base == "one_stop_shops_equipped":
-        return "missing_shops"
-    if base.startswith("units_with_"):
-        return "missing_units"
-    if base in ("computers_internet_connected", "computers_air_gapped", "computers_with_agent"):
-        return "missing_computers"
-    if base == "air_gap_violations":
-        return "missing_air_gapped"
-    if base == "past_service_life":
-        return "missing_devices"
-    return "missing_agents"
 
 
 def default_period(as_of: date, lang: Lang) -> str:
@@ -78,167 +32,9 @@ def default_period(as_of: date, lang: Lang) -> str:
     return Labels(lang)(key, year=as_of.year)
 
 
-@dataclass(frozen=True)
-class UnitTree:
-    """The units in scope, in reading order (parents first, then departments, communes, schools)."""
+class SectionWriter(FigureWriter):
+    """Builds the blocks of sections II.6, II.8 and III.2."""
 
-    units: dict[str, UnitState]
-    children: dict[str, tuple[str, ...]]
-    order: tuple[str, ...]
-
-    @classmethod
-    def of(cls, snapshot: Snapshot, root: str | None) -> UnitTree:
-        """The tree of ``snapshot`` below ``root`` (the whole tree when None)."""
-        units = {u.code: u for u in snapshot.units}
-        kids: dict[str | None, list[UnitState]] = {}
-        for unit in snapshot.units:
-            parent = unit.parent_code if unit.parent_code in units else None
-            kids.setdefault(parent, []).append(unit)
-        for siblings in kids.values():
-            siblings.sort(key=lambda u: (_KIND_ORDER.get(u.kind, 9), u.name))
-        order: list[str] = []
-        stack = [units[root]] if root in units else list(reversed(kids.get(None, [])))
-        while stack:  # iterative depth-first walk: a deep tree must not hit the recursion limit
-            unit = stack.pop()
-            order.append(unit.code)
-            stack.extend(reversed(kids.get(unit.code, [])))
-        children = {code: tuple(u.code for u in kids.get(code, [])) for code in order}
-        return cls(units={c: units[c] for c in order}, children=children, order=tuple(order))
-
-    def name(self, code: str) -> str | None:
-        """The unit's name, or None when the snapshot does not know the code."""
-        unit = self.units.get(code)
-        return unit.name if unit else None
-
-
-class SectionWriter:
-    """Builds the blocks of the report in one language from one coverage."""
-
-    def __init__(
-        self,
-        coverage: Coverage,
-        snapshot: Snapshot,
-        lang: Lang,
-        previous: Coverage | None,
-        service_life_years: float,
-    ) -> None:
-        self.cov = coverage
-        self.snap = snapshot
-        self.lang: Lang = lang
-        self.t = Labels(lang)
-        self.prev = previous
-        self.years = format_number(service_life_years, lang)
-        self.tree = UnitTree.of(snapshot, coverage.unit_code)
-        self.devices: dict[int, DeviceState] = {d.id: d for d in snapshot.devices}
-
-    # -- names -------------------------------------------------------------------------------------------
-    def unit_name(self, code: str) -> str:
-        """A unit's name, or a plain stand-in when the snapshot lacks it."""
-        return self.tree.name(code) or next(
-            (u.name for u in self.snap.units if u.code == code), self.t("unit_unknown", code=code)
-        )
-
-    def device_label(self, device_id: int) -> str:
-        """Host name or name, with the model when known: what an officer finds written on the machine."""
-        device = self.devices.get(device_id)
-        if device is None:
-            return self.t("device_unknown", id=device_id)
-        name = device.hostname or device.name
-        model = " ".join(p for p in (device.vendor, device.model) if p)
-        if name and model:
-            return f"{name} ({model})"
-        return name or model or self.t("device_unknown", id=device_id)
-
-    def unit_list(self, codes: Iterable[str]) -> str:
-        """Unit names joined by commas, in reading order; past ``NAMES_SHOWN`` the rest is a count."""
-        position = {code: i for i, code in enumerate(self.tree.order)}
-        ordered = sorted(codes, key=lambda c: (position.get(c, len(position)), c))
-        names = ", ".join(self.unit_name(c) for c in ordered[:NAMES_SHOWN])
-        if len(ordered) > NAMES_SHOWN:
-            names += " " + self.t("more_units", count=format_count(len(ordered) - NAMES_SHOWN, self.lang))
-        return names
-
-    # -- figures -----------------------------------------------------------------------------------------
-    def figure(self, key: str) -> Figure:
-        """The scope's figure; an absent one counts as nothing to count (missing data)."""
-        return self.cov.figures.get(key) or Figure(key=key, numerator=0, denominator=0)
-
-    def comparison(self, key: str) -> str:
-        """``, tăng 2,50 điểm phần trăm so với kỳ trước (…)`` or empty when there is no earlier figure."""
-        if self.prev is None or key not in self.prev.figures:
-            return ""
-        now, before = percent_decimal(self.figure(key)), percent_decimal(self.prev.figures[key])
-        if now is None or before is None:
-            return ""
-        previous = format_share(self.prev.figures[key], self.lang) or ""
-        diff = now - before
-        if diff > 0:
-            return self.t("comparison_up", points=format_points(diff, self.lang), previous=previous)
-        if diff < 0:
-            return self.t("comparison_down", points=format_points(diff, self.lang), previous=previous)
-        return self.t("comparison_same")
-
-    def line(self, key: str, suffix: str = "") -> str:
-        """One sentence: the figure's label and share, or why the data is missing."""
-        fig = self.figure(key)
-        label = self.t(f"fig:{key}")
-        share = format_share(fig, self.lang)
-        if share is None:
-            return self.t("line_missing", label=label, reason=self.t(missing_reason_key(key)))
-        return self.t("line_share", label=label, share=share + suffix, comparison=self.comparison(key))
-
-    def note_text(self, note: str) -> str:
-        """Coverage notes (``licence_expired:BKAV; licence_overused:Kaspersky 12/10``) in plain words."""
-        return "; ".join(self.one_note(part.strip()) for part in re.split(r"[;\n]", note) if part.strip())
-
-    def one_note(self, note: str) -> str:
-        """One note in plain words; an unforeseen one is shown as it is rather than hidden."""
-        kind, _, arg = note.partition(":")
-        template = self.t.get(f"note:{kind}")
-        if template is None:
-            return self.t("note_other", note=note)
-        product, used, seats = arg.strip(), "", ""
-        overuse = re.fullmatch(r"(.+?)\s+(\d+)/(\d+)", product)
-        if kind == "licence_overused" and overuse:
-            product = overuse.group(1)
-            used = format_count(int(overuse.group(2)), self.lang)
-            seats = format_count(int(overuse.group(3)), self.lang)
-        return template.format(product=product, used=used, seats=seats).replace("  ", " ")
-
-    def own_share(self, code: str, key: str) -> tuple[int, int] | None:
-        """(numerator, denominator) of the unit itself, without its sub-units; None when not computed."""
-        figs = self.cov.per_unit.get(code)
-        if figs is None or key not in figs:
-            return None
-        num, den = figs[key].numerator, figs[key].denominator
-        for child in self.tree.children.get(code, ()):
-            child_fig = self.cov.per_unit.get(child, {}).get(key)
-            if child_fig is not None:
-                num, den = num - child_fig.numerator, den - child_fig.denominator
-        return num, den
-
-    def own_detail(self, code: str, key: str, name: str) -> int:
-        """A breakdown count of the unit itself, without its sub-units."""
-        fig = self.cov.per_unit.get(code, {}).get(key)
-        if fig is None:
-            return 0
-        value = fig.detail.get(name, 0)
-        for child in self.tree.children.get(code, ()):
-            child_fig = self.cov.per_unit.get(child, {}).get(key)
-            if child_fig is not None:
-                value -= child_fig.detail.get(name, 0)
-        return value
-
-    def units_lacking(self, key: str) -> list[str]:
-        """Units counted in a unit figure that do not have the thing themselves (known, not just unentered)."""
-        lacking = []
-        for code in self.tree.order:
-            own = self.own_share(code, key)
-            if own is not None and own[1] > 0 and own[0] < own[1] and not self.own_detail(code, key, "unknown"):
-                lacking.append(code)
-        return lacking
-
-    # -- sections ----------------------------------------------------------------------------------------
     def frame(self) -> list[Block]:
         """The sentences above the sections: where the numbers come from, corrections, comparison period."""
         blocks: list[Block] = [Paragraph(self.t("source_note", date=format_date(self.cov.as_of, self.lang)))]
@@ -451,62 +247,6 @@ class SectionWriter:
         header = (self.t("col_year"), self.t("col_count"), self.t("col_units_most"))
         return [Paragraph(self.t("forecast_intro")), Table(header=header, rows=tuple(rows))]
 
-    def annex_cell(self, code: str, key: str) -> str:
-        """A unit's own figure (without sub-units, which have their rows): a share, Có/Chưa có, or —."""
-        own = self.own_share(code, key)
-        if own is None or own[1] <= 0 or not 0 <= own[0] <= own[1]:
-            return self.t("not_known")
-        if key in UNIT_FIGURES and own[1] == 1:
-            if self.own_detail(code, key, "unknown"):
-                return self.t("not_known")  # not entered is not "no"
-            return self.t("yes") if own[0] else self.t("no")
-        return format_share(Figure(key, own[0], own[1]), self.lang) or self.t("not_known")
-
-    def annex_units(self) -> list[Block]:
-        """Annex 1: every unit in scope with the same figures as the text, and the total."""
-        header = (self.t("col_no"), self.t("col_unit"), *(self.t(label) for label, _ in ANNEX_COLUMNS))
-        rows = [
-            (str(i), self.unit_name(code), *(self.annex_cell(code, key) for _, key in ANNEX_COLUMNS))
-            for i, code in enumerate((c for c in self.tree.order if c in self.cov.per_unit), 1)
-        ]
-        total = []
-        for _, key in ANNEX_COLUMNS:
-            fig = self.cov.figures.get(key)
-            total.append((format_share(fig, self.lang) if fig else None) or self.t("not_known"))
-        scope = self.unit_name(self.cov.unit_code) if self.cov.unit_code else self.t("scope_all")
-        rows.append(("", scope, *total))
-        return [Heading(self.t("annex_units"), 1, annex=True), Table(header=header, rows=tuple(rows)),
-                Paragraph(self.t("annex_legend"))]
-
-    def annex_items(self) -> list[Block]:
-        """Annex 2: the devices or units behind each figure, for the officer to open and check."""
-        blocks: list[Block] = [Heading(self.t("annex_items"), 1, annex=True)]
-        for key in FIGURE_KEYS:
-            fig = self.cov.figures.get(key)
-            if fig is None:
-                continue
-            counts = f"{format_count(fig.numerator, self.lang)}/{format_count(fig.denominator, self.lang)}"
-            blocks.append(Heading(f"{self.t('fig:' + key)} ({counts})", 3))
-            if not fig.items:
-                blocks.append(Paragraph(self.t("items_not_listed" if fig.numerator else "items_none")))
-                continue
-            rows: list[tuple[str, ...]] = []
-            for i, item in enumerate(fig.items, 1):
-                if isinstance(item, int):
-                    device = self.devices.get(item)
-                    unit = self.unit_name(device.unit_code) if device else self.t("not_known")
-                    serial = (device.serial if device else None) or self.t("not_known")
-                    rows.append((str(i), self.device_label(item), unit, serial))
-                else:
-                    rows.append((str(i), self.unit_name(item)))
-            if isinstance(fig.items[0], int):
-                header: tuple[str, ...] = (self.t("col_no"), self.t("col_device"), self.t("col_unit"),
-                                           self.t("col_serial"))
-            else:
-                header = (self.t("col_no"), self.t("col_unit"))
-            blocks.append(Table(header=header, rows=tuple(rows)))
-        return blocks
-
 
 def build_report(
     coverage: Coverage,
@@ -544,10 +284,9 @@ def build_report(
     blocks.extend(writer.security())
     blocks.append(Heading(t("part_assessment"), 1))
     blocks.extend(writer.limitations())
-    blocks.extend(writer.annex_units())
+    blocks.extend(annex_units(writer))
     if items:
-        blocks.extend(writer.annex_items())
+        blocks.extend(annex_items(writer))
     labels = {d.id: writer.device_label(d.id) for d in snapshot.devices}
     return ReportDocument(meta=meta, title=title, blocks=tuple(blocks), coverage=coverage, previous=previous,
                           device_labels=labels)
-
