@@ -7,7 +7,7 @@ from typing import Any
 
 from server.report.document import BulletList, Heading, Paragraph, ReportDocument, Table
 from server.report.labels import Labels
-from server.services.figure import Figure
+from server.services.figure import Coverage, Figure
 
 FORMAT_VERSION = 1
 
@@ -19,6 +19,11 @@ def _figures(figures: dict[str, Figure], labels: Labels) -> dict[str, dict[str, 
         entry["label"] = labels.get(f"fig:{key}") or key
         out[key] = entry
     return out
+
+
+def _device_ids(cov: Coverage) -> set[int]:
+    found = {item for fig in cov.figures.values() for item in fig.items if isinstance(item, int)}
+    return found | set(cov.oldest)
 
 
 def _block(block: Heading | Paragraph | BulletList | Table) -> dict[str, object]:
@@ -60,6 +65,8 @@ def report_json(document: ReportDocument) -> dict[str, Any]:
         "per_unit": {code: _figures(figs, labels) for code, figs in cov.per_unit.items()},
         "forecast": {str(year): dict(units) for year, units in sorted(cov.forecast.items())},
         "oldest": oldest,
+        # what a person reads for each device id in the item lists: host name or name, and model
+        "devices": {str(i): document.device_labels[i] for i in sorted(_device_ids(cov)) if i in document.device_labels},
         "previous": None,
         "title": list(document.title),
         "blocks": [_block(b) for b in document.blocks],
