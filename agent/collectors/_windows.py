@@ -494,7 +494,9 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     products = parse_security_center(center) if center is not None else []
     listed_defender = next((p for p in products if _MICROSOFT_DEFENDER.match(p.name)), None)
     if center is None or listed_defender is not None:
-        status = _record(src, "MpComputerStatus.json", family, errors)
+        # Get-MpComputerStatus often throws once another product has turned Defender off: expected, not news.
+        quiet = listed_defender is not None and listed_defender.enabled is False
+        status = _record(src, "MpComputerStatus.json", family, Errors() if quiet else errors)
         defender = parse_defender(status)
         if defender is not None and listed_defender is not None:
             # Security Center's verdict stands; Defender adds what it alone knows.
@@ -614,7 +616,9 @@ def parse_printers(items: list[Record]) -> list[Peripheral]:
         if name is None:
             continue
         connection = printer_connection(name, clean(item.get("PortName")))
-        if connection == "unknown" and to_bool(item.get("Network")):
+        # A printer shared by another PC ("\\PC\Printer") shows that PC's port (often USB001): from here it
+        # is a network printer.
+        if connection != "virtual" and (to_bool(item.get("Network")) or name.startswith("\\\\")):
             connection = "network"
         out.append(Peripheral(name=name, kind=printer_kind(f"{name} {item.get('DriverName') or ''}"),
                               connection=connection))

@@ -19,7 +19,7 @@ from shared.schema import AntivirusProduct, InventoryReport
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPLAY = DATA / "replay"
-GOLDEN = {"windows": "windows10-defender", "linux": "linux-office-desktop", "darwin": "macos-intel-imac"}
+GOLDEN = {"windows": "windows10-full-capture", "linux": "linux-office-desktop", "darwin": "macos-intel-imac"}
 
 
 def replay(folder: str) -> InventoryReport:
@@ -65,6 +65,25 @@ def test_windows10_defender() -> None:
     assert report.firewall.enabled is True and len(report.firewall.profiles) == 3
     assert report.os.install_date == date(2020, 3, 3) and report.os.is_server is False
     assert report.hostname == "PC-VANTHU-01"
+
+
+def test_windows_full_capture() -> None:
+    report = replay("windows10-full-capture")
+    assert report.errors == []  # Defender's status failing while ESET protects is expected, not reported
+    assert [p.name for p in report.antivirus] == ["ESET Security", "Windows Defender"]  # ekrn/Uninstall: same ESET
+    hw = report.hardware
+    assert (hw.chassis, hw.bios_date, hw.ram_bytes) == ("laptop", date(2023, 7, 13), 8 * 1024**3)
+    assert [(d.kind, d.size_bytes) for d in hw.disks] == [("ssd", 256060514304)]
+    assert report.os.last_update_date == date(2024, 3, 13) and report.os.architecture == "x86_64"
+    assert report.machine_id_source == "smbios_uuid"
+    assert {i.name: i.kind for i in report.network.interfaces} == {
+        "Wi-Fi": "wifi", "Ethernet": "ethernet", "Ethernet 2": "virtual", "Loopback Pseudo-Interface 1": "loopback"}
+    assert report.network.default_gateway == "192.168.1.1"  # the route with the lowest metric
+    assert [p.active for p in report.firewall.profiles] == [False, False, True] and report.firewall.enabled is True
+    assert [(m.manufacturer, m.model, m.serial, m.year_of_manufacture) for m in report.peripherals.monitors] == [
+        ("AUO", "B68D", None, 2021), ("SAM", "LS24R350", "H4ZR900456", 2022)]
+    assert [(d.kind, d.connection) for d in report.peripherals.devices] == [
+        ("printer", "usb"), ("printer", "virtual"), ("multifunction", "network"), ("scanner", "unknown")]
 
 
 def test_windows11_bitdefender_laptop_with_public_profile_off() -> None:
