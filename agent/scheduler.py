@@ -50,7 +50,9 @@ def agent_command(*args: str) -> list[str]:
 
 def run_collection(settings: AgentSettings) -> int:
     """One ``kiemke-agent report`` in a child process; its exit code (124 when it had to be killed)."""
-    args = ["report", "--data-dir", str(settings.data_dir)]
+    # A heartbeat or a retry round may hold the lock for a while; the collection waits its turn, not skipped.
+    wait = max(1, settings.collect_timeout_seconds // 2)
+    args = ["report", "--data-dir", str(settings.data_dir), "--wait", str(wait)]
     if AgentState.load(settings.state_path).reenrol_required:
         args.append("--no-send")  # keep collecting into the spool, but stop knocking with a refused key
     # No console window pops up on the user's desktop when a service starts a child on Windows.

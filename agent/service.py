@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import socket
 import time
@@ -33,20 +34,6 @@ log = logging.getLogger("kiemke.agent")
 SCHEDULE_FILE = "schedule.json"
 ERRORS_KEPT = 20
 REENROL_MESSAGE = "the server refused the agent key (revoked or unknown): re-enrol with `kiemke-agent enroll`"
-
-__all__ = [
-    "AgentState",
-    "DeliveryRound",
-    "ReportSummary",
-    "SpoolWriteError",
-    "deliver_pending",
-    "enroll_offline",
-    "enroll_online",
-    "export_bundle",
-    "report_once",
-    "send_heartbeat",
-    "status_data",
-]
 
 
 def utcnow() -> datetime:
@@ -255,6 +242,7 @@ def deliver_pending(settings: AgentSettings, spool: Spool, state: AgentState) ->
                 body = path.read_bytes()
             except OSError as exc:
                 spool.set_aside(path, f"unreadable on disk: {exc}")
+                state.note_error(f"report {path.name} unreadable on disk, set aside: {exc}")
                 result.set_aside += 1
                 continue
             delivery = transport.post_report(body)
@@ -285,7 +273,7 @@ def deliver_pending(settings: AgentSettings, spool: Spool, state: AgentState) ->
     else:
         retry = spool.record_failure(stop.detail, settings.retry_base_seconds, settings.retry_max_seconds)
         when = datetime.fromtimestamp(retry.next_attempt_at or time.time(), timezone.utc)
-        state.note_error(f"server unreachable ({stop.detail}); next try after {_iso(when)}")
+        state.note_error(f"not delivered ({stop.detail}); next try after {_iso(when)}")
     result.waiting = spool.depth()
     return result
 
@@ -298,20 +286,19 @@ class ReportSummary:
     new_report_delivered: bool
     round: DeliveryRound
     dropped: int = 0
-    messages: list[str] = field(default_factory=list)
 
 
-def report_once(settings: AgentSettings, *, send: bool = True) -> ReportSummary:
+def report_once(settings: AgentSettings, *, send: bool = True, lock_wait: float = 0.0) -> ReportSummary:
     """Collect once, spool it, then send the spool oldest first (the new report last).
 
     Raises SpoolWriteError when the report could not even be written to disk, CollectError when no report
-    could be made, LockBusy when another run holds the lock. Anything else (server away, refusals) leaves
-    the report safely spooled.
+    could be made, LockBusy when another run still holds the lock after ``lock_wait`` seconds. Anything else
+    (server away, refusals) leaves the report safely spooled.
     """
     from agent.collect import CollectError
 
     ensure_private_dir(settings.data_dir)
-    with AgentLock(settings.lock_path):
+    with AgentLock(settings.lock_path, wait=lock_wait):
         spool = open_spool(settings)
         spool.clean_orphans()
         state = AgentState.load(settings.state_path)
@@ -387,6 +374,7 @@ def export_bundle(settings: AgentSettings, out_dir: Path, *, collect_first: bool
     With ``collect_first`` a fresh collection joins the bundle, so a visit to the PC always carries its
     current state. Returns the bundle's path and how many reports it holds.
     """
+    from agent.collect import CollectError
     from shared.bundle import make_bundle
 
     if settings.agent_id is None or not settings.private_key:
@@ -397,16 +385,22 @@ def export_bundle(settings: AgentSettings, out_dir: Path, *, collect_first: bool
         spool.clean_orphans()
         state = AgentState.load(settings.state_path)
         if collect_first:
-            report = collect_new_report(settings)
-            state.last_collection_at = _iso()
-            spool.put(str(report.report_id), report.model_dump_json().encode("utf-8"))
-        paths = spool.pending()
+            try:
+                report = collect_new_report(settings)
+            except CollectError as exc:
+                state.note_error(f"collection failed: {exc}")  # what the spool holds still goes
+            else:
+                state.last_collection_at = _iso()
+                spool.put(str(report.report_id), report.model_dump_json().encode("utf-8"))
+        exported: list[Path] = []
         reports: list[dict[str, Any]] = []
-        for path in paths:
+        for path in spool.pending():
             try:
                 reports.append(json.loads(path.read_bytes()))
             except (OSError, ValueError) as exc:
                 spool.set_aside(path, f"unreadable on disk: {exc}")
+                continue
+            exported.append(path)
         if not reports:
             raise RuntimeError("nothing to export: the spool is empty")
         bundle = make_bundle(settings.agent_id, reports, settings.private_key)
@@ -415,7 +409,7 @@ def export_bundle(settings: AgentSettings, out_dir: Path, *, collect_first: bool
         target = out_dir / f"kiemke-{safe}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}.json"
         atomic_write(target, json.dumps(bundle, ensure_ascii=False).encode("utf-8"))
         # Only once the bundle is on the stick do the reports leave the spool.
-        for path in paths:
+        for path in exported:
             spool.remove(path)
         state.last_export_at = _iso()
         state.save(settings.state_path)
@@ -427,14 +421,8 @@ def export_bundle(settings: AgentSettings, out_dir: Path, *, collect_first: bool
 
 def write_schedule(settings: AgentSettings, next_run_at: datetime | None) -> None:
     """The daemon's next collection time, for ``status`` (its own file: it is written without the lock)."""
-    data = {"next_run_at": _iso(next_run_at) if next_run_at else None, "pid": _pid(), "updated_at": _iso()}
+    data = {"next_run_at": _iso(next_run_at) if next_run_at else None, "pid": os.getpid(), "updated_at": _iso()}
     atomic_write(settings.data_dir / SCHEDULE_FILE, json.dumps(data).encode("utf-8"))
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def _daemon_alive(pid: object) -> bool:

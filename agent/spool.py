@@ -70,14 +70,13 @@ def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random | N
 class AgentLock:
     """An exclusive, non-blocking lock on a file; released when the process dies, even by SIGKILL."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wait: float = 0.0) -> None:
         self.path = path
+        self.wait = wait
         self._handle: IO[bytes] | None = None
 
-    def acquire(self) -> None:
-        """Take the lock or raise LockBusy."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the life of the lock
+    @staticmethod
+    def _try_lock(handle: IO[bytes]) -> bool:
         try:
             if sys.platform == "win32":
                 import msvcrt
@@ -88,9 +87,20 @@ class AgentLock:
                 import fcntl
 
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            handle.close()
-            raise LockBusy(f"another kiemke-agent collection or delivery is running ({self.path})") from exc
+        except OSError:
+            return False
+        return True
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for its holder to finish; LockBusy otherwise."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the life of the lock
+        deadline = time.monotonic() + self.wait
+        while not self._try_lock(handle):
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise LockBusy(f"another kiemke-agent collection or delivery is running ({self.path})")
+            time.sleep(0.2)
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()).encode())

@@ -60,7 +60,8 @@ _SKIP_BLOCK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd|mmcblk\d+boot|mmcblk
 
 
 class LiveSource(LiveBase):
-    """This machine. ``root`` replaces ``/`` for every file read, so tests can hand it a fake tree."""
+    """This machine. ``root`` replaces ``/`` for the files the probes read themselves, so tests can hand them a
+    fake tree (psutil's snapshot always reads the real /proc)."""
 
     platform = NAME
     live = True
@@ -151,8 +152,12 @@ class LiveSource(LiveBase):
 
     def _disks(self) -> bytes:
         block = self.root / "sys/block"
+        try:
+            devices = sorted(block.iterdir())
+        except OSError as exc:
+            raise ProbeError("not_found", f"/sys/block: {exc.strerror}") from None
         disks: list[dict[str, Any]] = []
-        for dev in sorted(block.iterdir()) if block.is_dir() else []:
+        for dev in devices:
             if _SKIP_BLOCK.match(dev.name):
                 continue
 

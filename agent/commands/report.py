@@ -22,6 +22,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--no-send", action="store_true", help="only collect into the spool; leave delivery to the daemon"
     )
+    parser.add_argument(
+        "--wait", metavar="SECONDS", type=float, default=0.0,
+        help="if another collection or delivery is running, wait up to SECONDS for it (default: give up at once)",
+    )
     add_data_dir_argument(parser)
     parser.set_defaults(handler=run)
 
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
               "run `kiemke-agent enroll` first", file=sys.stderr)
         return EXIT_NOT_ENROLLED
     try:
-        summary = report_once(settings, send=not args.no_send)
+        summary = report_once(settings, send=not args.no_send, lock_wait=args.wait)
     except LockBusy as exc:
         print(f"skipped: {exc}", file=sys.stderr)
         return EXIT_BUSY

@@ -94,7 +94,7 @@ def test_killed_after_the_server_answered_does_not_duplicate(server: RealServer,
     _exactly_once(server, [first, second, third])
 
 
-def test_a_second_run_waits_for_the_first(server: RealServer, agent: Agent) -> None:
+def test_a_second_run_gives_up_or_waits_for_the_first(server: RealServer, agent: Agent) -> None:
     agent.enroll(server)
     process = agent.start("report", KIEMKE_AGENT_FAULT="spool_write")
     marker = agent.data_dir / "spool" / "fault-spool_write"
@@ -103,6 +103,13 @@ def test_a_second_run_waits_for_the_first(server: RealServer, agent: Agent) -> N
         second = agent.run("report")
         assert second.returncode == 75 and "another kiemke-agent collection" in second.stderr
         assert agent.queued() == [] and server.received() == []
+        # With --wait (what the daemon passes), the second run takes its turn once the first is gone.
+        waiting = agent.start("report", "--wait", "60")
+        os.kill(process.pid, signal.SIGKILL)
+        output, _ = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, output
+        _exactly_once(server, [report_id_of(output)])
+        assert agent.temporaries() == []
     finally:
         process.kill()
         process.wait()

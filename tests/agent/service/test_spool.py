@@ -143,3 +143,22 @@ def test_order_survives_the_clock_being_set_back(tmp_path: Path, monkeypatch: py
     ids = _put(spool, 3)
     # The PC's clock went back after the first report; still the first made is the first dropped.
     assert _ids(spool.pending()) == ids[1:]
+
+
+def test_lock_can_wait_for_its_holder(tmp_path: Path) -> None:
+    import threading
+
+    lock_path = tmp_path / "agent.lock"
+    holder = AgentLock(lock_path)
+    holder.acquire()
+    releaser = threading.Timer(0.3, holder.release)
+    releaser.start()
+    entered = False
+    try:
+        with AgentLock(lock_path, wait=30):
+            entered = True
+            with pytest.raises(LockBusy):
+                AgentLock(lock_path).acquire()
+    finally:
+        releaser.join()
+    assert entered
