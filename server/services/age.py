@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from datetime import MAXYEAR, date
+from functools import lru_cache
 from typing import NamedTuple
 
 from server.services.cpu_generations import launch_year
@@ -54,7 +55,12 @@ def add_years(day: date, years: int) -> date:
 
 def end_of_service(in_service: date, policy: Policy) -> date:
     """The day a device in service since ``in_service`` reaches its service life (fractions in whole months)."""
-    return add_months(in_service, round(policy.service_life_years * 12))
+    return _end_of_service(in_service, round(policy.service_life_years * 12))
+
+
+@lru_cache(maxsize=16384)  # a fleet shares few in-service days (mid-year estimates, BIOS release dates)
+def _end_of_service(in_service: date, months: int) -> date:
+    return add_months(in_service, months)
 
 
 def _mid_year(year: int) -> date:

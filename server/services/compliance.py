@@ -31,7 +31,6 @@ ISSUE_ORDER = (
     "not_seen_recently",
     "no_agent",
 )
-_RANK = {name: rank for rank, name in enumerate(ISSUE_ORDER)}
 
 Freshness = Literal["current", "stale", "unknown"]
 
@@ -293,5 +292,5 @@ def check_computer(
         firewall_enabled=device.firewall_enabled,
         os_supported=supported,
         stale=stale,
-        issues=tuple(sorted(found, key=_RANK.__getitem__)),
+        issues=tuple(found),  # appended in ISSUE_ORDER already
     )

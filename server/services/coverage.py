@@ -25,7 +25,9 @@ itself) first, then each sub-unit's in code order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -224,8 +226,26 @@ def _assess_devices(
     return assessments, checks
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause the cycle collector: the figures allocate hundreds of thousands of small acyclic objects, and each
+    full collection walks the whole heap, which made 100k devices cost 16x 10k instead of 10x."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def coverage_for(snapshot: Snapshot, policy: Policy, unit_code: str | None = None) -> Coverage:
     """Every figure for ``unit_code``'s subtree (the whole tree when None) and for each unit in it."""
+    with _without_cyclic_gc():
+        return _coverage(snapshot, policy, unit_code)
+
+
+def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Coverage:
     tree = UnitTree(snapshot.units)
     if unit_code is not None and unit_code not in tree.units:
         raise KeyError(f"unknown unit: {unit_code}")

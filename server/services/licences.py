@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState, LicenceState
@@ -37,16 +38,26 @@ def _plain(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+@lru_cache(maxsize=1024)  # a district reports a handful of product names on thousands of PCs
+def _builtin_name(name: str) -> bool:
+    plain = _plain(name)
+    return any(marker in plain for marker in _BUILTIN_NAMES)
+
+
+@lru_cache(maxsize=1024)
+def _free_name(name: str, free_products: tuple[str, ...]) -> bool:
+    plain = _plain(name)
+    return any(_plain(free) in plain for free in free_products)
+
+
 def is_builtin(product: AntivirusState) -> bool:
     """True for the antivirus that ships with the OS."""
-    name = _plain(product.name)
-    return product.source in _BUILTIN_SOURCES or any(marker in name for marker in _BUILTIN_NAMES)
+    return product.source in _BUILTIN_SOURCES or _builtin_name(product.name)
 
 
 def is_free(product: AntivirusState, policy: Policy) -> bool:
     """True for free software antivirus that needs no licence record."""
-    name = _plain(product.name)
-    return any(_plain(free) in name for free in policy.free_av_products)
+    return _free_name(product.name, policy.free_av_products)
 
 
 def covers(licence_product: str, product_name: str) -> bool:
