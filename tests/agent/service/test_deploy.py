@@ -11,6 +11,8 @@ import configparser
 import plistlib
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,6 +50,17 @@ def test_systemd_server_unit_is_hardened_and_listens_on_loopback() -> None:
     assert argv[1:4] == ["serve", "--host", "127.0.0.1"]
     assert service["User"] == "kiemke" and service["ProtectSystem"] == "strict"
     assert service["NoNewPrivileges"] == "yes" and service["StateDirectory"] == "kiemke-server"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("name", ["kiemke-agent.service", "kiemke-server.service"])
+def test_systemd_units_verify(name: str, tmp_path: Path) -> None:
+    # The program is not installed here; point ExecStart at one that exists so only the unit is judged.
+    text = (DEPLOY / "systemd" / name).read_text(encoding="utf-8")
+    unit = tmp_path / name
+    unit.write_text(re.sub(r"/opt/kiemke/bin/kiemke-\w+", "/bin/true", text), encoding="utf-8")
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
 def test_launchd_plist_runs_the_daemon() -> None:
