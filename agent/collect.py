@@ -104,7 +104,8 @@ def collect_report(
 
     ``targets`` are extra connectivity targets (``host:port`` or URLs, e.g. the server); the public target
     comes first unless ``public_target`` is None. ``data_dir`` keeps the generated machine id when the OS has
-    none. Raises ``CollectError`` only when no report can be made; every failed fact lands in ``errors``.
+    none (a replay ignores it: that id is this machine's). Raises ``CollectError`` only when no report can be
+    made; every failed fact lands in ``errors``.
     """
     collected_at = datetime.now(timezone.utc)
     check = None
@@ -137,7 +138,8 @@ def collect_report(
     net.internet = check.result() if check is not None else _replayed_internet(src, errors)
 
     seed = "|".join([host or "", *sorted(i.mac for i in net.interfaces if i.mac)]).strip("|")
-    mid, mid_source = machine_id(ids, data_dir, seed or None)
+    # The id kept in data_dir belongs to this machine, never to a replayed one.
+    mid, mid_source = machine_id(ids, data_dir if replay is None else None, seed or None)
     return InventoryReport(
         machine_id=mid,
         machine_id_source=mid_source,

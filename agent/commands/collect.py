@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-DATA_DIR_ENV = "KIEMKE_AGENT_DIR"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--public-target", metavar="HOST:PORT",
                         help="public connectivity target (default: $KIEMKE_PUBLIC_TARGET or 1.1.1.1:443; 'none' skips)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help=f"where a generated machine id is kept when the OS has none (default: ${DATA_DIR_ENV})")
+                        help="the agent's data folder, where a generated machine id is kept when the OS has none "
+                        "(default: $KIEMKE_AGENT_DIR, else the OS location, as for the service)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="kill a hung probe after this long (default 60)")
     parser.set_defaults(handler=run)
@@ -30,16 +28,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Collect and show; 0 when a report was made, 2 with a one-line reason when none could be."""
     from agent.collect import CONFIGURED, DEFAULT_TIMEOUT, CollectError, Configured, collect_report
+    from agent.config import resolve_data_dir  # the service's search order, so both find the same id
 
     public: str | Configured | None = CONFIGURED
     if args.public_target is not None:
         public = None if args.public_target.strip().lower() in ("", "none", "off") else args.public_target
-    env_dir = os.environ.get(DATA_DIR_ENV)
     try:
         report = collect_report(
             replay=args.replay,
             targets=args.target,
-            data_dir=args.data_dir or (Path(env_dir) if env_dir else None),
+            data_dir=resolve_data_dir(args.data_dir),
             timeout=args.timeout or DEFAULT_TIMEOUT,
             public_target=public,
         )

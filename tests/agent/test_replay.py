@@ -198,6 +198,12 @@ def test_macos_intel_imac() -> None:
     assert report.errors == []
 
 
+def test_replay_never_takes_this_machines_stored_id(tmp_path: Path) -> None:
+    report = collect_report(replay=REPLAY / "windows10-defender", data_dir=tmp_path)
+    assert report.machine_id_source == "derived" and not list(tmp_path.iterdir())
+    assert report.machine_id == replay("windows10-defender").machine_id  # derived from the capture: stable
+
+
 def test_every_replay_folder_makes_a_valid_report() -> None:
     folders = sorted(p.name for p in REPLAY.iterdir() if p.is_dir())
     assert len(folders) >= 9

@@ -50,7 +50,7 @@ def test_unwritable_out_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="collects this Linux machine")
-def test_live_json_loads_neither_http_client_nor_scheduler_nor_rich() -> None:
+def test_live_json_loads_neither_http_client_nor_scheduler_nor_rich(tmp_path: Path) -> None:
     code = (
         "import contextlib, io, json, sys\n"
         "from agent.cli import main\n"
@@ -60,7 +60,7 @@ def test_live_json_loads_neither_http_client_nor_scheduler_nor_rich() -> None:
         "print(json.dumps([rc, sorted(m for m in ('requests', 'apscheduler', 'rich', 'urllib3', 'cryptography')"
         " if m in sys.modules)]))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KIEMKE_AGENT_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
                           check=True, timeout=60)
     assert json.loads(done.stdout) == [0, []]
