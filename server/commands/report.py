@@ -6,7 +6,10 @@ import argparse
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def _date(text: str) -> date:
@@ -41,6 +44,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-compare", action="store_true", help="do not compare with a previous period")
     parser.add_argument("--keep", action="store_true",
                         help="also keep this report in the database (listed in the console with its date)")
+    parser.add_argument("--list", action="store_true", dest="list_kept",
+                        help="list the kept reports (scheduled and --keep) with their cut-off dates, then stop")
+    parser.add_argument("--kept", type=int, default=None, metavar="ID",
+                        help="print a kept report exactly as it was generated (md, json or docx)")
     parser.set_defaults(handler=run)
 
 
@@ -60,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     engine = open_database(settings.url)
     ensure_tables(engine)
+    if args.list_kept:
+        return _list_kept(engine, args.unit)
+    if args.kept is not None:
+        return _print_kept(engine, args)
     as_of = args.as_of or datetime.now(settings.tz).date()
     request = ReportRequest(as_of=as_of, unit_code=args.unit, lang=args.lang, period=args.period, items=args.items,
                             compare_to=args.compare_to, compare=not args.no_compare)
@@ -72,12 +83,47 @@ def run(args: argparse.Namespace) -> int:
     if args.keep:
         with writing(engine) as session:
             keep(session, document)
-    data = render(document, args.fmt)
-    if args.out is None:
+    _write(render(document, args.fmt), args.out, as_of)
+    return 0
+
+
+def _write(data: bytes, out: Path | None, as_of: date) -> None:
+    if out is None:
         sys.stdout.write(data.decode())
         sys.stdout.flush()
     else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
-        print(f"{args.out}: {len(data)} bytes, figures as of {as_of.isoformat()}", file=sys.stderr)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        print(f"{out}: {len(data)} bytes, figures as of {as_of.isoformat()}", file=sys.stderr)
+
+
+def _list_kept(engine: Engine, unit: str | None) -> int:
+    from server.db import reading
+    from server.report.store import listing
+
+    with reading(engine) as session:
+        rows = listing(session, unit)
+    if not rows:
+        print("no kept report yet", file=sys.stderr)
+    for row in rows:
+        print(f"{row.id}\t{row.as_of.isoformat()}\t{row.period}\t{row.unit_code or '*'}\t{row.lang}\t{row.trigger}"
+              f"\t{row.created_at.isoformat(timespec='seconds')}")
+    return 0
+
+
+def _print_kept(engine: Engine, args: argparse.Namespace) -> int:
+    from server.db import reading
+    from server.report.store import ReportSnapshot
+
+    if args.fmt == "txt":
+        print("kiemke-server report: a kept report is kept as md, json and docx, not txt", file=sys.stderr)
+        return 2
+    with reading(engine) as session:
+        row = session.get(ReportSnapshot, args.kept)
+        if row is None:
+            print(f"kiemke-server report: no kept report {args.kept} (see --list)", file=sys.stderr)
+            return 2
+        data = {"md": row.markdown.encode(), "json": row.json_text.encode(), "docx": row.docx}[args.fmt]
+        as_of = row.as_of
+    _write(data, args.out, as_of)
     return 0

@@ -69,3 +69,18 @@ def test_unknown_unit_and_bad_date(data_dir: Path, capsys: pytest.CaptureFixture
     assert "NOPE" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["report", "--as-of", "18/05/2024"])
+
+
+def test_list_and_print_kept_reports(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--list"]) == 0
+    assert "no kept report yet" in capsys.readouterr().err
+    assert main(["report", "--as-of", "2024-05-01", "--keep", "--period", "kỳ 1"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1
+    kept_id, as_of, period, unit, lang, trigger, _created = listed[0].split("\t")
+    assert (as_of, period, unit, lang, trigger) == ("2024-05-01", "kỳ 1", "*", "vi", "manual")
+    assert main(["report", "--kept", kept_id]) == 0
+    assert "**Phục vụ báo cáo chuyển đổi số kỳ 1**" in capsys.readouterr().out
+    assert main(["report", "--kept", "999"]) == 2
