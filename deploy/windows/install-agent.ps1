@@ -89,7 +89,8 @@ if (-not $existing) {
         -Description "Reports this PC's hardware, antivirus and firewall state to the kiemke server." `
         -StartupType Automatic | Out-Null
 } else {
-    & sc.exe config $ServiceName binPath= $binPath | Out-Null
+    # Through the registry, not sc.exe: Windows PowerShell 5.1 mangles the quotes inside a native argument.
+    Set-ItemProperty -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$ServiceName" -Name ImagePath -Value $binPath
 }
 & sc.exe config $ServiceName start= delayed-auto | Out-Null
 # Restart after a crash: 1 min, 1 min, then 5 min; forget failures after a day.
