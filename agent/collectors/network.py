@@ -112,7 +112,10 @@ class ConnectivityCheck:
             host, port = split_target(target)
             remaining = max(0.05, self.budget_s - (time.monotonic() - self._started))
             begin = time.monotonic()
-            with socket.create_connection((host, port), timeout=remaining):
+            # An ASCII host goes to getaddrinfo as bytes: a str would load the IDNA codec (and unicodedata),
+            # a megabyte of memory for nothing.
+            with socket.create_connection((host.encode("ascii") if host.isascii() else host, port),  # type: ignore[arg-type]
+                                          timeout=remaining):
                 latency = (time.monotonic() - begin) * 1000.0
         except (OSError, ValueError):
             latency = None
