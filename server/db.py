@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlmodel import Session
 _IMMEDIATE = "kiemke_immediate"
 _upgraded: set[str] = set()
 _upgrade_lock = threading.Lock()
+_write_locks: dict[str, threading.Lock] = {}
 _MIGRATION_LOCK_ID = 0x6B6B_0001  # PostgreSQL advisory lock: one process migrates at a time
 
 
@@ -59,10 +60,24 @@ def writer(engine: Engine) -> Engine:
     return engine
 
 
+def write_lock(engine: Engine) -> AbstractContextManager[object]:
+    """Serialises this process's SQLite writers on a Python lock (nothing to do elsewhere).
+
+    SQLite admits one writer; threads waiting in its busy handler sleep in growing steps and wake late, so
+    queueing on a lock keeps one process's writers back to back. Other processes still meet the busy timeout.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    with _upgrade_lock:
+        lock = _write_locks.setdefault(key, threading.Lock())
+    return lock
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Session]:
     """A session for one write transaction: committed on success, rolled back on any error."""
-    with Session(writer(engine), expire_on_commit=False) as session, session.begin():
+    with write_lock(engine), Session(writer(engine), expire_on_commit=False) as session, session.begin():
         yield session
 
 

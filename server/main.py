@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +15,7 @@ from server import __version__
 from server.api import ingest, report
 from server.config import Settings
 from server.db import open_database
+from server.services.ingest_writer import IngestWriter
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +37,19 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for ``settings`` (default: from the environment), its database created or upgraded."""
     settings = settings or Settings.from_env()
-    app = FastAPI(title="kiemke", version=__version__)
+    engine = open_database(settings.url)
+    ingest_writer = IngestWriter(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ingest_writer.start()
+        yield
+        ingest_writer.stop()  # answer what is queued before the process exits
+
+    app = FastAPI(title="kiemke", version=__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.engine = open_database(settings.url)
+    app.state.engine = engine
+    app.state.ingest_writer = ingest_writer
     app.include_router(ingest.router)
     app.include_router(report.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,13 +20,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
-from server.db import writing
+from server.db import write_lock, writer
 from server.models import Agent, Device, DeviceVersion, Observation, ReceivedReport, table_of, utcnow
+from server.services import ingest_sql as sql
 from server.services.records import normalise_serial, save_device
 from server.services.state import COMPUTER_KINDS
 from shared.schema import InventoryReport
@@ -83,9 +84,11 @@ class UnplacedDevice(ValueError):
 
 
 def normalised_facts(report: InventoryReport) -> tuple[str, str]:
-    """The report's facts as canonical JSON without volatile fields, and its SHA-256."""
-    data = report.model_dump(mode="json", exclude=_VOLATILE)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The report's facts as JSON without volatile fields, and its SHA-256.
+
+    The field order is the model's, fixed for a schema version, so equal facts give equal text.
+    """
+    text = report.model_dump_json(exclude=_VOLATILE)
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -137,32 +140,31 @@ def _observation_columns(report: InventoryReport) -> dict[str, Any]:
 _DEVICE_COLS = (
     _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_observed_at, _DEVICE.c.created_at
 )
-
-
-def _match_device(session: Session, report: InventoryReport, delivery: Delivery) -> Row[Any] | None:
+def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery) -> tuple[Any, ...] | None:
     """The device this report is about: by machine_id, then the agent's own device, then by serial."""
-    row = session.execute(sa.select(*_DEVICE_COLS).where(_DEVICE.c.machine_id == report.machine_id)).first()
-    if row is not None:
-        return row
+    found = sql.device_by_machine(conn, report.machine_id)
+    if found is not None:
+        return found
     if delivery.agent_device_id is not None:
-        row = session.execute(
+        row = conn.execute(
             sa.select(*_DEVICE_COLS).where(_DEVICE.c.id == delivery.agent_device_id, _DEVICE.c.machine_id.is_(None))
         ).first()
         if row is not None:
-            return row
+            return tuple(row)
     serial = normalise_serial(report.hardware.serial)
     if serial is None:
         return None
     # A reinstalled agent may come with a new generated machine id; the serial still names the machine.
-    return session.execute(
+    row = conn.execute(
         sa.select(*_DEVICE_COLS)
         .where(_DEVICE.c.serial_key == serial, _DEVICE.c.kind.in_(sorted(COMPUTER_KINDS)))
         .order_by(_DEVICE.c.machine_id.is_(None).desc(), _DEVICE.c.id)
         .limit(1)
     ).first()
+    return None if row is None else tuple(row)
 
 
-def _create_device(session: Session, report: InventoryReport, delivery: Delivery, now: datetime) -> int:
+def _create_device(conn: Connection, report: InventoryReport, delivery: Delivery, now: datetime) -> int:
     if delivery.unit_id is None:
         raise UnplacedDevice(f"report {report.report_id} is from an unknown machine: name its unit (--unit CODE)")
     hw = report.hardware
@@ -171,130 +173,120 @@ def _create_device(session: Session, report: InventoryReport, delivery: Delivery
         serial=hw.serial, machine_id=report.machine_id, serial_key=normalise_serial(hw.serial),
         hostname=report.hostname,
     )
-    # The device existed when the report was collected, even if the report arrives days later on a USB stick.
-    save_device(session, device, min(report.collected_at, now))
-    assert device.id is not None
-    return device.id
+    # The session works in a savepoint of the caller's transaction: the device and its version commit with
+    # it, and a failed flush (another process created the device) leaves the rest of the transaction alive.
+    with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+        # The device existed when the report was collected, even if the report arrives days later by hand.
+        save_device(session, device, min(report.collected_at, now))
+        session.flush()
+        assert device.id is not None
+        device_id = device.id
+        session.commit()  # releases the savepoint only; the caller's transaction goes on
+    return device_id
 
 
-def _backdate(session: Session, device_id: int, collected: datetime) -> None:
+def _backdate(conn: Connection, device_id: int, collected: datetime) -> None:
     """A report collected before the device was recorded (offline enrolment, then older spooled reports)
     proves it existed then: its first version starts at the collection instead."""
     v = table_of(DeviceVersion).c
     first = sa.select(sa.func.min(v.id)).where(v.device_id == device_id).scalar_subquery()
-    session.execute(sa.update(table_of(DeviceVersion)).where(v.id == first, v.valid_from > collected)
-                    .values(valid_from=collected))
-    session.execute(sa.update(_DEVICE).where(_DEVICE.c.id == device_id).values(created_at=collected))
-
-
-def _latest(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[Any]:
-    return sa.case((sa.or_(column.is_(None), column < value), value), else_=column)
-
-
-def _earliest(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[Any]:
-    return sa.case((sa.or_(column.is_(None), column > value), value), else_=column)
-
-
-def _insert(session: Session, table: sa.Table) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    conn.execute(sa.update(table_of(DeviceVersion)).where(v.id == first, v.valid_from > collected)
+                 .values(valid_from=collected))
+    conn.execute(sa.update(_DEVICE).where(_DEVICE.c.id == device_id).values(created_at=collected))
 
 
 def ingest(
-    session: Session, report: InventoryReport, delivery: Delivery, *, now: datetime | None = None
+    conn: Connection, report: InventoryReport, delivery: Delivery, *, now: datetime | None = None
 ) -> IngestResult:
     """Record ``report`` in the caller's transaction; DuplicateReport (roll back!) when it was seen before."""
     now = now or utcnow()
-    seen = session.execute(sa.select(_REPORT.c.device_id).where(_REPORT.c.report_id == report.report_id)).first()
-    if seen is not None:
-        raise DuplicateReport(seen[0])
     collected = report.collected_at
-    row = _match_device(session, report, delivery)
+    row = _match_device(conn, report, delivery)
     if row is None:
-        device_id = _create_device(session, report, delivery, now)
+        device_id = _create_device(conn, report, delivery, now)
         machine_id, last_hash, last_observed = report.machine_id, None, None
     else:
-        device_id, machine_id, last_hash, last_observed, created_at = tuple(row)
+        device_id, machine_id, last_hash, last_observed, created_at = row
         if created_at is not None and collected < created_at:
-            _backdate(session, device_id, collected)
+            _backdate(conn, device_id, collected)
     text, digest = normalised_facts(report)
     in_order = last_observed is None or collected >= last_observed
     if not in_order:
         # A late report (spooled, or carried by hand) is compared with what held when it was collected.
-        last_hash = session.execute(
+        last_hash = conn.execute(
             sa.select(_OBSERVATION.c.content_hash)
             .where(_OBSERVATION.c.device_id == device_id, _OBSERVATION.c.observed_at <= collected)
             .order_by(_OBSERVATION.c.observed_at.desc(), _OBSERVATION.c.id.desc())
             .limit(1)
         ).scalar()
     stored = last_hash != digest
-    inserted = session.execute(
-        _insert(session, _REPORT)
-        .values(
-            report_id=report.report_id, device_id=device_id, agent_id=delivery.agent_id, collected_at=collected,
-            received_at=now, via=delivery.via, signed=delivery.signed, imported_by=delivery.imported_by, stored=stored,
-        )
-        .on_conflict_do_nothing(index_elements=["report_id"])
-        .returning(_REPORT.c.id)
-    ).first()
-    if inserted is None:  # another process recorded it between our check and our insert
+    # The unique report_id decides: a report another transaction recorded first inserts nothing here.
+    if not sql.insert_report(conn, {
+        "report_id": report.report_id, "device_id": device_id, "agent_id": delivery.agent_id,
+        "collected_at": collected, "received_at": now, "via": delivery.via, "signed": delivery.signed,
+        "imported_by": delivery.imported_by, "stored": stored,
+    }):
         raise DuplicateReport(device_id)
     if stored:
-        session.execute(
-            sa.insert(_OBSERVATION).values(
-                device_id=device_id, observed_at=collected, received_at=now, report_id=report.report_id,
-                delivered_offline=delivery.via == "import", content_hash=digest, facts=text,
-                **_observation_columns(report),
-            )
-        )
-    c = _DEVICE.c
-    values: dict[str, Any] = {
-        "reports_received": c.reports_received + 1,
-        "last_seen": _latest(c.last_seen, collected),
-        "first_seen": _earliest(c.first_seen, collected),
-    }
-    if machine_id != report.machine_id:
-        values["machine_id"] = report.machine_id
-    if report.hardware.bios_date is not None:
-        values["earliest_bios_date"] = _earliest(c.earliest_bios_date, report.hardware.bios_date)
-    if in_order and report.hostname:
-        newer = sa.or_(c.last_seen.is_(None), c.last_seen <= collected)
-        values["hostname"] = sa.case((newer, report.hostname), else_=c.hostname)
-    if stored and in_order:
-        newer = sa.or_(c.last_observed_at.is_(None), c.last_observed_at <= collected)
-        values["last_hash"] = sa.case((newer, digest), else_=c.last_hash)
-        values["last_observed_at"] = _latest(c.last_observed_at, collected)
-    session.execute(sa.update(_DEVICE).where(c.id == device_id).values(**values))
+        sql.insert_observation(conn, {
+            "device_id": device_id, "observed_at": collected, "received_at": now, "report_id": report.report_id,
+            "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
+            **_observation_columns(report),
+        })
+    sql.update_device(
+        conn, device_id, collected,
+        machine=report.machine_id if machine_id != report.machine_id else None,
+        bios=report.hardware.bios_date,
+        hostname=report.hostname if in_order and report.hostname else None,
+        digest=digest if stored and in_order else None,
+    )
     if delivery.agent_id is not None:
-        session.execute(
-            sa.update(_AGENT)
-            .where(_AGENT.c.id == delivery.agent_id)
-            .values(last_seen=now, device_id=device_id, machine_id=report.machine_id)
-        )
+        sql.update_agent(conn, delivery.agent_id, now, device_id, report.machine_id)
     return IngestResult("accepted", report.report_id, device_id, stored)
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
+def _driver_error(exc: BaseException) -> BaseException:
+    # The hot path's statements run on the driver's cursor, so its errors arrive unwrapped.
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A unique or other integrity violation: a concurrent writer got there first, and a retry sees it."""
+    orig = _driver_error(exc)
+    return isinstance(exc, IntegrityError) or isinstance(orig, sqlite3.IntegrityError) or (
+        str(getattr(orig, "sqlstate", "") or "").startswith("23")
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the whole transaction must be retried."""
+    return getattr(_driver_error(exc), "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether running the transaction again may succeed."""
+    return is_conflict(exc) or is_transient(exc)
 
 
 def receive(
     engine: Engine,
     report: InventoryReport,
-    authorize: Callable[[Session], Delivery],
+    authorize: Callable[[Connection], Delivery],
     *,
     now: datetime | None = None,
     attempts: int = 4,
 ) -> IngestResult:
-    """Authorise and ingest one report in one transaction, retrying races that a retry resolves."""
+    """Authorise and ingest one report in one transaction, retrying races that a retry resolves.
+
+    ``authorize`` runs in the same transaction and raises to refuse (the API raises its 401 there).
+    """
     for attempt in range(attempts):
         try:
-            with writing(engine) as session:
-                return ingest(session, report, authorize(session), now=now)
+            with write_lock(engine), writer(engine).begin() as conn:
+                return ingest(conn, report, authorize(conn), now=now)
         except DuplicateReport as dup:
             return IngestResult("duplicate", report.report_id, dup.device_id)
-        except DBAPIError as exc:
-            if attempt == attempts - 1 or not _retryable(exc):
+        except Exception as exc:
+            if attempt == attempts - 1 or not retryable(exc):
                 raise
     raise AssertionError("unreachable")

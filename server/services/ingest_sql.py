@@ -1,0 +1,194 @@
+"""The ingest hot path's SQL, run on the driver's own cursor inside the caller's SQLAlchemy transaction.
+
+A routine report needs six small statements. Through SQLAlchemy each costs more Python time than the
+database spends on it, which would make the server several times slower than its HTTP layer; here they
+are plain SQL with the few type conversions SQLAlchemy would do, kept equal to what the models store
+(``sa.Uuid`` as 32 hex digits on SQLite, timestamps as naive UTC text or ``timestamp``). Rare paths (new
+device, serial match, late report) stay in SQLAlchemy in ``ingest.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text: fixed width, so it sorts as time
+
+
+class Dialect:
+    """Parameter style and value conversions of one database driver."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sqlite = name == "sqlite"
+
+    def sql(self, text: str) -> str:
+        """``:name`` placeholders in the driver's style."""
+        return text if self.sqlite else re.sub(r"(?<!:):(\w+)", r"%(\1)s", text)
+
+    def ts(self, value: datetime | None) -> Any:
+        """A timestamp as stored: naive UTC."""
+        if value is None:
+            return None
+        utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return utc.strftime(_SQLITE_TS) if self.sqlite else utc
+
+    def read_ts(self, value: Any) -> datetime | None:
+        """A stored timestamp as aware UTC."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+    def uid(self, value: uuid.UUID | None) -> Any:
+        """A UUID as stored."""
+        if value is None:
+            return None
+        return value.hex if self.sqlite else value
+
+    def day(self, value: date | None) -> Any:
+        """A date as stored."""
+        if value is None:
+            return None
+        return value.isoformat() if self.sqlite else value
+
+    def flag(self, value: bool | None) -> Any:
+        """A boolean as stored."""
+        if value is None:
+            return None
+        return int(value) if self.sqlite else value
+
+    def values(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Convert a row of Python values by their types."""
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, bool):
+                out[key] = self.flag(value)
+            elif isinstance(value, datetime):
+                out[key] = self.ts(value)
+            elif isinstance(value, date):
+                out[key] = self.day(value)
+            elif isinstance(value, uuid.UUID):
+                out[key] = self.uid(value)
+            else:
+                out[key] = value
+        return out
+
+
+@functools.cache
+def dialect(name: str) -> Dialect:
+    """The conversions for a dialect name."""
+    return Dialect(name)
+
+
+def cursor(conn: Connection) -> Any:
+    """A cursor of the driver connection under ``conn``, in its transaction."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+_AGENT = "SELECT key_hash, revoked_at, unit_id, device_id FROM agent WHERE id = :id"
+_DEVICE = "SELECT id, machine_id, last_hash, last_observed_at, created_at FROM device WHERE machine_id = :machine"
+_REPORT_COLUMNS = ("report_id", "device_id", "agent_id", "collected_at", "received_at", "via", "signed",
+                   "imported_by", "stored")
+_INSERT_REPORT = (
+    f"INSERT INTO received_report ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608 - names are constants here
+    f"VALUES ({', '.join(':' + c for c in _REPORT_COLUMNS)}) ON CONFLICT (report_id) DO NOTHING RETURNING id"
+)
+_UPDATE_AGENT = "UPDATE agent SET last_seen = :now, device_id = :device, machine_id = :machine WHERE id = :agent"
+
+
+def agent_row(conn: Connection, agent_id: uuid.UUID) -> tuple[str, Any, int, int | None] | None:
+    """(key_hash, revoked_at, unit_id, device_id) of an agent."""
+    d = dialect(conn.dialect.name)
+    cur = cursor(conn)
+    cur.execute(d.sql(_AGENT), {"id": d.uid(agent_id)})
+    row = cur.fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+def device_by_machine(conn: Connection, machine_id: str) -> tuple[int, str | None, str | None, Any, Any] | None:
+    """(id, machine_id, last_hash, last_observed_at, created_at) of the device with this machine id."""
+    d = dialect(conn.dialect.name)
+    cur = cursor(conn)
+    cur.execute(d.sql(_DEVICE), {"machine": machine_id})
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4])
+
+
+def insert_report(conn: Connection, row: Mapping[str, Any]) -> bool:
+    """Record a received report; False when its report_id is already recorded."""
+    d = dialect(conn.dialect.name)
+    cur = cursor(conn)
+    cur.execute(d.sql(_INSERT_REPORT), d.values(row))
+    return cur.fetchone() is not None
+
+
+@functools.cache
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    # Table and column names come from this code (the observation columns), never from a report.
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"  # noqa: S608
+
+
+def insert_observation(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Append an observation."""
+    d = dialect(conn.dialect.name)
+    cursor(conn).execute(d.sql(_insert("observation", tuple(row))), d.values(row))
+
+
+@functools.cache
+def _device_update(machine: bool, bios: bool, hostname: bool, latest: bool) -> str:
+    # Every "latest" column is decided by SQL against the row's current value: concurrent reports for one
+    # device, serialised by the row lock, can then never move it backwards.
+    sets = [
+        "reports_received = reports_received + 1",
+        "last_seen = CASE WHEN last_seen IS NULL OR last_seen < :collected THEN :collected ELSE last_seen END",
+        "first_seen = CASE WHEN first_seen IS NULL OR first_seen > :collected THEN :collected ELSE first_seen END",
+    ]
+    if machine:
+        sets.append("machine_id = :machine")
+    if bios:
+        sets.append("earliest_bios_date = CASE WHEN earliest_bios_date IS NULL OR earliest_bios_date > :bios "
+                    "THEN :bios ELSE earliest_bios_date END")
+    if hostname:
+        sets.append("hostname = CASE WHEN last_seen IS NULL OR last_seen <= :collected THEN :hostname "
+                    "ELSE hostname END")
+    if latest:
+        sets.append("last_hash = CASE WHEN last_observed_at IS NULL OR last_observed_at <= :collected THEN :hash "
+                    "ELSE last_hash END")
+        sets.append("last_observed_at = CASE WHEN last_observed_at IS NULL OR last_observed_at < :collected "
+                    "THEN :collected ELSE last_observed_at END")
+    return f"UPDATE device SET {', '.join(sets)} WHERE id = :device"  # noqa: S608 - fixed fragments above
+
+
+def update_device(conn: Connection, device_id: int, collected: datetime, *, machine: str | None, bios: date | None,
+                  hostname: str | None, digest: str | None) -> None:
+    """Count a report on its device and move its latest facts forward (only the parts given)."""
+    d = dialect(conn.dialect.name)
+    params: dict[str, Any] = {"device": device_id, "collected": d.ts(collected)}
+    if machine is not None:
+        params["machine"] = machine
+    if bios is not None:
+        params["bios"] = d.day(bios)
+    if hostname is not None:
+        params["hostname"] = hostname
+    if digest is not None:
+        params["hash"] = digest
+    sql = _device_update(machine is not None, bios is not None, hostname is not None, digest is not None)
+    cursor(conn).execute(d.sql(sql), params)
+
+
+def update_agent(conn: Connection, agent_id: uuid.UUID, now: datetime, device_id: int, machine_id: str) -> None:
+    """Note when the agent was last heard from and which device it reports for."""
+    d = dialect(conn.dialect.name)
+    cursor(conn).execute(d.sql(_UPDATE_AGENT), {"now": d.ts(now), "device": device_id, "machine": machine_id,
+                                                 "agent": d.uid(agent_id)})

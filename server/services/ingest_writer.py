@@ -1,0 +1,134 @@
+"""Group commit for the API: reports arriving together are written in one transaction, each in a savepoint.
+
+A commit is the dearest part of ingesting a report (an fsync on PostgreSQL, the write lock and WAL append
+on SQLite). Writer threads take whatever reports are waiting, up to ``max_batch``, and ingest each inside
+its own savepoint of one transaction: a report that fails rolls back to its savepoint alone, so nothing of
+it is half-written and its neighbours still commit. Every caller is answered only after the commit, so an
+accepted report is durable. If the commit itself fails, every report of the batch fails and its agent
+retries (ingest is idempotent).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from server.db import write_lock, writer
+from server.services.ingest import Delivery, DuplicateReport, IngestResult, ingest, is_conflict, is_transient
+from server.services.ingest_sql import cursor
+from shared.schema import InventoryReport
+
+Authorize = Callable[[Connection], Delivery]
+
+
+@dataclass
+class _Job:
+    report: InventoryReport
+    authorize: Authorize
+    future: Future[IngestResult]
+
+
+_STOP: Any = object()
+
+
+class IngestWriter:
+    """Writer threads that ingest queued reports in batches."""
+
+    def __init__(self, engine: Engine, *, writers: int | None = None, max_batch: int = 64) -> None:
+        self.engine = engine
+        # SQLite has one writer at a time anyway; PostgreSQL overlaps the fsyncs of a few transactions.
+        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 4)
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the writer threads (idempotent)."""
+        with self._lock:
+            if self._threads:
+                return
+            for n in range(self.writers):
+                thread = threading.Thread(target=self._loop, name=f"ingest-writer-{n}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Finish queued work and stop the threads."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(_STOP)
+        for thread in threads:
+            thread.join(timeout=30)
+
+    def submit(self, report: InventoryReport, authorize: Authorize) -> Future[IngestResult]:
+        """Queue a report; the future holds its result once committed, or the error that refused it."""
+        self.start()
+        job = _Job(report, authorize, Future())
+        self._queue.put(job)
+        return job.future
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    self._queue.put(_STOP)  # for this thread's next turn
+                    break
+                batch.append(job)
+            self._write(batch)
+
+    def _write(self, batch: list[_Job]) -> None:
+        # The same order in every process makes row locks less likely to deadlock between batches.
+        batch.sort(key=lambda job: job.report.machine_id)
+        for attempt in range(4):
+            outcomes: list[IngestResult | BaseException] = []
+            try:
+                with write_lock(self.engine), writer(self.engine).begin() as conn:
+                    outcomes = [_one(conn, job) for job in batch]
+            except Exception as exc:  # a deadlock to retry, or a failed commit: nobody's report is stored
+                if attempt < 3 and is_transient(exc):
+                    continue
+                outcomes = [exc] * len(batch)
+            for job, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    job.future.set_exception(outcome)
+                else:
+                    job.future.set_result(outcome)
+            return
+
+
+def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
+    """Ingest one report inside a savepoint; its error is returned, not raised."""
+    cur = cursor(conn)
+    for attempt in range(3):
+        cur.execute("SAVEPOINT report")
+        try:
+            result = ingest(conn, job.report, job.authorize(conn))
+        except DuplicateReport as dup:
+            cur.execute("ROLLBACK TO SAVEPOINT report")
+            result = IngestResult("duplicate", job.report.report_id, dup.device_id)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # locks held by earlier reports of the batch are in the way: retry the batch
+            cur.execute("ROLLBACK TO SAVEPOINT report")
+            if is_conflict(exc) and attempt < 2:
+                continue  # another process created this machine's device meanwhile: the retry finds it
+            return exc
+        cur.execute("RELEASE SAVEPOINT report")
+        return result
+    raise AssertionError("unreachable")
