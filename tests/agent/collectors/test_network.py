@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +80,18 @@ def test_closed_port_is_unreachable(closed_port: int) -> None:
 def test_no_targets_means_unknown() -> None:
     assert ConnectivityCheck(["", " "]).result().reachable is None
     assert CHECK_BUDGET_S <= 2.0
+
+
+def test_a_hung_target_is_abandoned_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def hang(*_: object, **__: object) -> socket.socket:
+        release.wait(5)  # like a DNS lookup or SYN that never returns
+        raise OSError("gave up")
+
+    monkeypatch.setattr(socket, "create_connection", hang)
+    try:
+        result = ConnectivityCheck(["server.example:443"], budget_s=0.1).result()
+    finally:
+        release.set()
+    assert result.reachable is False and result.target == "server.example:443"
