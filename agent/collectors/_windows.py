@@ -68,8 +68,12 @@ PROBES: dict[str, str] = {
     "NumberOfLogicalProcessors,Manufacturer",
     "Win32_PhysicalMemory.json": "Get-CimInstance Win32_PhysicalMemory | Select-Object Capacity",
     "PhysicalDisk.json": "Get-PhysicalDisk | Select-Object FriendlyName,Model,MediaType,BusType,Size",
+    # productExeExists tells a product from the stale entry an uninstalled one leaves behind; only file paths
+    # ("C:\...", "%ProgramFiles%\...") are tested, not URIs such as Defender's "windowsdefender://".
     "AntiVirusProduct.json": "Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct | "
-    "Select-Object displayName,instanceGuid,pathToSignedProductExe,pathToSignedReportingExe,productState,timestamp",
+    "Select-Object displayName,instanceGuid,pathToSignedProductExe,pathToSignedReportingExe,productState,timestamp,"
+    "@{n='productExeExists';e={if ($_.pathToSignedProductExe -match '^([A-Za-z]:\\\\|%)') "
+    "{Test-Path -LiteralPath ([Environment]::ExpandEnvironmentVariables($_.pathToSignedProductExe))}}}",
     "MpComputerStatus.json": "Get-MpComputerStatus | Select-Object AMRunningMode,AMServiceEnabled,AMProductVersion,"
     "AMEngineVersion,AntivirusEnabled,AntivirusSignatureAge,AntivirusSignatureLastUpdated,AntivirusSignatureVersion,"
     "DefenderSignaturesOutOfDate,RealTimeProtectionEnabled,IsTamperProtected,ProductStatus,IsVirtualMachine",
@@ -385,14 +389,15 @@ def _wsc_time(value: Any) -> datetime | None:
 def parse_security_center(items: list[Record]) -> list[AntivirusProduct]:
     """Products from root/SecurityCenter2 AntiVirusProduct, one per display name.
 
-    Uninstalled products leave stale entries and some products register twice under two GUIDs: of the
-    entries with one name, the most recently updated wins, then the one that says it is on.
+    Uninstalled products leave stale entries and some products register twice under two GUIDs. An entry whose
+    product executable is known to be missing is dropped; of the entries with one name, the most recently
+    updated wins, then the one that says it is on.
     """
     best: dict[str, tuple[tuple[float, int], AntivirusProduct]] = {}
     for item in items:
         name = clean(item.get("displayName"))
         state = to_int(item.get("productState"))
-        if name is None:
+        if name is None or item.get("productExeExists") is False:  # the product's files are gone: stale entry
             continue
         if state is None:
             product = AntivirusProduct(name=name, source="security_center", detail="productState missing")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -43,6 +44,15 @@ def test_security_center_keeps_the_newest_entry_of_a_duplicated_product() -> Non
     products = win.parse_security_center(items)
     assert len(products) == 1
     assert products[0].enabled is True and products[0].up_to_date is True and products[0].product_state == 266240
+
+
+def test_security_center_drops_entries_whose_product_is_gone() -> None:
+    products = win.parse_security_center([
+        {"displayName": "Avast Free Antivirus", "productState": 262160, "productExeExists": False},
+        {"displayName": "Bkav Pro", "productState": 266240, "productExeExists": True},
+        {"displayName": "Windows Defender", "productState": 393472, "productExeExists": None},
+    ])
+    assert [p.name for p in products] == ["Bkav Pro", "Windows Defender"]
 
 
 def test_security_center_without_timestamps_prefers_the_enabled_entry() -> None:
@@ -164,3 +174,12 @@ def test_live_source_without_powershell_says_so(tmp_path: Path, monkeypatch: pyt
         win.LiveSource(timeout=1).read_bytes("Win32_BIOS.json")
     assert caught.value.error == "not_found"
     assert win.source_names(win.LiveSource(timeout=1))[-1] == "host.json"
+
+
+def test_stale_entry_check_only_tests_file_paths() -> None:
+    match = re.search(r"-match '([^']+)'", win.PROBES["AntiVirusProduct.json"])
+    assert match is not None
+    pattern = re.compile(match.group(1))  # PowerShell and Python agree on this small regex
+    assert pattern.match("C:\\Program Files\\ESET\\ESET Security\\ecmds.exe")
+    assert pattern.match("%ProgramFiles%\\Windows Defender\\MsMpeng.exe")
+    assert not pattern.match("windowsdefender://")
