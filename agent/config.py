@@ -272,10 +272,16 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
 
 def configure_logging(level: int = logging.WARNING, log_file: Path | None = None) -> None:
     """Messages to stderr (the journal under systemd) and, for a service, to a small rotating file."""
+    handlers: list[logging.Handler] = []
     # A Windows service has no console: sys.stderr is None there, and the file is the only log.
-    handlers: list[logging.Handler] = [logging.StreamHandler()] if sys.stderr is not None else []
+    if sys.stderr is not None:
+        console = logging.StreamHandler()
+        console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handlers.append(console)
     if log_file is not None:
         from logging.handlers import RotatingFileHandler
 
-        handlers.append(RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+        file = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handlers.append(file)
+    logging.basicConfig(level=level, handlers=handlers, force=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,24 +99,33 @@ def check_server_url(url: str, allow_http: bool) -> str:
 def plain_http_warning(url: str) -> str | None:
     """The loud warning for a plain-HTTP server, or None for HTTPS."""
     if urlsplit(url).scheme == "http":
-        return f"WARNING: plain HTTP to {url}: reports and the agent key travel UNENCRYPTED (--allow-http)."
+        return f"plain HTTP to {url}: reports and the agent key travel UNENCRYPTED (enrolled with --allow-http)"
     return None
 
 
+_SSL_REASON = re.compile(r"\[SSL: [A-Z_]+\] ([^(]+?)\s*\(")
+_OS_REASON = re.compile(r"\[(?:Errno|WinError) -?\d+\] ([^'\")]+)")
+_TIMEOUT_REASON = re.compile(r"((?:Read|Connect|Connection)[^.]*timed out)[^(]*(\([a-z]+ timeout=[\d.]+\))?")
+
+
 def describe_error(exc: Exception) -> str:
-    """A short reason for a failed request: dns, tls, timeout or connection, then the message."""
+    """A short reason for a failed request: ``dns``, ``tls``, ``timeout`` or ``connection``, then why.
+
+    requests wraps the socket's reason in two layers of repr; the officer reading ``status`` needs the reason.
+    """
     import requests
 
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
-        kind = "tls"
+        kind, match = "tls", _SSL_REASON.search(text)
     elif isinstance(exc, requests.exceptions.Timeout):
-        kind = "timeout"
-    elif "NameResolution" in text or "getaddrinfo" in text or "Name or service not known" in text:
-        kind = "dns"
+        kind, match = "timeout", _TIMEOUT_REASON.search(text)
     else:
-        kind = "connection"
-    return f"{kind}: {text[:300]}"
+        dns = "NameResolution" in text or "getaddrinfo" in text or "Name or service not known" in text
+        kind, match = ("dns" if dns else "connection"), _OS_REASON.search(text)
+    if match is None:
+        return f"{kind}: {text[:300]}"
+    return f"{kind}: {' '.join(g for g in match.groups() if g).strip()}"
 
 
 def _error_detail(response: requests.Response) -> str:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     """Enrol online or offline; say what happened."""
     from agent.config import ConfigError
     from agent.spool import LockBusy
-    from agent.transport import EnrolmentError, InsecureServerError, Outcome, plain_http_warning
+    from agent.transport import EnrolmentError, InsecureServerError, Outcome
 
     configure_logging()
     if args.offline and (args.server or args.token):
@@ -68,9 +68,6 @@ def run(args: argparse.Namespace) -> int:
     except EnrolmentError as exc:
         print(f"error: enrolment failed: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE if exc.delivery.outcome is Outcome.RETRY else EXIT_REFUSED
-    warning = plain_http_warning(settings.server_url or "")
-    if warning:
-        print(warning, file=sys.stderr)
     print(f"Enrolled with {settings.server_url} in unit {settings.unit_code} (agent {settings.agent_id}); "
           f"settings in {settings.config_path}.")
     return 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
+import requests
 
 from agent.transport import (
     InsecureServerError,
@@ -13,6 +15,7 @@ from agent.transport import (
     Transport,
     check_server_url,
     classify_status,
+    describe_error,
     plain_http_warning,
 )
 
@@ -91,3 +94,32 @@ def test_unreachable_server_and_tls_failure_are_retried() -> None:
     ) as t:
         tls = t.post_report(b"{}")
     assert tls.outcome is Outcome.RETRY and tls.detail.startswith("tls")
+    assert "wrong version number" in tls.detail.lower() and "HTTPSConnectionPool" not in tls.detail
+    assert refused.detail == "connection: Connection refused"
+
+
+def test_a_server_that_never_answers_times_out_and_is_retried() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with Transport(url, "k", allow_http=True, connect_timeout=2, read_timeout=0.5) as transport:
+            silent = transport.post_report(b"{}")
+    assert silent.outcome is Outcome.RETRY
+    assert silent.detail.startswith("timeout: Read timed out") and "read timeout=0.5" in silent.detail
+
+
+def test_dns_failure_reads_plainly() -> None:
+    # The text requests gives for an unknown host name (urllib3 2.x), as captured on Linux.
+    exc = requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='kiemke.invalid', port=443): Max retries exceeded with url: /api/v1/reports "
+        "(Caused by NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f3a>: Failed to "
+        "resolve 'kiemke.invalid' ([Errno -2] Name or service not known)\"))"
+    )
+    assert describe_error(exc) == "dns: Name or service not known"
+    windows = requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='kiemke.invalid', port=443): Max retries exceeded (Caused by "
+        "NameResolutionError(\"<urllib3.connection.HTTPSConnection object>: Failed to resolve 'kiemke.invalid' "
+        "([Errno 11001] getaddrinfo failed)\"))"
+    )
+    assert describe_error(windows) == "dns: getaddrinfo failed"
