@@ -6,6 +6,7 @@ arrives, and exactly once.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -165,3 +166,24 @@ def test_a_report_the_real_server_refuses_is_set_aside(server: RealServer, agent
     assert kept.exists() and "HTTP 422" in kept.with_suffix(".reason").read_text(encoding="utf-8")
     _exactly_once(server, [newest])
     assert agent.status()["rejected"] == 1
+
+
+def test_a_refused_key_keeps_reports_until_re_enrolment(server: RealServer, agent: Agent) -> None:
+    agent.enroll(server)
+    config = agent.data_dir / "config.json"
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    # What a revoked key looks like from the PC: the server no longer knows this secret.
+    settings["agent_key"] = settings["agent_key"].rsplit("_", 1)[0] + "_revoked"
+    config.write_text(json.dumps(settings), encoding="utf-8")
+
+    done = agent.run("report")
+    assert done.returncode == 0 and "re-enrol" in done.stdout
+    kept = report_id_of(done.stdout)
+    assert agent.queued() == [kept] and server.received() == []
+    assert agent.status()["reenrol_required"] is True
+
+    agent.enroll(server)
+    assert agent.status()["reenrol_required"] is False
+    done = agent.run("report")
+    assert done.returncode == 0 and "1 older report(s)" in done.stdout
+    _exactly_once(server, [kept, report_id_of(done.stdout)])
