@@ -408,6 +408,9 @@ def export_bundle(settings: AgentSettings, out_dir: Path, *, collect_first: bool
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60]
         target = out_dir / f"kiemke-{safe}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}.json"
         atomic_write(target, json.dumps(bundle, ensure_ascii=False).encode("utf-8"))
+        # The bundle is made to travel and be read by the officer's account on the server: not owner-only.
+        with contextlib.suppress(OSError):
+            os.chmod(target, 0o644)
         # Only once the bundle is on the stick do the reports leave the spool.
         for path in exported:
             spool.remove(path)
