@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import subprocess
 import sys
@@ -57,10 +58,12 @@ def run_collection(settings: AgentSettings) -> int:
         args.append("--no-send")  # keep collecting into the spool, but stop knocking with a refused key
     # No console window pops up on the user's desktop when a service starts a child on Windows.
     flags = 0x08000000 if sys.platform == "win32" else 0
+    # UTF-8 both ways: a Vietnamese device name must not break the child's print on a cp1258 console.
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1"}
     try:
         done = subprocess.run(
-            agent_command(*args), capture_output=True, text=True, timeout=settings.collect_timeout_seconds,
-            check=False, creationflags=flags,
+            agent_command(*args), capture_output=True, text=True, encoding="utf-8", errors="replace", env=env,
+            timeout=settings.collect_timeout_seconds, check=False, creationflags=flags,
         )
     except subprocess.TimeoutExpired:
         log.error("collection took longer than %d s and was stopped", settings.collect_timeout_seconds)
