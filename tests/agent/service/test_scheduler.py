@@ -63,3 +63,16 @@ def test_air_gapped_daemon_only_collects(tmp_path: Path) -> None:
 def test_agent_command_reruns_this_agent() -> None:
     cmd = agent_command("report", "--data-dir", "X")
     assert cmd[-3:] == ["report", "--data-dir", "X"] and cmd[1:3] == ["-m", "agent"]
+
+
+def test_two_hundred_daemons_schedule_their_first_collection_across_the_window(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, server_url="https://kiemke.example.vn", agent_id=uuid.uuid4(),
+                         agent_key="kk_a_b", start_window_seconds=600)
+    start = datetime.now(timezone.utc)
+    firsts = []
+    for seed in range(200):
+        job = Daemon(settings, random.Random(seed)).scheduler.get_job("collect-first")
+        firsts.append((job.trigger.run_date - start).total_seconds())
+    assert all(-1 <= f <= 601 for f in firsts)
+    per_minute = [sum(1 for f in firsts if m * 60 <= f < (m + 1) * 60) for m in range(10)]
+    assert min(per_minute) >= 8 and max(per_minute) <= 40
