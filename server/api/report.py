@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from server.api.deps import EngineDep, SettingsDep
 from server.db import reading
 from server.report import MEDIA_TYPES, Format, render
+from server.report.annex import item_keys
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import Lang
@@ -64,12 +65,16 @@ async def get_report(
     lang: Annotated[Lang, Query(description="vi or en")] = "vi",
     format: Annotated[Format, Query(description="md, txt, json or docx")] = "md",
     period: Annotated[str | None, Query(description="Period label for the title")] = None,
-    items: Annotated[bool, Query(description="Add the lists behind each figure")] = False,
+    items: Annotated[str | None, Query(description="'all', or comma-separated figure keys whose lists to add")] = None,
     compare_to: Annotated[date | None, Query(description="Previous cut-off to compare with")] = None,
 ) -> Response:
     """Generated from history on each request: the same numbers as the console and the command line."""
     cut_off = as_of or datetime.now(settings.tz).date()
-    request = ReportRequest(as_of=cut_off, unit_code=unit, lang=lang, period=period, items=items,
+    try:
+        keys = item_keys(items) if items is not None else ()
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    request = ReportRequest(as_of=cut_off, unit_code=unit, lang=lang, period=period, items=keys,
                             compare_to=compare_to)
 
     def build() -> bytes:

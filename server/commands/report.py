@@ -37,8 +37,9 @@ def register(subparsers: Any) -> None:
                         help="md (default), docx, json or txt")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",
                         help="write to FILE instead of standard output (required for docx)")
-    parser.add_argument("--items", action="store_true", help="add an annex listing the devices or units behind each "
-                        "figure")
+    parser.add_argument("--items", nargs="?", const="all", default=None, metavar="KEYS",
+                        help="add an annex listing the devices or units behind each figure, or only behind the "
+                        "comma-separated figure keys given (e.g. os_unsupported,agents_stale)")
     parser.add_argument("--compare-to", type=_date, default=None, metavar="YYYY-MM-DD",
                         help="previous cut-off to compare with (default: the latest kept report before --as-of)")
     parser.add_argument("--no-compare", action="store_true", help="do not compare with a previous period")
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from server.config import Settings
     from server.db import open_database, reading, writing
     from server.report import render
+    from server.report.annex import item_keys
     from server.report.generate import ReportRequest, UnknownUnit, keep, make_report
     from server.report.store import ensure_tables
     from server.services.policy import Policy
@@ -72,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
     if args.kept is not None:
         return _print_kept(engine, args)
     as_of = args.as_of or datetime.now(settings.tz).date()
-    request = ReportRequest(as_of=as_of, unit_code=args.unit, lang=args.lang, period=args.period, items=args.items,
+    try:
+        keys = item_keys(args.items) if args.items is not None else ()
+    except ValueError as exc:
+        print(f"kiemke-server report: --items: {exc}", file=sys.stderr)
+        return 2
+    request = ReportRequest(as_of=as_of, unit_code=args.unit, lang=args.lang, period=args.period, items=keys,
                             compare_to=args.compare_to, compare=not args.no_compare)
     try:
         with reading(engine) as session:

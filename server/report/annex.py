@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from server.report.document import Block, Heading, Paragraph, Table
 from server.report.numbers import format_count, format_share
 from server.report.writer import UNIT_FIGURES, FigureWriter
@@ -49,10 +51,21 @@ def annex_units(w: FigureWriter) -> list[Block]:
             Paragraph(w.t("annex_legend"))]
 
 
-def annex_items(w: FigureWriter) -> list[Block]:
+def item_keys(text: str) -> tuple[str, ...]:
+    """Figure keys from ``all`` or ``os_unsupported,agents_stale``; ValueError naming the valid keys."""
+    if text.strip().lower() in ("all", "true", "1", ""):
+        return FIGURE_KEYS
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in keys if k not in FIGURE_KEYS]
+    if unknown:
+        raise ValueError(f"unknown figure {unknown[0]!r}; use 'all' or some of: {', '.join(FIGURE_KEYS)}")
+    return keys
+
+
+def annex_items(w: FigureWriter, keys: Sequence[str] = FIGURE_KEYS) -> list[Block]:
     """Annex 2: the devices or units behind each figure, for the officer to open and check."""
     blocks: list[Block] = [Heading(w.t("annex_items"), 1, annex=True)]
-    for key in FIGURE_KEYS:
+    for key in keys:
         fig = w.cov.figures.get(key)
         if fig is None:
             continue

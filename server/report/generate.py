@@ -33,7 +33,7 @@ class ReportRequest:
     unit_code: str | None = None
     lang: Lang = "vi"
     period: str | None = None
-    items: bool = False
+    items: tuple[str, ...] = ()  # figure keys whose item lists are added as annex 2 (see annex.item_keys)
     compare_to: date | None = None  # None: the cut-off of the latest kept report before ``as_of``, if any
     compare: bool = True
 
@@ -64,7 +64,7 @@ def make_report(session: Session, request: ReportRequest, policy: Policy, tz: tz
             except UnknownUnit:
                 previous = None  # the unit did not exist yet: there is nothing to compare with
     return build_report(
-        cov, snap, request.lang, period=request.period, previous=previous, items=request.items,
+        cov, snap, request.lang, period=request.period, previous=previous, items=request.items or False,
         service_life_years=policy.service_life_years,
     )
 

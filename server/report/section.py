@@ -7,6 +7,7 @@ it is never shown as 100%.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
 from server.report.annex import annex_items, annex_units
@@ -255,11 +256,14 @@ def build_report(
     *,
     period: str | None = None,
     previous: Coverage | None = None,
-    items: bool = False,
+    items: bool | Sequence[str] = False,
     service_life_years: float = 5,
     generated_at: datetime | None = None,
 ) -> ReportDocument:
-    """The whole report document for ``coverage``: title, II.6, II.8, III.2, annex, and lists on request."""
+    """The whole report document for ``coverage``: title, II.6, II.8, III.2, annex, and lists on request.
+
+    ``items``: False for no lists, True for the lists behind every figure, or the figure keys to list.
+    """
     writer = SectionWriter(coverage, snapshot, lang, previous, service_life_years)
     t = writer.t
     scope = writer.unit_name(coverage.unit_code) if coverage.unit_code else t("scope_all")
@@ -285,8 +289,8 @@ def build_report(
     blocks.append(Heading(t("part_assessment"), 1))
     blocks.extend(writer.limitations())
     blocks.extend(annex_units(writer))
-    if items:
-        blocks.extend(annex_items(writer))
+    if items:  # True: every figure's list; a sequence of keys: those figures' lists
+        blocks.extend(annex_items(writer) if items is True else annex_items(writer, tuple(items)))
     labels = {d.id: writer.device_label(d.id) for d in snapshot.devices}
     return ReportDocument(meta=meta, title=title, blocks=tuple(blocks), coverage=coverage, previous=previous,
                           device_labels=labels)

@@ -68,6 +68,15 @@ def test_docx_is_an_attachment_word_can_open(client: TestClient) -> None:
     assert any(p.text == "8. Công tác đảm bảo an toàn, an ninh thông tin" for p in opened.paragraphs)
 
 
+def test_items_of_one_figure(client: TestClient) -> None:
+    text = client.get("/api/v1/report", params={"as_of": "2024-05-18", "items": "os_unsupported"}).text
+    annex = text.split("## Phụ lục 2", 1)[1]
+    assert annex.count("#### ") == 1 and "| 1 | Máy một cửa | Xã Tân Bình | — |" in annex
+    everything = client.get("/api/v1/report", params={"as_of": "2024-05-18", "items": "all"}).text
+    assert everything.split("## Phụ lục 2", 1)[1].count("#### ") == 22
+    assert client.get("/api/v1/report", params={"items": "nope"}).status_code == 422
+
+
 def test_unknown_unit_and_bad_options(client: TestClient) -> None:
     assert client.get("/api/v1/report", params={"as_of": "2024-05-18", "unit": "NOPE"}).status_code == 404
     assert client.get("/api/v1/report", params={"format": "pdf"}).status_code == 422

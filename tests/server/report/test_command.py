@@ -84,3 +84,14 @@ def test_list_and_print_kept_reports(data_dir: Path, capsys: pytest.CaptureFixtu
     assert main(["report", "--kept", kept_id]) == 0
     assert "**Phục vụ báo cáo chuyển đổi số kỳ 1**" in capsys.readouterr().out
     assert main(["report", "--kept", "999"]) == 2
+
+
+def test_items_of_chosen_figures_only(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--as-of", "2024-05-01", "--items", "computers_with_agent"]) == 0
+    out = capsys.readouterr().out
+    annex = out.split("## Phụ lục 2. Danh sách chi tiết theo từng chỉ tiêu", 1)[1]
+    assert annex.count("#### ") == 1
+    assert "#### Máy tính có cài phần mềm kiểm kê (số liệu được thu thập tự động) (1/1)" in annex
+    assert "| 1 | pc-1 (Dell Inc. OptiPlex 9020) | Xã Tân Bình | SN-1001 |" in annex
+    assert main(["report", "--as-of", "2024-05-01", "--items", "nope"]) == 2
+    assert "unknown figure 'nope'" in capsys.readouterr().err
