@@ -221,11 +221,21 @@ def ingest(
         ).scalar()
     stored = last_hash != digest
     # The unique report_id decides: a report another transaction recorded first inserts nothing here.
-    if not sql.insert_report(conn, {
-        "report_id": report.report_id, "device_id": device_id, "agent_id": delivery.agent_id,
-        "collected_at": collected, "received_at": now, "via": delivery.via, "signed": delivery.signed,
-        "imported_by": delivery.imported_by, "stored": stored,
-    }):
+    recorded = sql.record_report(
+        conn,
+        {
+            "report_id": report.report_id, "device_id": device_id, "agent_id": delivery.agent_id,
+            "collected_at": collected, "received_at": now, "via": delivery.via, "signed": delivery.signed,
+            "imported_by": delivery.imported_by, "stored": stored,
+        },
+        collected=collected,
+        machine=report.machine_id if machine_id != report.machine_id else None,
+        bios=report.hardware.bios_date,
+        hostname=report.hostname if in_order and report.hostname else None,
+        digest=digest if stored and in_order else None,
+        agent_id=delivery.agent_id, now=now, machine_id=report.machine_id,
+    )
+    if not recorded:
         raise DuplicateReport(device_id)
     if stored:
         sql.insert_observation(conn, {
@@ -233,15 +243,6 @@ def ingest(
             "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
             **_observation_columns(report),
         })
-    sql.update_device(
-        conn, device_id, collected,
-        machine=report.machine_id if machine_id != report.machine_id else None,
-        bios=report.hardware.bios_date,
-        hostname=report.hostname if in_order and report.hostname else None,
-        digest=digest if stored and in_order else None,
-    )
-    if delivery.agent_id is not None:
-        sql.update_agent(conn, delivery.agent_id, now, device_id, report.machine_id)
     return IngestResult("accepted", report.report_id, device_id, stored)
 
 

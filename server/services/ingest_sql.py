@@ -125,14 +125,6 @@ def device_by_machine(conn: Connection, machine_id: str) -> tuple[int, str | Non
     return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4])
 
 
-def insert_report(conn: Connection, row: Mapping[str, Any]) -> bool:
-    """Record a received report; False when its report_id is already recorded."""
-    d = dialect(conn.dialect.name)
-    cur = cursor(conn)
-    cur.execute(d.sql(_INSERT_REPORT), d.values(row))
-    return cur.fetchone() is not None
-
-
 @functools.cache
 def _insert(table: str, columns: tuple[str, ...]) -> str:
     # Table and column names come from this code (the observation columns), never from a report.
@@ -170,10 +162,8 @@ def _device_update(machine: bool, bios: bool, hostname: bool, latest: bool) -> s
     return f"UPDATE device SET {', '.join(sets)} WHERE id = :device"  # noqa: S608 - fixed fragments above
 
 
-def update_device(conn: Connection, device_id: int, collected: datetime, *, machine: str | None, bios: date | None,
-                  hostname: str | None, digest: str | None) -> None:
-    """Count a report on its device and move its latest facts forward (only the parts given)."""
-    d = dialect(conn.dialect.name)
+def _device_params(d: Dialect, device_id: int, collected: datetime, *, machine: str | None, bios: date | None,
+                   hostname: str | None, digest: str | None) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"device": device_id, "collected": d.ts(collected)}
     if machine is not None:
         params["machine"] = machine
@@ -183,12 +173,44 @@ def update_device(conn: Connection, device_id: int, collected: datetime, *, mach
         params["hostname"] = hostname
     if digest is not None:
         params["hash"] = digest
-    sql = _device_update(machine is not None, bios is not None, hostname is not None, digest is not None)
-    cursor(conn).execute(d.sql(sql), params)
+    return _device_update(machine is not None, bios is not None, hostname is not None, digest is not None), params
 
 
-def update_agent(conn: Connection, agent_id: uuid.UUID, now: datetime, device_id: int, machine_id: str) -> None:
-    """Note when the agent was last heard from and which device it reports for."""
+@functools.cache
+def _combined(device_sql: str, agent: bool) -> str:
+    # PostgreSQL runs the three writes as one statement (one round trip); the updates apply only when the
+    # insert did, i.e. when this report was not recorded before.
+    guard = " AND EXISTS (SELECT 1 FROM ins)"
+    parts = [f"WITH ins AS ({_INSERT_REPORT})", f"dev AS ({device_sql}{guard} RETURNING id)"]
+    if agent:
+        parts.append(f"agt AS ({_UPDATE_AGENT}{guard} RETURNING id)")
+    return ", ".join(parts) + " SELECT count(*) FROM ins"  # noqa: S608 - fragments of this module
+
+
+def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected: datetime, machine: str | None,
+                  bios: date | None, hostname: str | None, digest: str | None, agent_id: uuid.UUID | None,
+                  now: datetime, machine_id: str) -> bool:
+    """Record a received report, count it on its device, note its agent; False when it was recorded before.
+
+    ``machine``, ``bios``, ``hostname`` and ``digest`` are the device's facts this report moves forward
+    (None: leave as is).
+    """
     d = dialect(conn.dialect.name)
-    cursor(conn).execute(d.sql(_UPDATE_AGENT), {"now": d.ts(now), "device": device_id, "machine": machine_id,
-                                                 "agent": d.uid(agent_id)})
+    device_id = report_row["device_id"]
+    device_sql, params = _device_params(d, device_id, collected, machine=machine, bios=bios, hostname=hostname,
+                                        digest=digest)
+    agent_params = {} if agent_id is None else {"now": d.ts(now), "agent": d.uid(agent_id), "machine": machine_id}
+    cur = cursor(conn)
+    if not d.sqlite:
+        # Shared names (device, machine) carry the same values in every part.
+        cur.execute(d.sql(_combined(device_sql, agent_id is not None)),
+                    {**d.values(report_row), **params, **agent_params})
+        row = cur.fetchone()
+        return bool(row and row[0])
+    cur.execute(_INSERT_REPORT, d.values(report_row))
+    if cur.fetchone() is None:
+        return False
+    cur.execute(device_sql, params)
+    if agent_id is not None:
+        cur.execute(_UPDATE_AGENT, {**agent_params, "device": device_id})
+    return True

@@ -99,7 +99,7 @@ class IngestWriter:
             outcomes: list[IngestResult | BaseException] = []
             try:
                 with write_lock(self.engine), writer(self.engine).begin() as conn:
-                    outcomes = [_one(conn, job) for job in batch]
+                    outcomes = [_one(conn, job, first=n == 0) for n, job in enumerate(batch)]
             except Exception as exc:  # a deadlock to retry, or a failed commit: nobody's report is stored
                 if attempt < 3 and is_transient(exc):
                     continue
@@ -112,11 +112,23 @@ class IngestWriter:
             return
 
 
-def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
+def _savepoint(conn: Connection, first: bool) -> None:
+    """Start this report's savepoint, releasing the previous report's one."""
+    cur = cursor(conn)
+    if first:
+        cur.execute("SAVEPOINT report")
+    elif conn.dialect.name == "sqlite":
+        cur.execute("RELEASE SAVEPOINT report")
+        cur.execute("SAVEPOINT report")
+    else:
+        cur.execute("RELEASE SAVEPOINT report; SAVEPOINT report")  # one round trip (no parameters)
+
+
+def _one(conn: Connection, job: _Job, *, first: bool) -> IngestResult | BaseException:
     """Ingest one report inside a savepoint; its error is returned, not raised."""
     cur = cursor(conn)
     for attempt in range(3):
-        cur.execute("SAVEPOINT report")
+        _savepoint(conn, first and attempt == 0)
         try:
             result = ingest(conn, job.report, job.authorize(conn))
         except DuplicateReport as dup:
@@ -129,6 +141,5 @@ def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
             if is_conflict(exc) and attempt < 2:
                 continue  # another process created this machine's device meanwhile: the retry finds it
             return exc
-        cur.execute("RELEASE SAVEPOINT report")
-        return result
+        return result  # its savepoint is released by the next report's, or by the commit
     raise AssertionError("unreachable")
