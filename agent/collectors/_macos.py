@@ -323,7 +323,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     except ProbeError as exc:
         errors.add(family, exc.error, exc.detail)
         return []
-    except (plistlib.InvalidFileException, ValueError) as exc:
+    except Exception as exc:  # plistlib raises ValueError, ExpatError and more on a damaged file
         errors.parsed(family, "XProtect-Info.plist", exc)
         return []
     state_text = errors.optional_text(src, "XProtect.json", family)

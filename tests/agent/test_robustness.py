@@ -24,7 +24,8 @@ _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.di
                      "interfaces", "ipv4", "mac", "machine_name", "number_processors", "spdisplays_ndrvs",
                      "SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataType", "modified", "sectors"]),
     inner, max_size=5), max_leaves=12)
-_content = _json.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=64) | st.text(max_size=40).map(str.encode)
+_content = (_json.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=64) | st.text(max_size=40).map(str.encode)
+            | st.binary(max_size=40).map(lambda b: b'<?xml version="1.0"?><plist><dict><key>' + b))
 
 _NAMES = {
     "windows": _windows.source_names(_windows.LiveSource(timeout=1)),
