@@ -9,16 +9,26 @@ from server.report.numbers import format_count, format_share
 from server.report.writer import UNIT_FIGURES, FigureWriter
 from server.services.figure import FIGURE_KEYS, Figure
 
-ANNEX_COLUMNS = (
+#: Annex 1 has two tables, each (label key, figure key) per column: infrastructure and limitation, then security.
+INFRASTRUCTURE_COLUMNS = (
     ("col_staff", "computers_per_staff"),
     ("col_scanner", "units_with_scanner"),
     ("col_lan", "units_with_lan"),
     ("col_wifi", "units_with_wifi"),
+    ("col_wan", "units_with_wan"),
     ("col_fibre", "units_with_fibre"),
     ("col_internet", "computers_internet_connected"),
-    ("col_antivirus", "antivirus_installed"),
-    ("col_licensed", "antivirus_licensed"),
     ("col_past_life", "past_service_life"),
+)
+SECURITY_COLUMNS = (
+    ("col_agent", "computers_with_agent"),
+    ("col_antivirus", "antivirus_installed"),
+    ("col_av_enabled", "antivirus_enabled"),
+    ("col_av_current", "antivirus_up_to_date"),
+    ("col_licensed", "antivirus_licensed"),
+    ("col_firewall", "firewall_enabled"),
+    ("col_os_unsupported", "os_unsupported"),
+    ("col_stale", "agents_stale"),
 )
 
 
@@ -34,21 +44,32 @@ def annex_cell(w: FigureWriter, code: str, key: str) -> str:
     return format_share(Figure(key, own[0], own[1]), w.lang) or w.t("not_known")
 
 
-def annex_units(w: FigureWriter) -> list[Block]:
-    """Annex 1: every unit in scope with the same figures as the text, and the total."""
-    header = (w.t("col_no"), w.t("col_unit"), *(w.t(label) for label, _ in ANNEX_COLUMNS))
+def _unit_table(w: FigureWriter, columns: tuple[tuple[str, str], ...]) -> Table:
+    """Every unit in scope, one column per figure, and the scope's total on the last row."""
+    header = (w.t("col_no"), w.t("col_unit"), *(w.t(label) for label, _ in columns))
     rows = [
-        (str(i), w.unit_name(code), *(annex_cell(w, code, key) for _, key in ANNEX_COLUMNS))
+        (str(i), w.unit_name(code), *(annex_cell(w, code, key) for _, key in columns))
         for i, code in enumerate((c for c in w.tree.order if c in w.cov.per_unit), 1)
     ]
     total = []
-    for _, key in ANNEX_COLUMNS:
+    for _, key in columns:
         fig = w.cov.figures.get(key)
         total.append((format_share(fig, w.lang) if fig else None) or w.t("not_known"))
     scope = w.unit_name(w.cov.unit_code) if w.cov.unit_code else w.t("scope_all")
     rows.append(("", scope, *total))
-    return [Heading(w.t("annex_units"), 1, annex=True), Table(header=header, rows=tuple(rows)),
-            Paragraph(w.t("annex_legend"))]
+    return Table(header=header, rows=tuple(rows))
+
+
+def annex_units(w: FigureWriter) -> list[Block]:
+    """Annex 1: every unit in scope with the same figures as the text, and the total."""
+    return [
+        Heading(w.t("annex_units"), 1, annex=True),
+        Heading(w.t("annex_infrastructure"), 3),
+        _unit_table(w, INFRASTRUCTURE_COLUMNS),
+        Heading(w.t("annex_security"), 3),
+        _unit_table(w, SECURITY_COLUMNS),
+        Paragraph(w.t("annex_legend")),
+    ]
 
 
 def item_keys(text: str) -> tuple[str, ...]:

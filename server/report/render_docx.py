@@ -23,7 +23,7 @@ from server.report.document import BulletList, Heading, Paragraph, ReportDocumen
 FONT = "Times New Roman"
 BODY_SIZE = Pt(13)
 TABLE_SIZE = Pt(11)
-WIDE_TABLE_SIZE = Pt(9)  # the per-unit annex has eleven columns
+WIDE_TABLE_SIZE = Pt(9)  # the per-unit annex tables have ten columns
 _LANG_TAGS = {"vi": "vi-VN", "en": "en-GB"}
 
 

@@ -227,20 +227,41 @@ def test_limitations_section(markdown: str) -> None:
     assert "| 2024 |" not in section  # nothing falls due in the rest of 2024: the year is left out
 
 
-def test_annex_per_unit(markdown: str) -> None:
-    annex = markdown.split("## Phụ lục 1", 1)[1].split("## Phụ lục 2", 1)[0]
-    rows = {line.split(" | ")[1]: line for line in annex.splitlines() if line.startswith("| ") and " | " in line}
-    assert rows["UBND huyện Phụng Hiệp"] == "| 1 | UBND huyện Phụng Hiệp | — | — | — | — | — | — | — | — | — |"
+def _rows(table: str) -> dict[str, str]:
+    return {line.split(" | ")[1]: line for line in table.splitlines() if line.startswith("| ") and " | " in line}
+
+
+def test_annex_infrastructure_per_unit(markdown: str) -> None:
+    annex = markdown.split("## Phụ lục 1", 1)[1].split("#### b)", 1)[0]
+    rows = _rows(annex)
+    assert rows["UBND huyện Phụng Hiệp"] == "| 1 | UBND huyện Phụng Hiệp | — | — | — | — | — | — | — | — |"
     # units in reading order: departments by name, then communes, then schools
     assert rows["Văn phòng HĐND và UBND huyện"] == (
-        "| 3 | Văn phòng HĐND và UBND huyện | 30,00% (3/10) | Có | Có | Có | Có | 100,00% (2/2) | 100,00% (3/3) "
-        "| 66,66% (2/3) | 42,85% (3/7) |")
+        "| 3 | Văn phòng HĐND và UBND huyện | 30,00% (3/10) | Có | Có | Có | Có | Có | 100,00% (2/2) | 42,85% (3/7) |")
     # Wi-Fi not entered for the commune: no data, not "no"
     assert rows["Xã Tân Bình"] == (
-        "| 4 | Xã Tân Bình | 60,00% (3/5) | Có | Có | — | Chưa có | 50,00% (1/2) | 66,66% (2/3) | 0,00% (0/3) "
-        "| 16,66% (1/6) |")
+        "| 4 | Xã Tân Bình | 60,00% (3/5) | Có | Có | — | Chưa có | Chưa có | 50,00% (1/2) | 16,66% (1/6) |")
     assert rows["Trường Tiểu học Hòa An"] == (
-        "| 5 | Trường Tiểu học Hòa An | — | Chưa có | Chưa có | Chưa có | Có | — | — | — | 100,00% (1/1) |")
+        "| 5 | Trường Tiểu học Hòa An | — | Chưa có | Chưa có | Chưa có | Chưa có | Có | — | 100,00% (1/1) |")
+
+
+def test_annex_security_per_unit(markdown: str) -> None:
+    rows = _rows(markdown.split("#### b)", 1)[1].split("## Phụ lục 2", 1)[0])
+    # agent, AV installed, on, current, licensed, firewall, unsupported OS, silent
+    assert rows["Phòng Tài chính - Kế hoạch"] == (
+        "| 2 | Phòng Tài chính - Kế hoạch | 66,66% (2/3) | 100,00% (2/2) | 100,00% (2/2) | 0,00% (0/2) | 0,00% (0/2) "
+        "| 50,00% (1/2) | 50,00% (1/2) | 50,00% (1/2) |")
+    assert rows["Văn phòng HĐND và UBND huyện"] == (
+        "| 3 | Văn phòng HĐND và UBND huyện | 100,00% (3/3) | 100,00% (3/3) | 100,00% (3/3) | 100,00% (3/3) "
+        "| 66,66% (2/3) | 100,00% (3/3) | 0,00% (0/3) | 0,00% (0/3) |")
+    assert rows["Xã Tân Bình"] == (
+        "| 4 | Xã Tân Bình | 100,00% (3/3) | 66,66% (2/3) | 66,66% (2/3) | 33,33% (1/3) | 0,00% (0/3) "
+        "| 66,66% (2/3) | 0,00% (0/3) | 0,00% (0/3) |")
+    assert rows["Trường Tiểu học Hòa An"] == (
+        "| 5 | Trường Tiểu học Hòa An | 0,00% (0/1) | — | — | — | — | — | — | — |")
+    assert rows["toàn bộ các cơ quan, đơn vị"] == (
+        "|  | toàn bộ các cơ quan, đơn vị | 80,00% (8/10) | 87,50% (7/8) | 87,50% (7/8) | 50,00% (4/8) "
+        "| 25,00% (2/8) | 75,00% (6/8) | 12,50% (1/8) | 12,50% (1/8) |")
 
 
 def test_items_behind_a_figure(markdown: str) -> None:

@@ -30,6 +30,8 @@ def test_sections_follow_the_district_report(coverage: Coverage, snapshot: Snaps
         "III. Nhận xét, đánh giá",
         "2. Mặt hạn chế",
         "Phụ lục 1. Số liệu theo từng cơ quan, đơn vị",
+        "a) Hạ tầng kỹ thuật và thiết bị quá thời hạn sử dụng",
+        "b) An toàn thông tin",
     ]
     assert doc.title[1] == "Phục vụ báo cáo chuyển đổi số 06 tháng đầu năm 2024"
     assert doc.title[2] == "(Đến 18/05/2024)"
@@ -82,11 +84,11 @@ def test_limitations_oldest_and_forecast(coverage: Coverage, snapshot: Snapshot)
 
 def test_annex_rows_are_each_units_own_figures(coverage: Coverage, snapshot: Snapshot) -> None:
     doc = build_report(coverage, snapshot, "vi")
-    annex = [b for b in doc.blocks if isinstance(b, Table)][-1]
+    annex = [b for b in doc.blocks if isinstance(b, Table)][-2]
     rows = {row[1]: row for row in annex.rows}
     # the district office itself: 17.236 - 8 - 11 equipped out of 17.307 - 8 - 12 staff
     assert rows["UBND huyện Phụng Hiệp"][2] == "99,59% (17.217/17.287)"
-    assert rows["Xã Tân Bình"][2:7] == ("91,66% (11/12)", "Có", "Có", "Chưa có", "Chưa có")
+    assert rows["Xã Tân Bình"][2:8] == ("91,66% (11/12)", "Có", "Có", "Chưa có", "—", "Chưa có")
     assert rows["Trường Tiểu học Hòa An"][2] == "—"
     assert rows["toàn bộ các cơ quan, đơn vị"][2] == "99,58% (17.236/17.307)"
 
