@@ -16,7 +16,7 @@ from server.api.body import read_limited
 from server.api.deps import EngineDep, SettingsDep
 from server.db import reading, writing
 from server.models import Agent, utcnow
-from server.services.enrolment import EnrolmentError, authenticate, enroll, identify
+from server.services.enrolment import EnrolmentError, authenticate, enroll, identify_for_report
 from server.services.ingest import Delivery
 from server.services.ingest_writer import IngestWriter
 from server.services.validation import InvalidReport, report_from_json
@@ -87,10 +87,12 @@ async def post_report(request: Request, response: Response) -> IngestResponse:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
     def authorize(conn: Connection) -> Delivery:
-        agent = identify(conn, key)
-        if agent is None:
+        found = identify_for_report(conn, key, report.machine_id)
+        if found is None:
             raise _unauthorized(_UNKNOWN_KEY)
-        return Delivery(via="http", agent_id=agent.id, unit_id=agent.unit_id, agent_device_id=agent.device_id)
+        agent, device = found
+        return Delivery(via="http", agent_id=agent.id, unit_id=agent.unit_id, agent_device_id=agent.device_id,
+                        prefetched=device)
 
     writer: IngestWriter = state.ingest_writer
     result = await asyncio.wrap_future(writer.submit(report, authorize))

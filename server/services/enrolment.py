@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from server.models import Agent, Device, EnrolmentToken, OrgUnit, utcnow
-from server.services.ingest_sql import agent_row
+from server.services.ingest import Prefetched
+from server.services.ingest_sql import agent_and_device, agent_row
 from server.services.records import audit, save_device, unit_by_code
 from shared.bundle import OfflineEnrolment, new_signing_key
 from shared.protocol import AGENT_KEY_PREFIX, EnrollRequest, EnrollResponse, split_agent_key
@@ -110,6 +111,21 @@ def identify(conn: Connection, key: str) -> AgentIdentity | None:
     if row is None or not hmac.compare_digest(row[0], digest(secret)) or row[1] is not None:
         return None
     return AgentIdentity(agent_id, row[2], row[3])
+
+
+def identify_for_report(conn: Connection, key: str, machine_id: str) -> tuple[AgentIdentity, Prefetched] | None:
+    """``identify`` plus the device row of the report's machine id, in one round trip."""
+    parts = split_agent_key(key)
+    if parts is None:
+        return None
+    agent_id, secret = parts
+    found = agent_and_device(conn, agent_id, machine_id)
+    if found is None:
+        return None
+    (key_hash, revoked_at, unit_id, device_id), device = found
+    if not hmac.compare_digest(key_hash, digest(secret)) or revoked_at is not None:
+        return None
+    return AgentIdentity(agent_id, unit_id, device_id), Prefetched(device)
 
 
 def authenticate(session: Session, key: str) -> Agent | None:

@@ -59,6 +59,16 @@ class Delivery:
     agent_device_id: int | None = None  # device the agent was linked to (offline enrolment creates one)
     signed: bool = True
     imported_by: str | None = None
+    # The device row of the report's machine_id when the caller already looked it up (with the agent's key,
+    # in one round trip); None: look it up here.
+    prefetched: Prefetched | None = None
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """The result of looking the report's machine_id up: a device row, or None for no such device."""
+
+    row: sql.DeviceRow | None
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,10 @@ _DEVICE_COLS = (
 )
 def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery) -> tuple[Any, ...] | None:
     """The device this report is about: by machine_id, then the agent's own device, then by serial."""
-    found = sql.device_by_machine(conn, report.machine_id)
+    if delivery.prefetched is not None:
+        found = delivery.prefetched.row
+    else:
+        found = sql.device_by_machine(conn, report.machine_id)
     if found is not None:
         return found
     if delivery.agent_device_id is not None:

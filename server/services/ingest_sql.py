@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+DeviceRow = tuple[int, str | None, str | None, Any, Any]  # id, machine_id, last_hash, last_observed_at, created_at
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text: fixed width, so it sorts as time
 
 
@@ -114,7 +115,28 @@ def agent_row(conn: Connection, agent_id: uuid.UUID) -> tuple[str, Any, int, int
     return None if row is None else (row[0], row[1], row[2], row[3])
 
 
-def device_by_machine(conn: Connection, machine_id: str) -> tuple[int, str | None, str | None, Any, Any] | None:
+_AGENT_AND_DEVICE = (
+    "SELECT a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
+    "d.id, d.machine_id, d.last_hash, d.last_observed_at, d.created_at "
+    "FROM agent a LEFT JOIN device d ON d.machine_id = :machine WHERE a.id = :id"
+)
+
+
+def agent_and_device(
+    conn: Connection, agent_id: uuid.UUID, machine_id: str
+) -> tuple[tuple[str, Any, int, int | None], DeviceRow | None] | None:
+    """The agent's row and the device row of ``machine_id`` in one round trip; None without such agent."""
+    d = dialect(conn.dialect.name)
+    cur = cursor(conn)
+    cur.execute(d.sql(_AGENT_AND_DEVICE), {"id": d.uid(agent_id), "machine": machine_id})
+    row = cur.fetchone()
+    if row is None:
+        return None
+    device = None if row[4] is None else (row[4], row[5], row[6], d.read_ts(row[7]), d.read_ts(row[8]))
+    return (row[0], row[1], row[2], row[3]), device
+
+
+def device_by_machine(conn: Connection, machine_id: str) -> DeviceRow | None:
     """(id, machine_id, last_hash, last_observed_at, created_at) of the device with this machine id."""
     d = dialect(conn.dialect.name)
     cur = cursor(conn)
