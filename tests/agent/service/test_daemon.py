@@ -62,3 +62,19 @@ def test_daemon_spools_while_the_server_is_away_and_delivers_each_report_once(
 def test_daemon_refuses_to_start_unenrolled(agent: Agent) -> None:
     done = agent.run("run")
     assert done.returncode == 2 and "not enrolled" in done.stderr
+
+
+def test_idle_daemon_stays_small(server: RealServer, agent: Agent) -> None:
+    import psutil
+
+    agent.enroll(server)
+    daemon = agent.start("run", KIEMKE_AGENT_START_WINDOW_SECONDS="0")
+    try:
+        process = psutil.Process(daemon.pid)
+        wait_for(lambda: agent.status()["last_delivery_at"], timeout=90, what="the first delivery")
+        wait_for(lambda: not process.children(), what="the collection child to exit")
+        # The collectors ran in the child; the daemon itself holds only the scheduler and the HTTP client.
+        assert process.memory_info().rss < 45 * 2**20
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=60)
