@@ -17,6 +17,7 @@ matters, since absolute times depend on the machine.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sys
@@ -148,6 +149,7 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
     otherwise decide the ratio)."""
     times = []
     for _ in range(runs):
+        gc.collect()  # every run starts from the same collector state, not with the last run's debt
         start = time.process_time()
         work()
         times.append(time.process_time() - start)
@@ -253,7 +255,7 @@ def main() -> int:
     lines = [f"figures_scale: {small:,} vs {large:,} devices over {len(district_units())} units, as of {AS_OF}", ""]
 
     memory = {}
-    for n, runs in ((small, 7), (large, 4)):
+    for n, runs in ((small, 5), (large, 5)):
         snap = memory_snapshot(n)
         coverage_for(snap, Policy())  # warm the CPU and OS lookup caches alike for both sizes
         memory[n] = best_of(runs, lambda snap=snap: coverage_for(snap, Policy()))  # type: ignore[misc]

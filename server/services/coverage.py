@@ -26,7 +26,7 @@ itself) first, then each sub-unit's in code order.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,7 +35,7 @@ from server.services.age import assess_age
 from server.services.compliance import ComputerCompliance, check_computer
 from server.services.figure import FIGURE_KEYS, Assessment, Coverage, Figure
 from server.services.forecast import replacement_forecast
-from server.services.licences import assess_licences
+from server.services.licences import LicenceReport, assess_licences
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot, UnitState
 from server.services.unit_tree import UnitTree
@@ -200,30 +200,24 @@ def _count_unit(t: dict[str, _Tally], unit: UnitState, own: _UnitDevices) -> Non
         tally.items.extend(equipped)
 
 
-def _assess_devices(
-    snapshot: Snapshot, devices: Iterable[DeviceState], tree: UnitTree, policy: Policy
-) -> tuple[dict[int, Assessment], dict[int, ComputerCompliance]]:
-    as_of = snapshot.as_of
-    licensing = assess_licences(snapshot.devices, tree, snapshot.licences, as_of, policy)
-    assessments: dict[int, Assessment] = {}
-    checks: dict[int, ComputerCompliance] = {}
-    for device in devices:
-        age = assess_age(device, as_of, policy)
-        issues: tuple[str, ...] = ()
-        if device.kind in COMPUTER_KINDS and device.status == "in_use":
-            check = check_computer(device, as_of, policy, licensing.for_device(device.id))
-            checks[device.id] = check
-            issues = check.issues
-        assessments[device.id] = Assessment(
-            device_id=device.id,
-            in_service_date=age.in_service_date,
-            age_years=age.age_years,
-            age_source=age.source,
-            age_estimated=age.estimated,
-            past_service_life=age.past_service_life,
-            issues=issues,
-        )
-    return assessments, checks
+def _assess(device: DeviceState, as_of: date, policy: Policy, licensing: LicenceReport) -> tuple[
+    Assessment, ComputerCompliance | None
+]:
+    """Age and, for a computer in use, compliance of one device."""
+    age = assess_age(device, as_of, policy)
+    check = None
+    if device.kind in COMPUTER_KINDS and device.status == "in_use":
+        check = check_computer(device, as_of, policy, licensing.for_device(device.id))
+    assessment = Assessment(
+        device_id=device.id,
+        in_service_date=age.in_service_date,
+        age_years=age.age_years,
+        age_source=age.source,
+        age_estimated=age.estimated,
+        past_service_life=age.past_service_life,
+        issues=check.issues if check else (),
+    )
+    return assessment, check
 
 
 @contextmanager
@@ -252,16 +246,20 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
     scope = tree.subtree(unit_code) if unit_code is not None else tree.everything()
     in_scope = set(scope)
     devices = [d for d in snapshot.devices if unit_code is None or d.unit_code in in_scope]
-    assessments, checks = _assess_devices(snapshot, devices, tree, policy)
+    # Seats go oldest installation first across the whole snapshot, so this pass precedes the device pass.
+    licensing = assess_licences(snapshot.devices, tree, snapshot.licences, snapshot.as_of, policy)
 
     own: dict[str, dict[str, _Tally]] = {code: _tallies() for code in scope}
     outside = _tallies()  # devices of units missing from the tree: counted in the whole-tree total only
     own_devices: dict[str, _UnitDevices] = {code: _UnitDevices() for code in scope}
-    for device in devices:
+    assessments: dict[int, Assessment] = {}
+    for device in devices:  # one pass: judge each device and count it while it is at hand
+        assessment, check = _assess(device, snapshot.as_of, policy, licensing)
+        assessments[device.id] = assessment
         if device.status != "in_use":
             continue
         t = own.get(device.unit_code, outside)
-        _count_device(t, device, assessments[device.id], checks.get(device.id))
+        _count_device(t, device, assessment, check)
         held = own_devices.get(device.unit_code)
         if held is not None:
             held.any_device = True

@@ -217,14 +217,16 @@ def assess_licences(
                 else:
                     problems[name] = f"no_licence:{name}"
         pending[device.id] = (licensed, problems, seats)
-    verdicts = {
-        device_id: DeviceLicensing(
-            licensed=frozenset(licensed),
-            problems={name: _word(reason) for name, reason in problems.items()},
-            seats=seats,
-        )
-        for device_id, (licensed, problems, seats) in pending.items()
-    }
+    # Most computers share a verdict (Defender only; a seat of the district licence): share the objects too.
+    shared: dict[tuple[object, ...], DeviceLicensing] = {}
+    verdicts: dict[int, DeviceLicensing] = {}
+    for device_id, (licensed, problems, seats) in pending.items():
+        worded = {name: _word(reason) for name, reason in problems.items()}
+        key = (frozenset(licensed), tuple(sorted(worded.items())), tuple(sorted(seats.items())))
+        verdict = shared.get(key)
+        if verdict is None:
+            verdict = shared[key] = DeviceLicensing(licensed=frozenset(licensed), problems=worded, seats=seats)
+        verdicts[device_id] = verdict
     return LicenceReport(devices=verdicts, licences=tuple(uses))
 
 
