@@ -1,0 +1,33 @@
+"""The database: SQLite pragmas, migrations that are idempotent, tables for every model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from server.db import current_revision, make_engine, open_database, upgrade
+from server.models import metadata
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/nested/k.db")  # the directory is created
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    engine.dispose()
+
+
+def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {t.name for t in metadata.sorted_tables} <= tables
+
+
+def test_open_database_creates_a_new_file(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path}/fresh.db")
+    assert current_revision(engine) == "0001"
+    engine.dispose()
