@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server import __version__
 from server.api import ingest, report
 from server.config import Settings
+from server.console.views import install_console
 from server.db import open_database
 from server.services.ingest_writer import IngestWriter
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ingest_writer = ingest_writer
     app.include_router(ingest.router)
     app.include_router(report.router)
+    install_console(app)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(status.HTTP_500_INTERNAL_SERVER_ERROR, _unexpected)

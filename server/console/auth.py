@@ -1,0 +1,393 @@
+"""Who is signed in to the console, and what they may see.
+
+- Passwords are hashed with scrypt (stdlib) and a random salt; checks run in constant time, and a user
+  name that does not exist costs the same scrypt as one that does.
+- The session is a signed cookie (HMAC-SHA256, HttpOnly, SameSite=Lax, Secure over HTTPS) holding the user
+  id, a fingerprint of the password hash (changing the password ends every session) and the CSRF token of
+  the forms. The user row is read on every request: a disabled user is out at once.
+- The signing key is ``Settings.secret_key``; while it is still the development default, a random key kept
+  in ``<data_dir>/console.key`` is used instead, so nobody can forge a session from the published default.
+- Failed sign-ins are throttled per address and user name.
+- A one-time sign-in link (signed, ten minutes, single use, loopback only, never in production) lets
+  ``kiemke-server demo`` open the browser straight onto the console: see ``demo_sign_in``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from server.config import DEFAULT_SECRET, Settings
+from server.db import reading, writing
+from server.models import AuditLog, OrgUnit, User, table_of, utcnow
+from server.services.records import audit
+
+Role = Literal["admin", "officer", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "officer", "viewer")
+
+SESSION_COOKIE = "kiemke_session"
+LOGIN_COOKIE = "kiemke_login"  # random value the sign-in form's CSRF token is bound to
+SESSION_SECONDS = 12 * 3600  # a working day; then sign in again
+LINK_SECONDS = 600
+MIN_PASSWORD = 10
+
+# scrypt cost: 16 MiB and ~50 ms per check, well inside OpenSSL's default memory limit of 32 MiB.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_DUMMY_HASH: str | None = None
+
+
+# --- passwords ------------------------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$n$r$p$salt$hash`` for a new password."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches ``stored``; False for a malformed hash rather than an error."""
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                                dklen=len(_unb64(expected)))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, _unb64(expected))
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (in English, for the command line), or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"the password must have at least {MIN_PASSWORD} characters"
+    if password.strip() != password:
+        return "the password must not start or end with spaces"
+    return None
+
+
+# --- signing --------------------------------------------------------------------------------------------------
+
+_keys: dict[str, bytes] = {}
+_keys_lock = threading.Lock()
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The key that signs sessions and links: from the configured secret, or a random one kept on disk."""
+    if settings.secret_key != DEFAULT_SECRET:
+        return hashlib.sha256(b"kiemke-console\0" + settings.secret_key.encode()).digest()
+    path = (settings.data_dir / "console.key").resolve()
+    with _keys_lock:
+        key = _keys.get(str(path))
+        if key is None:
+            key = _read_or_create_key(path)
+            _keys[str(path)] = key
+        return key
+
+
+def _read_or_create_key(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: the demo and its server process may both get here first; one creates, the other reads.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            data = path.read_bytes()
+            if len(data) >= 32:
+                return data[:32]
+            time.sleep(0.01)  # the other process is writing it
+        raise RuntimeError(f"{path} is not a console key: delete it and start again") from None
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def sign(key: bytes, purpose: str, payload: dict[str, Any], now: float | None = None) -> str:
+    """``payload`` with the time it was signed, as ``body.mac``; ``purpose`` keeps tokens from being swapped."""
+    stamped = {**payload, "t": int(time.time() if now is None else now)}
+    body = _b64(json.dumps(stamped, separators=(",", ":"), sort_keys=True).encode())
+    mac = hmac.new(key, f"{purpose}.{body}".encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def unsign(key: bytes, purpose: str, token: str, max_age: int, now: float | None = None) -> dict[str, Any] | None:
+    """The payload of a valid token signed for ``purpose`` at most ``max_age`` seconds ago, else None."""
+    body, _, mac = token.partition(".")
+    if not body or not mac:
+        return None
+    expected = hmac.new(key, f"{purpose}.{body}".encode(), hashlib.sha256).digest()
+    try:
+        if not hmac.compare_digest(expected, _unb64(mac)):
+            return None
+        payload = json.loads(_unb64(body))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("t"), int):
+        return None
+    age = (time.time() if now is None else now) - payload["t"]
+    return payload if -60 <= age <= max_age else None
+
+
+def fingerprint(key: bytes, password_hash: str) -> str:
+    """A short keyed digest of the password hash: a session stops working when the password changes."""
+    return _b64(hmac.new(key, password_hash.encode(), hashlib.sha256).digest()[:12])
+
+
+# --- sessions -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """The signed-in person: role, and the unit whose subtree they see (None: everything)."""
+
+    id: int
+    username: str
+    role: Role
+    unit_code: str | None
+    csrf: str
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins see every unit and may manage users."""
+        return self.role == "admin"
+
+
+def session_token(key: bytes, user: User) -> str:
+    """A new session cookie value for ``user``."""
+    return sign(key, "session", {"u": user.id, "p": fingerprint(key, user.password_hash),
+                                 "c": secrets.token_urlsafe(18)})
+
+
+def _unit_code(session: Session, unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    unit = table_of(OrgUnit)
+    code: str | None = session.execute(sa.select(unit.c.code).where(unit.c.id == unit_id)).scalar()
+    return code
+
+
+def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleUser | None:
+    """The user a session cookie belongs to, if it is valid and the user may still sign in."""
+    if not token:
+        return None
+    payload = unsign(key, "session", token, SESSION_SECONDS)
+    if payload is None or not isinstance(payload.get("u"), int):
+        return None
+    with reading(engine) as session:
+        user = session.get(User, payload["u"])
+        if user is None or user.disabled:
+            return None
+        if not hmac.compare_digest(str(payload.get("p", "")), fingerprint(key, user.password_hash)):
+            return None
+        unit = _unit_code(session, user.unit_id)
+        if user.unit_id is not None and unit is None:
+            return None  # bound to a unit that is gone: see nothing rather than everything
+        assert user.id is not None
+        return ConsoleUser(user.id, user.username, _role(user.role), unit, str(payload.get("c", "")))
+
+
+def _role(value: str) -> Role:
+    return value if value in ROLES else "viewer"  # type: ignore[return-value]
+
+
+def check_login(engine: Engine, username: str, password: str) -> User | None:
+    """The enabled user with these credentials, else None, in the same time either way."""
+    with reading(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        verify_password(password, _dummy_hash())
+        return None
+    ok = verify_password(password, user.password_hash)
+    return user if ok and not user.disabled else None
+
+
+def record(engine: Engine, actor: str, action: str, **detail: Any) -> None:
+    """One audit log entry in its own transaction."""
+    with writing(engine) as session:
+        audit(session, actor, action, utcnow(), **detail)
+
+
+# --- throttling -----------------------------------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """Refuses sign-in attempts after too many failures from one address, or for one name from one address."""
+
+    def __init__(self, per_name: int = 5, per_address: int = 20, window: float = 900) -> None:
+        self.per_name, self.per_address, self.window = per_name, per_address, window
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, address: str, username: str, now: float | None = None) -> bool:
+        """Whether this attempt must wait."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return (len(self._recent((address, username.lower()), now)) >= self.per_name
+                    or len(self._recent((address, ""), now)) >= self.per_address)
+
+    def failed(self, address: str, username: str, now: float | None = None) -> None:
+        """Count a failed attempt."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._recent((address, username.lower()), now).append(now)
+            self._recent((address, ""), now).append(now)
+            if len(self._failures) > 10_000:  # bound the memory an attacker can make us hold
+                self._failures = {k: v for k, v in self._failures.items() if v}
+
+    def succeeded(self, address: str, username: str) -> None:
+        """Forget the failures of a name that signed in."""
+        with self._lock:
+            self._failures.pop((address, username.lower()), None)
+
+
+# --- users ----------------------------------------------------------------------------------------------------
+
+
+class UserError(ValueError):
+    """A user that cannot be created as asked."""
+
+
+def create_user(engine: Engine, username: str, password: str, role: str, unit_code: str | None,
+                actor: str) -> User:
+    """Create a console user (password hashed); UserError when the name, role, unit or password is refused."""
+    username = username.strip()
+    if not username or len(username) > 128 or any(c.isspace() for c in username):
+        raise UserError("the user name must be 1 to 128 characters without spaces")
+    if role not in ROLES:
+        raise UserError(f"the role must be one of {', '.join(ROLES)}")
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    with writing(engine) as session:
+        if session.exec(select(User).where(User.username == username)).first() is not None:
+            raise UserError(f"a user named {username!r} already exists")
+        unit_id = None
+        if unit_code is not None:
+            unit = table_of(OrgUnit)
+            unit_id = session.execute(sa.select(unit.c.id).where(unit.c.code == unit_code)).scalar()
+            if unit_id is None:
+                raise UserError(f"unknown unit {unit_code!r}")
+        user = User(username=username, password_hash=hash_password(password), role=role, unit_id=unit_id,
+                    created_at=utcnow())
+        session.add(user)
+        audit(session, actor, "user.create", utcnow(), username=username, role=role, unit=unit_code)
+    return user
+
+
+def any_user(engine: Engine) -> bool:
+    """Whether at least one console user exists."""
+    with reading(engine) as session:
+        return session.execute(sa.select(table_of(User).c.id).limit(1)).first() is not None
+
+
+# --- the demo's one-time sign-in link -------------------------------------------------------------------------
+
+LINK_PATH = "/login/link"
+DEMO_USERNAME = "admin"
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    """What ``demo_sign_in`` made: the link to open, and the password when it created the admin just now."""
+
+    url: str
+    username: str
+    password: str | None
+
+
+def demo_sign_in(base_url: str, settings: Settings | None = None) -> DemoSignIn:
+    """A one-time link that signs the demo's admin in; creates that admin (random password) when no user exists.
+
+    Called by ``kiemke-server demo`` in its own process, with the same settings (data dir, database) as the
+    server it started. The password is returned once so that the demo prints it; it is stored only hashed.
+    """
+    from server.db import open_database
+
+    settings = settings or Settings.from_env()
+    if settings.environment == "production":
+        raise RuntimeError("sign-in links are for the demo only, never in production")
+    engine = open_database(settings.url)
+    try:
+        password = None
+        with reading(engine) as session:
+            admin = session.exec(select(User).where(User.username == DEMO_USERNAME)).first()
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            admin = create_user(engine, DEMO_USERNAME, password, "admin", None, actor="demo")
+        assert admin.id is not None
+        token = sign(signing_key(settings), "link", {"u": admin.id, "n": secrets.token_urlsafe(12)})
+        return DemoSignIn(f"{base_url.rstrip('/')}{LINK_PATH}?token={token}", admin.username, password)
+    finally:
+        engine.dispose()
+
+
+def use_link(engine: Engine, key: bytes, token: str) -> User | None:
+    """The user a valid, unused sign-in link names; the link is spent (recorded in the audit log)."""
+    payload = unsign(key, "link", token, LINK_SECONDS)
+    if payload is None or not isinstance(payload.get("u"), int) or not isinstance(payload.get("n"), str):
+        return None
+    spent = f'"nonce": {json.dumps(payload["n"])}'
+    with writing(engine) as session:
+        # The audit entry is the record that this link was used: a second use finds it and is refused.
+        used = session.exec(select(AuditLog.id).where(
+            AuditLog.action == "console.login_link", AuditLog.detail.contains(spent))).first()  # type: ignore[attr-defined]
+        user = session.get(User, payload["u"])
+        if used is not None or user is None or user.disabled:
+            return None
+        audit(session, user.username, "console.login_link", utcnow(), nonce=payload["n"])
+        return user
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a client address is this machine."""
+    if not host:
+        return False
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def local_time(value: datetime, settings: Settings) -> datetime:
+    """A UTC timestamp in the district's time zone."""
+    return value.astimezone(settings.tz)

@@ -1,0 +1,405 @@
+"""What the console pages show, taken from one coverage: no figure is counted here, only looked up and worded.
+
+The snapshot and coverage come from ``server.report.generate.coverage_at``, the function the report itself
+uses, so the overview and the downloaded report always show the same numbers. They are kept for a few
+requests while the database has not changed (a cheap fingerprint query decides), because moving between
+the overview, the device list and its CSV should not rebuild the inventory each time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from server.commands.devices import device_row
+from server.db import reading
+from server.models import (
+    Agent,
+    AntivirusLicenceVersion,
+    DeviceVersion,
+    Observation,
+    OrgUnit,
+    OrgUnitVersion,
+    ReceivedReport,
+    table_of,
+)
+from server.report.generate import coverage_at
+from server.report.numbers import Lang, format_count, format_date, format_share, format_years
+from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
+from server.services.compliance import ISSUE_ORDER
+from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Assessment, Coverage, Figure
+from server.services.policy import Policy
+from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+
+#: Figures where a higher share is a problem: their bars are drawn in the warning colour.
+LOWER_IS_BETTER = frozenset({"os_unsupported", "air_gap_violations", "agents_stale", "past_service_life"})
+#: Figures that only describe (neither good nor bad).
+NEUTRAL = frozenset({"computers_air_gapped"})
+#: The compliance issue that lists the computers a "good" figure leaves out.
+LACKING_ISSUE = {
+    "computers_with_agent": "no_agent",
+    "antivirus_installed": "no_antivirus",
+    "antivirus_enabled": "antivirus_disabled",
+    "antivirus_up_to_date": "antivirus_out_of_date",
+    "antivirus_licensed": "antivirus_unlicensed",
+    "firewall_enabled": "firewall_off",
+}
+PARTS = (("part_infrastructure", INFRASTRUCTURE_KEYS), ("part_security", SECURITY_KEYS),
+         ("part_limitations", LIMITATION_KEYS))
+#: Columns of the device CSV: the names of ``kiemke-server devices list --json`` plus the unit's name and the
+#: host name. Scripts read them by name; new columns are only ever appended.
+CSV_COLUMNS = (
+    "id", "name", "unit", "kind", "status", "vendor", "model", "serial", "air_gapped", "in_service_date",
+    "age_years", "age_source", "age_estimated", "past_service_life", "issues", "last_seen", "reports_received",
+    "unit_name", "hostname",
+)
+
+
+# --- the computed inventory, cached while the data stand still ----------------------------------------------
+
+_FINGERPRINT_TABLES = (ReceivedReport, Observation, DeviceVersion, OrgUnitVersion, AntivirusLicenceVersion)
+
+
+def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
+    """Changes whenever anything a snapshot reads changes: new versions, reports, observations, agents."""
+    columns = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
+    agent = table_of(Agent)
+    columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
+    columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(*columns)).one()
+    return tuple(row)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A snapshot of one scope and its coverage."""
+
+    snapshot: Snapshot
+    coverage: Coverage
+
+
+class CoverageCache:
+    """The last few computed scopes, valid while the database fingerprint is unchanged."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Computed:
+        """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``."""
+        key = (str(engine.url), as_of, unit, policy, str(tz), data_fingerprint(engine))
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        with reading(engine) as session:
+            snap, cov = coverage_at(session, as_of, unit, policy, tz)
+        computed = Computed(snap, cov)
+        with self._lock:
+            self._entries[key] = computed
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return computed
+
+
+# --- units in the signed-in user's reach ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """A unit for the scope picker, indented by its depth."""
+
+    code: str
+    name: str
+    depth: int
+
+
+def current_units(engine: Engine) -> dict[str, tuple[str, str | None]]:
+    """code -> (name, parent code) of the units as they stand now: who may see what is decided on today's tree."""
+    unit = table_of(OrgUnit)
+    parent = unit.alias("parent")
+    query = sa.select(unit.c.code, unit.c.name, parent.c.code).select_from(
+        unit.outerjoin(parent, unit.c.parent_id == parent.c.id))
+    with engine.connect() as conn:
+        return {code: (name, parent_code) for code, name, parent_code in conn.execute(query)}
+
+
+def reachable(units: dict[str, tuple[str, str | None]], root: str | None) -> list[UnitChoice]:
+    """``root``'s subtree (everything when None), parents first, siblings by code; safe against cycles."""
+    children: dict[str | None, list[str]] = {}
+    for code, (_, parent) in units.items():
+        children.setdefault(parent if parent in units and parent != code else None, []).append(code)
+    out: list[UnitChoice] = []
+    seen: set[str] = set()
+    stack = [(root, 0)] if root is not None else [(c, 0) for c in sorted(children.get(None, []), reverse=True)]
+    while stack:
+        code, depth = stack.pop()
+        if code is None or code in seen or code not in units:
+            continue
+        seen.add(code)
+        out.append(UnitChoice(code, units[code][0], depth))
+        stack.extend((c, depth + 1) for c in sorted(children.get(code, []), reverse=True))
+    return out
+
+
+# --- the overview -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """One figure, worded: label, share text, bar length and where its list is."""
+
+    key: str
+    label: str
+    share: str
+    percent: float | None
+    numerator: int
+    denominator: int
+    tone: str  # "good", "bad" or "neutral": the colour of the bar
+    sub: bool  # a breakdown line under the one above
+    list_page: str  # "devices" or "units"
+    lacking_issue: str | None
+    note: str | None
+
+
+def figure_rows(writer: FigureWriter, keys: Iterable[str], no_data: str) -> list[FigureRow]:
+    """The figures of one part of the overview, in the report's order."""
+    rows = []
+    for key in keys:
+        fig = writer.figure(key)
+        share = format_share(fig, writer.lang)
+        note = writer.note_text(fig.note) if fig.note else None
+        if share is None:
+            share = f"{no_data} ({fig.numerator}/{fig.denominator})"
+            reason = writer.t(missing_reason_key(key))  # "no data (why)": the why is the useful part
+            note = reason[reason.find("(") + 1 : -1] if reason.endswith(")") else reason
+        rows.append(FigureRow(
+            key=key,
+            label=writer.t(f"fig:{key}"),
+            share=share,
+            percent=fig.percent,
+            numerator=fig.numerator,
+            denominator=fig.denominator,
+            tone="neutral" if key in NEUTRAL else ("bad" if key in LOWER_IS_BETTER else "good"),
+            sub=":" in key,
+            list_page="units" if key in UNIT_FIGURES else "devices",
+            lacking_issue=LACKING_ISSUE.get(key) if fig.numerator < fig.denominator else None,
+            note=note,
+        ))
+    return rows
+
+
+def issue_counts(snapshot: Snapshot, coverage: Coverage) -> list[tuple[str, int]]:
+    """How many computers in use have each compliance problem, most serious first (none left out)."""
+    counts: Counter[str] = Counter()
+    for device in snapshot.devices:
+        assessment = coverage.assessments.get(device.id)
+        if assessment is not None and device.status == "in_use":
+            counts.update(assessment.issues)
+    return [(issue, counts[issue]) for issue in ISSUE_ORDER if counts[issue]]
+
+
+def forecast_totals(coverage: Coverage) -> list[tuple[int, int]]:
+    """(budget year, devices reaching their service life that year) for the scope."""
+    return [(year, sum(units.values())) for year, units in sorted(coverage.forecast.items())]
+
+
+def past_life_by_unit(writer: FigureWriter, root: str | None, top: int = 10) -> list[tuple[str, str, int, int]]:
+    """The scope's sub-units with the most devices past service life: (code, name, past, in use)."""
+    if root is not None:
+        codes = writer.tree.children.get(root, ())
+    else:
+        codes = tuple(c for c in writer.tree.order if _is_root(writer, c))
+    if root is None and len(codes) == 1:  # one district at the top: show its units instead
+        codes = writer.tree.children.get(codes[0], ())
+    rows = []
+    for code in codes:
+        fig = writer.cov.per_unit.get(code, {}).get("past_service_life")
+        if fig is not None and fig.numerator:
+            rows.append((code, writer.unit_name(code), fig.numerator, fig.denominator))
+    return sorted(rows, key=lambda r: (-r[2], r[0]))[:top]
+
+
+def _is_root(writer: FigureWriter, code: str) -> bool:
+    parent = writer.tree.units[code].parent_code
+    return parent is None or parent not in writer.tree.units
+
+
+# --- devices ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceLine:
+    """One device of the list, worded for a person."""
+
+    id: int
+    unit_code: str
+    unit_name: str
+    kind: str
+    name: str
+    detail: str  # vendor and model, serial
+    status: str
+    air_gapped: bool
+    age: str
+    age_how: str
+    past_life: bool
+    issues: tuple[str, ...]
+    last_seen: str
+    reports: str
+
+
+def _severity(assessment: Assessment) -> int:
+    return ISSUE_ORDER.index(assessment.issues[0]) if assessment.issues else len(ISSUE_ORDER)
+
+
+def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None = None, issue: str | None = None,
+                   search: str | None = None) -> list[DeviceState]:
+    """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first."""
+    devices = [d for d in snapshot.devices if d.id in coverage.assessments]
+    if figure is not None:
+        wanted = {i for i in coverage.figures[figure].items if isinstance(i, int)}
+        devices = [d for d in devices if d.id in wanted]
+    if issue == "any":
+        devices = [d for d in devices
+                   if coverage.assessments[d.id].issues or coverage.assessments[d.id].past_service_life]
+    elif issue == "past_service_life":
+        devices = [d for d in devices if coverage.assessments[d.id].past_service_life]
+    elif issue is not None:
+        devices = [d for d in devices if issue in coverage.assessments[d.id].issues]
+    if search:
+        needle = search.casefold()
+        devices = [d for d in devices if any(needle in (v or "").casefold()
+                                             for v in (d.name, d.hostname, d.serial, d.model, d.unit_code))]
+
+    def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
+        a = coverage.assessments[d.id]
+        return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
+
+    return sorted(devices, key=order)
+
+
+def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(tz)
+    return f"{format_date(local.date(), 'vi')} {local:%H:%M}" if lang == "vi" else f"{local:%Y-%m-%d %H:%M}"
+
+
+def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: Any, tz: tzinfo) -> Iterator[DeviceLine]:
+    """The devices as the list shows them."""
+    names = {code: writer.unit_name(code) for code in {d.unit_code for d in writer.snap.devices}}
+    lang = writer.lang
+    for d in devices:
+        a = writer.cov.assessments[d.id]
+        if a.age_years is None:
+            age, how = texts("age_unknown"), ""
+        else:
+            age = texts("age_value", years=format_years(a.age_years, lang))
+            how = texts(f"age:{a.age_source}") + (f", {texts('estimated')}" if a.age_estimated else "")
+        model = " ".join(p for p in (d.vendor, d.model) if p)
+        computer = d.kind in COMPUTER_KINDS
+        yield DeviceLine(
+            id=d.id,
+            unit_code=d.unit_code,
+            unit_name=names.get(d.unit_code, d.unit_code),
+            kind=d.kind,
+            name=d.hostname or d.name or texts("col_name") + f" {d.id}",
+            detail=" · ".join(p for p in (d.name if d.hostname and d.name != d.hostname else None, model,
+                                          d.serial) if p),
+            status=d.status,
+            air_gapped=d.air_gapped,
+            age=age,
+            age_how=how,
+            past_life=a.past_service_life,
+            issues=a.issues,
+            last_seen=_timestamp(d.last_seen, tz, lang) if d.last_seen else (texts("never") if computer else ""),
+            reports=format_count(d.reports_received, lang) if computer or d.reports_received else "",
+        )
+
+
+def _cell(value: object) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def devices_csv(devices: Iterable[DeviceState], coverage: Coverage, unit_names: dict[str, str]) -> str:
+    """The devices as CSV with ``CSV_COLUMNS``; UTF-8 with a BOM so that Excel shows Vietnamese correctly."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for device in devices:
+        row = device_row(device, coverage.assessments[device.id])
+        row["unit_name"] = unit_names.get(device.unit_code, "")
+        row["hostname"] = device.hostname
+        writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+# --- units ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """One unit of the units page: its facts and a few of its own-subtree figures."""
+
+    code: str
+    name: str
+    kind: str
+    depth: int
+    staff: str
+    lan: bool | None
+    wifi: bool | None
+    wan: bool | None
+    internet: str | None
+    devices: int
+    staff_share: Figure | None
+    licensed: Figure | None
+    past_life: Figure | None
+    in_figure: bool | None  # when a figure is chosen: counted (True), lacking (False), neither (None)
+
+
+def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
+    """The scope's units in reading order, with the chosen figure's verdict per unit."""
+    counts = Counter(d.unit_code for d in writer.snap.devices if d.status == "in_use")
+    counted: set[str] = set()
+    lacking: set[str] = set()
+    if figure is not None:
+        counted = {str(i) for i in writer.figure(figure).items}
+        lacking = set(writer.units_lacking(figure))
+    depth: dict[str, int] = {}
+    lines = []
+    for code in writer.tree.order:
+        unit = writer.tree.units[code]
+        depth[code] = depth[unit.parent_code] + 1 if unit.parent_code in depth else 0
+        figs = writer.cov.per_unit.get(code, {})
+        lines.append(UnitLine(
+            code=code, name=unit.name, kind=unit.kind, depth=depth[code],
+            staff="" if unit.staff is None else format_count(unit.staff, writer.lang),
+            lan=unit.lan, wifi=unit.wifi, wan=unit.wan, internet=unit.internet, devices=counts.get(code, 0),
+            staff_share=figs.get("computers_per_staff"), licensed=figs.get("antivirus_licensed"),
+            past_life=figs.get("past_service_life"),
+            in_figure=True if code in counted else (False if code in lacking else None),
+        ))
+    return lines

@@ -1,0 +1,497 @@
+"""The console's pages: sign-in, overview, devices (and their CSV), units, and the report download.
+
+Every page is rendered on the server with Jinja2 (autoescaped), with bars drawn as inline SVG: no script,
+nothing fetched from elsewhere, and a Content-Security-Policy that says so. Each page reads the scope from
+``?unit=`` (limited to the signed-in user's subtree, checked on every request) and the cut-off date from
+``?as_of=`` (default today in the district's zone).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+
+from server.config import Settings
+from server.console import auth
+from server.console.auth import ConsoleUser
+from server.console.data import (
+    PARTS,
+    Computed,
+    CoverageCache,
+    UnitChoice,
+    current_units,
+    device_lines,
+    devices_csv,
+    figure_rows,
+    forecast_totals,
+    issue_counts,
+    past_life_by_unit,
+    reachable,
+    select_devices,
+    unit_lines,
+)
+from server.console.i18n import LANG_COOKIE, Texts, pick_lang
+from server.report import MEDIA_TYPES, render
+from server.report.generate import ReportRequest, UnknownUnit, make_report
+from server.report.numbers import (
+    LANGS,
+    Lang,
+    format_count,
+    format_date,
+    format_percent_value,
+    format_share,
+    percent_decimal,
+)
+from server.report.writer import UNIT_FIGURES, FigureWriter
+from server.services.compliance import ISSUE_ORDER
+from server.services.figure import FIGURE_KEYS, Figure
+from server.services.policy import Policy
+
+HERE = Path(__file__).parent
+PAGE_SIZE = 100
+_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'")
+
+router = APIRouter(include_in_schema=False)
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+# --- plumbing -------------------------------------------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    """No valid session: go to the sign-in page, then come back."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class ConsoleError(Exception):
+    """A page that cannot be shown, with the reason in the user's words."""
+
+    def __init__(self, status: int, title_key: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title_key, self.message = status, title_key, message
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _lang(request: Request) -> Lang:
+    return pick_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+
+
+def _secure_cookie(request: Request) -> bool:
+    return request.url.scheme == "https" or _settings(request).environment == "production"
+
+
+def _harden(request: Request, response: Response) -> Response:
+    """Security headers on every console answer; the chosen language kept in its cookie."""
+    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"  # sign-in links carry a token in the URL
+    response.headers["Cache-Control"] = "no-store"
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        response.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, httponly=True, samesite="lax",
+                            secure=_secure_cookie(request))
+    return response
+
+
+def _html(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    context.setdefault("t", Texts(lang))
+    context.setdefault("lang", lang)
+    context.setdefault("user", None)
+    context.setdefault("switch", _switch_links(request))
+    text = templates.get_template(template).render(**context)
+    response = HTMLResponse(text, status_code=status)
+    _harden(request, response)
+    return response
+
+
+def _switch_links(request: Request) -> dict[str, str]:
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    return {lang: f"{request.url.path}?{urlencode({**params, 'lang': lang})}" for lang in LANGS}
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path of this site: never another host (``//evil``, ``/\\evil``, ``https://``)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    return value
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def current_user(request: Request) -> ConsoleUser:
+    """The signed-in user, or a redirect to the sign-in page."""
+    settings = _settings(request)
+    user = auth.user_from_session(_engine(request), auth.signing_key(settings),
+                                  request.cookies.get(auth.SESSION_COOKIE))
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return user
+
+
+UserDep = Annotated[ConsoleUser, Depends(current_user)]
+
+
+# --- scope and date -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """What a page is about: who asks, in which language, which unit's subtree, as of which day."""
+
+    user: ConsoleUser
+    texts: Texts
+    lang: Lang
+    as_of: date
+    today: date
+    unit: str | None  # root of the scope shown; None: everything (admins and unbound users only)
+    choices: tuple[UnitChoice, ...]
+    scope_name: str
+
+    def link(self, path: str, **params: object) -> str:
+        """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
+        query: dict[str, object] = {}
+        if self.unit is not None and self.unit != self.user.unit_code:
+            query["unit"] = self.unit
+        if self.as_of != self.today:
+            query["as_of"] = self.as_of.isoformat()
+        query.update({k: v for k, v in params.items() if v is not None})
+        return f"{path}?{urlencode(query)}" if query else path
+
+
+def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None) -> View:
+    settings = _settings(request)
+    lang = _lang(request)
+    texts = Texts(lang)
+    today = datetime.now(settings.tz).date()
+    day = today
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise ConsoleError(400, "bad_date", texts("bad_date")) from None
+    units = current_units(_engine(request))
+    choices = tuple(reachable(units, user.unit_code))
+    allowed = {c.code for c in choices}
+    if unit == "":
+        unit = None
+    if unit is None:
+        unit = user.unit_code
+    elif unit not in allowed:
+        if user.unit_code is not None or unit in units:
+            # Out of reach and unknown read the same to a bound user: the page does not confirm a unit exists.
+            raise ConsoleError(403, "forbidden_title", texts("forbidden"))
+        raise ConsoleError(404, "forbidden_title", texts("unknown_unit", unit=unit, date=format_date(day, lang)))
+    name = units[unit][0] if unit is not None and unit in units else texts("scope_all")
+    return View(user, texts, lang, day, today, unit, choices, name)
+
+
+def _computed(request: Request, view: View) -> Computed:
+    settings = _settings(request)
+    cache: CoverageCache = request.app.state.console_cache
+    try:
+        return cache.get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings), settings.tz)
+    except UnknownUnit:
+        raise ConsoleError(404, "forbidden_title", view.texts(
+            "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
+
+
+def _writer(view: View, computed: Computed, request: Request) -> FigureWriter:
+    return FigureWriter(computed.coverage, computed.snapshot, view.lang, None,
+                        _settings(request).service_life_years)
+
+
+def _page(request: Request, view: View, template: str, **context: Any) -> HTMLResponse:
+    lang, texts = view.lang, view.texts
+
+    def share(fig: Figure) -> str:
+        return format_share(fig, lang) or texts("no_data")
+
+    def percent(fig: Figure) -> str:
+        value = percent_decimal(fig)
+        return "—" if value is None else format_percent_value(value, lang)
+
+    return _html(request, template, t=texts, lang=lang, user=view.user, view=view, csrf=view.user.csrf,
+                 share=share, percent=percent, as_of_text=format_date(view.as_of, lang), **context)
+
+
+AsOf = Annotated[str | None, Query(max_length=10)]
+UnitQ = Annotated[str | None, Query(max_length=64)]
+
+
+# --- sign-in --------------------------------------------------------------------------------------------------
+
+
+def _login_page(request: Request, next_url: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(18)
+    token = auth.sign(auth.signing_key(_settings(request)), "login", {"n": nonce})
+    response = _html(request, "login.html", status=status, csrf=token, next_url=_safe_next(next_url), error=error,
+                     no_users=not auth.any_user(_engine(request)))
+    response.set_cookie(auth.LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="lax",
+                        secure=_secure_cookie(request), path="/login")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
+    """The sign-in form (straight on to ``next`` when already signed in)."""
+    settings = _settings(request)
+    if auth.user_from_session(_engine(request), auth.signing_key(settings), request.cookies.get(auth.SESSION_COOKIE)):
+        return _harden(request, RedirectResponse(_safe_next(next), status_code=303))
+    return _login_page(request, next or "/")
+
+
+def _signed_in(request: Request, user: Any, target: str) -> Response:
+    response = RedirectResponse(_safe_next(target), status_code=303)
+    response.set_cookie(auth.SESSION_COOKIE, auth.session_token(auth.signing_key(_settings(request)), user),
+                        max_age=auth.SESSION_SECONDS, httponly=True, samesite="lax", secure=_secure_cookie(request))
+    response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
+    return _harden(request, response)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=128)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf: Annotated[str, Form(max_length=512)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the credentials; a session cookie on success, the form again with the reason otherwise."""
+    settings, engine = _settings(request), _engine(request)
+    texts = Texts(_lang(request))
+    payload = auth.unsign(auth.signing_key(settings), "login", csrf, 3600)
+    nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
+    if payload is None or not nonce or not hmac.compare_digest(str(payload.get("n", "")), nonce):
+        return _login_page(request, next, texts("login_form_expired"), status=400)
+    throttle: auth.LoginThrottle = request.app.state.console_throttle
+    address = _client(request)
+    if throttle.blocked(address, username):
+        auth.record(engine, username, "console.login_refused", address=address, reason="throttled")
+        return _login_page(request, next, texts("login_throttled"), status=429)
+    user = auth.check_login(engine, username, password)
+    if user is None:
+        throttle.failed(address, username)
+        auth.record(engine, username, "console.login_failed", address=address)
+        return _login_page(request, next, texts("login_failed"), status=401)
+    throttle.succeeded(address, username)
+    auth.record(engine, user.username, "console.login", address=address)
+    return _signed_in(request, user, next)
+
+
+@router.get(auth.LINK_PATH)
+def login_link(request: Request, token: Annotated[str, Query(max_length=1024)] = "") -> Response:
+    """The demo's one-time link: signs its admin in, from this machine only, never in production."""
+    settings, engine = _settings(request), _engine(request)
+    user = None
+    if settings.environment != "production" and auth.is_loopback(_client(request)):
+        user = auth.use_link(engine, auth.signing_key(settings), token)
+    if user is None:
+        return _login_page(request, "/", Texts(_lang(request))("link_invalid"), status=400)
+    return _signed_in(request, user, "/")
+
+
+@router.post("/logout")
+def logout(request: Request, user: UserDep, csrf: Annotated[str, Form(max_length=512)] = "") -> Response:
+    """End the session (the form carries the session's CSRF token)."""
+    if not hmac.compare_digest(csrf, user.csrf):
+        raise ConsoleError(403, "forbidden_title", Texts(_lang(request))("login_form_expired"))
+    auth.record(_engine(request), user.username, "console.logout", address=_client(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE)
+    return _harden(request, response)
+
+
+# --- pages ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None) -> Response:
+    """The figures of the scope as of the date, in three parts, each linking to its list."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    writer = _writer(view, computed, request)
+    cov = computed.coverage
+    parts = [(view.texts(title), figure_rows(writer, keys, view.texts("no_data"))) for title, keys in PARTS]
+    forecast = forecast_totals(cov)
+    past = past_life_by_unit(writer, view.unit)
+    cards = {
+        "computers": format_count(cov.figures["computers_with_agent"].denominator, view.lang),
+        "devices": format_count(cov.figures["past_service_life"].denominator, view.lang),
+        "reporting": cov.figures["computers_with_agent"],
+        "violations": cov.figures["air_gap_violations"],
+        "past_life": cov.figures["past_service_life"],
+    }
+    corrected = cov.corrected_after or computed.snapshot.corrected_after
+    return _page(request, view, "overview.html", parts=parts, cards=cards, todo=issue_counts(computed.snapshot, cov),
+                 forecast=forecast, forecast_max=max((n for _, n in forecast), default=0),
+                 past=past, past_max=max((r[2] for r in past), default=0),
+                 corrected=format_date(corrected.date(), view.lang) if corrected else None)
+
+
+def _device_filters(computed: Computed, figure: str | None, issue: str | None) -> tuple[str | None, str | None]:
+    if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
+        figure = None
+    if issue is not None and issue not in (*ISSUE_ORDER, "any", "past_service_life"):
+        issue = None
+    return figure, issue
+
+
+@router.get("/devices")
+def devices(
+    request: Request,
+    user: UserDep,
+    as_of: AsOf = None,
+    unit: UnitQ = None,
+    figure: Annotated[str | None, Query(max_length=64)] = None,
+    issue: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Devices of the scope, most serious problems first, narrowed by a figure, a problem or a search."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    figure, issue = _device_filters(computed, figure, issue)
+    if figure in UNIT_FIGURES:
+        return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
+    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None)
+    pages = max(1, math.ceil(len(selected) / PAGE_SIZE))
+    page = min(page, pages)
+    shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    writer = _writer(view, computed, request)
+    lines = list(device_lines(shown, writer, view.texts, _settings(request).tz))
+    return _page(request, view, "devices.html", lines=lines, total=format_count(len(selected), view.lang),
+                 figure=figure, issue=issue, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
+                 filters={"figure": figure, "issue": issue, "q": q or None})
+
+
+@router.get("/devices.csv")
+def devices_export(
+    request: Request,
+    user: UserDep,
+    as_of: AsOf = None,
+    unit: UnitQ = None,
+    figure: Annotated[str | None, Query(max_length=64)] = None,
+    issue: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The same list as CSV with stable English column names, every page at once."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    figure, issue = _device_filters(computed, figure, issue)
+    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None)
+    names = {u.code: u.name for u in computed.snapshot.units}
+    body = devices_csv(selected, computed.coverage, names)
+    name = f"thiet-bi-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.csv"
+    response = Response(body.encode(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _harden(request, response)
+
+
+@router.get("/units")
+def units(
+    request: Request,
+    user: UserDep,
+    as_of: AsOf = None,
+    unit: UnitQ = None,
+    figure: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """The scope's units as a tree: facts entered by hand, devices, and a few of their figures."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    if figure is not None and figure not in computed.coverage.figures:
+        figure = None
+    writer = _writer(view, computed, request)
+    lines = unit_lines(writer, figure)
+    if figure is not None:
+        lines = [line for line in lines if line.in_figure is not None]
+    return _page(request, view, "units.html", lines=lines, figure=figure)
+
+
+@router.get("/report")
+def report(
+    request: Request,
+    user: UserDep,
+    as_of: AsOf = None,
+    unit: UnitQ = None,
+    format: Literal["docx", "md"] = "docx",
+) -> Response:
+    """The report section of the scope as of the date, generated by the report code, as a download."""
+    from server.db import reading
+    from server.report.store import ensure_tables
+
+    view = _view(request, user, as_of, unit)
+    settings, engine = _settings(request), _engine(request)
+    ensure_tables(engine)
+    wanted = ReportRequest(as_of=view.as_of, unit_code=view.unit, lang=view.lang)
+    try:
+        with reading(engine) as session:
+            document = make_report(session, wanted, Policy.from_settings(settings), settings.tz)
+    except UnknownUnit:
+        raise ConsoleError(404, "forbidden_title", view.texts(
+            "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
+    auth.record(engine, user.username, "console.report", as_of=view.as_of.isoformat(), unit=view.unit,
+                format=format, lang=view.lang)
+    name = f"bao-cao-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.{format}"
+    response = Response(render(document, format), media_type=MEDIA_TYPES[format],
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _harden(request, response)
+
+
+# --- wiring ---------------------------------------------------------------------------------------------------
+
+
+async def _to_login(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return _harden(request, RedirectResponse(f"/login?{urlencode({'next': exc.next_url})}", status_code=303))
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConsoleError)
+    texts = Texts(_lang(request))
+    return _html(request, "error.html", status=exc.status, title=texts(exc.title_key), message=exc.message)
+
+
+def install_console(app: FastAPI) -> None:
+    """Add the console's pages, static files and error pages to the app."""
+    app.state.console_cache = CoverageCache()
+    app.state.console_throttle = auth.LoginThrottle()
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(ConsoleError, _error_page)
