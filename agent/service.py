@@ -300,7 +300,7 @@ def report_once(settings: AgentSettings, *, send: bool = True, lock_wait: float 
     ensure_private_dir(settings.data_dir)
     with AgentLock(settings.lock_path, wait=lock_wait):
         spool = open_spool(settings)
-        spool.clean_orphans()
+        spool.clean_orphans(elsewhere=(settings.data_dir,))
         state = AgentState.load(settings.state_path)
         try:
             report = collect_new_report(settings)
@@ -340,7 +340,7 @@ def retry_pending(settings: AgentSettings, *, ignore_backoff: bool = False) -> D
         state = AgentState.load(settings.state_path)
         if state.reenrol_required and not ignore_backoff:
             return None
-        spool.clean_orphans()
+        spool.clean_orphans(elsewhere=(settings.data_dir,))
         result = deliver_pending(settings, spool, state)
         state.save(settings.state_path)
     return result
@@ -382,7 +382,7 @@ def export_bundle(settings: AgentSettings, out_dir: Path, *, collect_first: bool
     out_dir.mkdir(parents=True, exist_ok=True)
     with AgentLock(settings.lock_path):
         spool = open_spool(settings)
-        spool.clean_orphans()
+        spool.clean_orphans(elsewhere=(settings.data_dir,))
         state = AgentState.load(settings.state_path)
         if collect_first:
             try:

@@ -168,13 +168,27 @@ class Spool:
             return []
         return sorted(p for p in self.rejected_dir.iterdir() if p.suffix == ".json")
 
-    def clean_orphans(self) -> int:
-        """Delete temporary files left by a process killed mid-write; returns how many."""
+    def clean_orphans(self, elsewhere: tuple[Path, ...] = (), min_age: float = 600.0) -> int:
+        """Delete temporary files left by a process killed mid-write; returns how many.
+
+        In the queue (written only under the agent lock, which the caller holds) every one is an orphan. In
+        ``elsewhere`` (the data directory, where the daemon writes its schedule without the lock) only
+        those older than ``min_age`` seconds are, so a write in progress is never pulled from under it.
+        """
         count = 0
         if self.queue_dir.is_dir():
             for path in self.queue_dir.glob(".*.tmp"):
                 path.unlink(missing_ok=True)
                 count += 1
+        cutoff = time.time() - min_age
+        for folder in (self.root, *elsewhere):
+            if not folder.is_dir():
+                continue
+            for path in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        count += 1
         if count:
             log.info("removed %d unfinished spool write(s) left by an interrupted run", count)
         return count

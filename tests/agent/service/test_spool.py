@@ -162,3 +162,15 @@ def test_lock_can_wait_for_its_holder(tmp_path: Path) -> None:
     finally:
         releaser.join()
     assert entered
+
+
+def test_old_orphans_beside_the_spool_are_cleaned_recent_ones_kept(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    spool.root.mkdir()
+    old = tmp_path / ".state.json.1234abcd.tmp"
+    recent = tmp_path / ".schedule.json.5678ef90.tmp"
+    old.write_text("{", encoding="utf-8")
+    recent.write_text("{", encoding="utf-8")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert spool.clean_orphans(elsewhere=(tmp_path,)) == 1
+    assert not old.exists() and recent.exists()
