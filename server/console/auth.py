@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
@@ -189,7 +189,18 @@ class ConsoleUser:
 def session_token(key: bytes, user: User) -> str:
     """A new session cookie value for ``user``."""
     return sign(key, "session", {"u": user.id, "p": fingerprint(key, user.password_hash),
-                                 "c": secrets.token_urlsafe(18)})
+                                 "c": secrets.token_urlsafe(18), "ms": time.time_ns() // 1_000_000})
+
+
+def _signed_out_at(session: Session, username: str) -> datetime | None:
+    """When the user last signed out: sessions issued before then no longer count (sign out everywhere)."""
+    log = table_of(AuditLog)
+    last: datetime | None = session.execute(
+        sa.select(sa.func.max(log.c.at)).where(log.c.action == "console.logout", log.c.actor == username)
+    ).scalar()
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=timezone.utc)
+    return last
 
 
 def _unit_code(session: Session, unit_id: int | None) -> str | None:
@@ -212,6 +223,10 @@ def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleU
         if user is None or user.disabled:
             return None
         if not hmac.compare_digest(str(payload.get("p", "")), fingerprint(key, user.password_hash)):
+            return None
+        signed_out = _signed_out_at(session, user.username)
+        issued_ms = payload.get("ms")
+        if signed_out is not None and (not isinstance(issued_ms, int) or issued_ms <= signed_out.timestamp() * 1000):
             return None
         unit = _unit_code(session, user.unit_id)
         if user.unit_id is not None and unit is None:

@@ -1,0 +1,121 @@
+"""Console fixtures: a small part of the demo district seeded once per session, users of each reach, an app.
+
+The district's 91 units, its hand-kept assets and licences come in through the officer's spreadsheet imports;
+agent reports come from the demo fleet for a few units only (enough to fill every figure, fast to seed), plus
+an air-gapped PC that reports the internet reachable and a PC whose host name is an HTML script tag.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.config import Settings
+from server.console.auth import create_user
+from server.db import make_engine, reading, upgrade
+from server.demo import district, fleet
+from server.main import create_app
+from server.services.ingest import Delivery, receive
+from server.services.records import unit_by_code
+from server.services.spreadsheets import import_assets, import_licences, import_units
+from tests.server.factories import make_report
+
+#: Units whose PCs report: two departments (PB07 keeps a classified-document PC), a town and a school.
+REPORTING_UNITS = ("PB01", "PB07", "X01", "TH01")
+SCRIPT_HOST = "<script>alert(1)</script>"
+PASSWORDS = {"admin": "admin-password-1", "xa": "viewer-password-1", "pb": "officer-password-1"}
+
+
+def _seed(url: str, folder: Path) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    paths = district.write_spreadsheets(folder)
+    import_units(engine, paths["units"], "test")
+    import_assets(engine, paths["assets"], "test")
+    import_licences(engine, paths["licences"], "test")
+    with reading(engine) as session:
+        ids = {code: unit_by_code(session, code).id for code in REPORTING_UNITS}  # type: ignore[union-attr]
+    now = datetime.now(timezone.utc) - timedelta(hours=1)
+    pcs = [pc for pc in fleet.fleet() if pc.unit_code in REPORTING_UNITS]
+    for pc, report in fleet.history(pcs, now):
+        receive(engine, report, lambda _c, unit=ids[pc.unit_code]: Delivery(unit_id=unit))
+    receive(engine, make_report("script-pc", serial="SN-SCRIPT", hostname=SCRIPT_HOST, collected_at=now),
+            lambda _c: Delivery(unit_id=ids["X01"]))
+    # A classified-document PC entered by hand, whose agent then says the internet is reachable.
+    secret = next(r for r in district.asset_rows() if r["air_gapped"] == "yes" and r["unit"] == "PB07")
+    receive(engine, make_report("secret-pc", serial=secret["serial"], hostname="PB07-MAT", collected_at=now,
+                                reachable=True), lambda _c: Delivery(unit_id=ids["PB07"]))
+    create_user(engine, "admin", PASSWORDS["admin"], "admin", None, actor="test")
+    create_user(engine, "xa", PASSWORDS["xa"], "viewer", "X01", actor="test")
+    create_user(engine, "pb", PASSWORDS["pb"], "officer", "PB01", actor="test")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding the seeded district, copied by each test that changes it."""
+    folder = tmp_path_factory.mktemp("console-seed")
+    path = folder / "kiemke.db"
+    _seed(f"sqlite:///{path}", folder / "sheets")
+    return path
+
+
+@pytest.fixture
+def seeded_db(seeded_template: Path, tmp_path: Path) -> str:
+    """A private copy of the seeded district: its URL."""
+    target = tmp_path / "kiemke.db"
+    shutil.copy(seeded_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def console_settings(seeded_db: str, tmp_path: Path) -> Settings:
+    """Settings of a console on the seeded copy (development secret: a key file in the data dir)."""
+    return Settings(environment="test", data_dir=tmp_path, database_url=seeded_db)
+
+
+@pytest.fixture
+def app_client(console_settings: Settings) -> Iterator[TestClient]:
+    """The whole app in-process, nobody signed in."""
+    app = create_app(console_settings)
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str | None = None, next_url: str = "/") -> int:
+    """Sign in through the form as a browser would; returns the status of the POST."""
+    form = client.get("/login")
+    response = client.post("/login", data={
+        "username": username, "password": password or PASSWORDS[username], "csrf": csrf_of(form.text),
+        "next": next_url})
+    return response.status_code
+
+
+@pytest.fixture
+def admin(app_client: TestClient) -> TestClient:
+    """The client signed in as the administrator."""
+    assert sign_in(app_client, "admin") == 303
+    return app_client
+
+
+@pytest.fixture
+def commune_viewer(app_client: TestClient) -> TestClient:
+    """The client signed in as a viewer bound to the town X01."""
+    assert sign_in(app_client, "xa") == 303
+    return app_client
