@@ -200,9 +200,9 @@ def _count_unit(t: dict[str, _Tally], unit: UnitState, own: _UnitDevices) -> Non
         tally.items.extend(equipped)
 
 
-def _assess(device: DeviceState, as_of: date, policy: Policy, licensing: LicenceReport) -> tuple[
-    Assessment, ComputerCompliance | None
-]:
+def _assess(
+    device: DeviceState, as_of: date, policy: Policy, licensing: LicenceReport
+) -> tuple[Assessment, ComputerCompliance | None]:
     """Age and, for a computer in use, compliance of one device."""
     age = assess_age(device, as_of, policy)
     check = None
@@ -222,8 +222,8 @@ def _assess(device: DeviceState, as_of: date, policy: Policy, licensing: Licence
 
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector: the figures allocate hundreds of thousands of small acyclic objects, and each
-    full collection walks the whole heap, which made 100k devices cost 16x 10k instead of 10x."""
+    """Pause the cycle collector: the figures allocate hundreds of thousands of small acyclic objects, and the
+    full collections they trigger walk the whole heap, which made 100k devices cost far more than 10x 10k."""
     enabled = gc.isenabled()
     gc.disable()
     try:
