@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.collectors._values import load_json, records, to_bool, to_int
+from agent.collectors._values import clean, load_json, records, short, to_bool, to_int
 
 #: Name of the snapshot among a machine's raw outputs.
 HOST = "host.json"
@@ -93,24 +93,25 @@ def parse_host(text: str) -> HostFacts:
         raise ValueError("host snapshot is not a JSON object")
     boot = data.get("boot_time")
     facts = HostFacts(
-        hostname=data.get("hostname") or None,
+        hostname=clean(data.get("hostname")),
         cpu_cores=to_int(data.get("cpu_cores")),
         cpu_threads=to_int(data.get("cpu_threads")),
         ram_bytes=to_int(data.get("ram_bytes")),
         boot_time=float(boot) if isinstance(boot, (int, float)) else None,
-        kernel=str(data.get("kernel") or "") or None,
-        machine=str(data.get("machine") or "") or None,
+        kernel=short(data.get("kernel")),
+        machine=short(data.get("machine")),
     )
     for item in records(data.get("interfaces")):
-        if not item.get("name"):
+        name = clean(item.get("name"))
+        if name is None:
             continue
         mac = item.get("mac")
         facts.interfaces.append(
             HostInterface(
-                name=str(item["name"]),
-                mac=_mac(mac) if isinstance(mac, str) else None,
-                ipv4=[str(a) for a in item.get("ipv4") or []],
-                ipv6=[str(a) for a in item.get("ipv6") or []],
+                name=name,
+                mac=_mac(mac[:128]) if isinstance(mac, str) else None,
+                ipv4=[str(a)[:128] for a in _list(item.get("ipv4"))],
+                ipv6=[str(a)[:128] for a in _list(item.get("ipv6"))],
                 speed_mbps=to_int(item.get("speed_mbps")),
                 is_up=to_bool(item.get("is_up")),
                 loopback=bool(item.get("loopback")),
@@ -119,6 +120,10 @@ def parse_host(text: str) -> HostFacts:
             )
         )
     return facts
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _mac(text: str) -> str | None:

@@ -23,6 +23,7 @@ from agent.collectors._values import (
     load_json,
     parse_date,
     records,
+    short,
     to_bool,
     to_int,
     usable_uuid,
@@ -318,8 +319,9 @@ def parse_lpstat(text: str) -> list[Peripheral]:
     out = []
     for line in text.splitlines():
         match = re.match(r"^device for (.+?):\s*(\S+)", line.strip())
-        if match:
-            name, uri = match.groups()
+        name = clean(match.group(1)) if match else None
+        if match and name:
+            uri = match.group(2)
             out.append(Peripheral(name=name, kind=printer_kind(name), connection=printer_connection(name, uri)))
     return out
 
@@ -423,10 +425,10 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
             errors.parsed(family, "install-stamps.json", exc)
     name = release.get("PRETTY_NAME") or release.get("NAME")
     return OperatingSystem(
-        name=name or None,
-        version=release.get("VERSION_ID") or None,
-        build=host.kernel if host else None,
-        architecture=host.machine if host else None,
+        name=clean(name),
+        version=short(release.get("VERSION_ID")),
+        build=short(host.kernel) if host else None,
+        architecture=short(host.machine) if host else None,
         is_server=None,
         install_date=installed.date() if installed else None,
         last_boot=from_epoch(host.boot_time) if host else None,
@@ -468,7 +470,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
               "on-access scanning (clamonacc) on" if state.get("clamonacc_running") else None,
               f"database {db_version}" if db_version else None]
     return [AntivirusProduct(name="ClamAV", enabled=running, up_to_date=up_to_date, signatures_updated_at=updated,
-                             source="clamav", version=engine, detail=", ".join(d for d in detail if d) or None)]
+                             source="clamav", version=short(engine), detail=clean(", ".join(d for d in detail if d)))]
 
 
 def firewall(src: Source, errors: Errors) -> Firewall:

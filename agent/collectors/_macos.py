@@ -13,7 +13,17 @@ from typing import Any
 
 from agent.collectors._host import HOST, HostFacts, parse_host, snapshot
 from agent.collectors._source import Errors, LiveBase, ProbeError, Source, decode
-from agent.collectors._values import Record, clean, clean_serial, first, load_json, records, to_int, usable_uuid
+from agent.collectors._values import (
+    Record,
+    clean,
+    clean_serial,
+    first,
+    load_json,
+    records,
+    short,
+    to_int,
+    usable_uuid,
+)
 from agent.collectors.hardware import chassis_from, is_virtual
 from agent.collectors.network import interfaces_from
 from agent.collectors.os_info import from_epoch
@@ -226,7 +236,10 @@ def parse_displays(items: list[Record]) -> list[Monitor]:
     """Monitors from SPDisplaysDataType's per-GPU ``spdisplays_ndrvs`` lists."""
     monitors = []
     for gpu in items:
-        for item in records(gpu.get("spdisplays_ndrvs")):
+        displays = gpu.get("spdisplays_ndrvs")
+        for item in displays if isinstance(displays, list) else []:
+            if not isinstance(item, dict):
+                continue
             year = to_int(item.get("_spdisplays_display-year"))
             monitors.append(Monitor(
                 manufacturer=pnp_id(item.get("_spdisplays_display-vendor-id")),
@@ -289,7 +302,7 @@ def hardware(src: Source, errors: Errors) -> Hardware:
     boot_rom = clean(hw.get("boot_rom_version"))
     return Hardware(
         vendor="Apple Inc." if not is_virtual(model) else None,
-        model=f"{name} ({model})" if name and model else name or model,
+        model=clean(f"{name} ({model})") if name and model else name or model,
         serial=clean_serial(hw.get("serial_number")),
         chassis=mac_chassis(name, model),
         cpu_model=clean(hw.get("chip_type")) or clean(hw.get("cpu_type")),
@@ -308,8 +321,8 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
     name, version, build = parse_os_version(str(software.get("os_version") or ""))
     host = _host(src, errors, "os")
     return OperatingSystem(
-        name=name, version=version, build=build,
-        architecture=host.machine if host else None,
+        name=clean(name), version=short(version), build=short(build),
+        architecture=short(host.machine) if host else None,
         is_server=False if name else None,
         last_boot=from_epoch(host.boot_time) if host else None,
     )
@@ -336,7 +349,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
             errors.parsed(family, "XProtect.json", exc)
     return [AntivirusProduct(
         name="XProtect", enabled=True, up_to_date=None, signatures_updated_at=modified, source="xprotect",
-        version=clean(info.get("CFBundleShortVersionString")) if isinstance(info, dict) else None,
+        version=short(info.get("CFBundleShortVersionString")) if isinstance(info, dict) else None,
         detail="built into macOS and always on; update date is the bundle's modification time",
     )]
 
@@ -364,7 +377,7 @@ def network(src: Source, errors: Errors) -> Network:
     ports = parse_hardware_ports(ports_text) if ports_text else {}
     interfaces = [i.model_copy(update={"kind": port_kind(ports[i.name])}) if i.name in ports else i
                   for i in interfaces]
-    return Network(interfaces=interfaces, default_gateway=match.group(1) if match else None)
+    return Network(interfaces=interfaces, default_gateway=short(match.group(1)) if match else None)
 
 
 def peripherals(src: Source, errors: Errors) -> Peripherals:

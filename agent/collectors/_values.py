@@ -60,14 +60,19 @@ def first(value: Any) -> Record:
     return found[0] if found else {}
 
 
-def clean(value: Any) -> str | None:
-    """A trimmed string, or None for empty values and firmware placeholders."""
+def clean(value: Any, limit: int = 512) -> str | None:
+    """A trimmed string cut to ``limit`` characters (the contract's bound), or None for empty and placeholders."""
     if value is None or isinstance(value, bool):
         return None
     text = str(value).replace("\x00", "").strip()
     if not text or text.casefold() in PLACEHOLDERS:
         return None
-    return text
+    return text[:limit].rstrip()
+
+
+def short(value: Any) -> str | None:
+    """``clean`` for the contract's short fields (versions, builds, names of profiles): 128 characters."""
+    return clean(value, 128)
 
 
 def clean_serial(value: Any) -> str | None:

@@ -26,6 +26,7 @@ from agent.collectors._values import (
     parse_date,
     parse_when,
     records,
+    short,
     to_bool,
     to_int,
     usable_uuid,
@@ -352,8 +353,8 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
     boot = parse_when(info.get("LastBootUpTime"))
     return OperatingSystem(
         name=caption,
-        version=clean(info.get("Version")),
-        build=clean(info.get("BuildNumber")),
+        version=short(info.get("Version")),
+        build=short(info.get("BuildNumber")),
         architecture=next((arch for key, arch in _ARCH if key in arch_text), None) if arch_text else None,
         is_server=is_server,
         install_date=parse_date(info.get("InstallDate")),
@@ -454,9 +455,9 @@ def parse_defender(status: Record) -> AntivirusProduct | None:
         up_to_date=up_to_date,
         signatures_updated_at=None if age == _MP_NEVER else parse_when(status.get("AntivirusSignatureLastUpdated")),
         source="defender",
-        version=clean(status.get("AMProductVersion")),
+        version=short(status.get("AMProductVersion")),
         licence_problem=None if flags is None else bool(flags & (_MP_NON_GENUINE | _MP_EXPIRED)),
-        detail=", ".join(d for d in detail if d) or None,
+        detail=clean(", ".join(d for d in detail if d)),
     )
 
 
@@ -472,16 +473,15 @@ def parse_catalogue(services: list[Record], programs: list[Record]) -> dict[str,
         previous = found.get(known.name)
         if previous is not None and previous.enabled:
             continue
-        found[known.name] = AntivirusProduct(
-            name=known.name, enabled=running, source="service",
-            detail=f"service {name} {'running' if running else (clean(svc.get('State')) or 'state unknown').lower()}",
-        )
+        state = "running" if running else (short(svc.get("State")) or "state unknown").lower()
+        found[known.name] = AntivirusProduct(name=known.name, enabled=running, source="service",
+                                             detail=clean(f"service {name} {state}"))
     for prog in programs:
         display = clean(prog.get("DisplayName"))
         known = av.known_by_program(display) if display else None
         if known is None or display is None:
             continue
-        version = clean(prog.get("DisplayVersion"))
+        version = short(prog.get("DisplayVersion"))
         if known.name in found:
             current = found[known.name]
             if current.source == "service" and current.version is None:
@@ -540,7 +540,7 @@ def parse_firewall(profiles: list[Record], connections: list[Record] | None) -> 
                 active.add(label)
     out = []
     for item in profiles[:16]:
-        name = clean(item.get("Name"))
+        name = short(item.get("Name"))
         if name is None:
             continue
         out.append(FirewallProfile(name=name, enabled=to_bool(item.get("Enabled")),
@@ -583,7 +583,7 @@ def network(src: Source, errors: Errors) -> Network:
         elif "802.3" in media:
             interfaces[i] = nic.model_copy(update={"kind": "ethernet"})
     routes = _records(src, "NetRoute.json", family, errors, optional=True) or []
-    hops = sorted((to_int(r.get("RouteMetric")) or 0, clean(r.get("NextHop")) or "") for r in routes)
+    hops = sorted((to_int(r.get("RouteMetric")) or 0, short(r.get("NextHop")) or "") for r in routes)
     gateway = next((hop for _, hop in hops if hop and hop != "0.0.0.0"), None)  # noqa: S104 - a route, not a bind
     return Network(interfaces=interfaces, default_gateway=gateway)
 
@@ -604,7 +604,7 @@ def parse_monitors(items: list[Record]) -> list[Monitor]:
     for item in items[:16]:
         year = to_int(item.get("YearOfManufacture"))
         monitors.append(Monitor(
-            manufacturer=_chars(item.get("ManufacturerName")),
+            manufacturer=short(_chars(item.get("ManufacturerName"))),
             model=_chars(item.get("UserFriendlyName")) or _chars(item.get("ProductCodeID")),
             serial=clean_serial(_chars(item.get("SerialNumberID"))),
             year_of_manufacture=year if year and 1990 <= year <= 2100 else None,

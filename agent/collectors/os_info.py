@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 FAMILY = "os"
 
 
-def from_epoch(seconds: float | None) -> datetime | None:
+def from_epoch(seconds: object) -> datetime | None:
     """An aware UTC datetime from epoch seconds, whole seconds only (boot times jitter below that)."""
-    if seconds is None or seconds <= 0:
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
         return None
     try:
         return datetime.fromtimestamp(int(seconds), tz=timezone.utc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import plistlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from agent.collectors._source import decode
 from agent.collectors._values import parse_when
 from agent.collectors.peripherals import parse_edid
 
-_scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20)
+_scalars = (st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
+            | st.text(max_size=20) | st.text(min_size=600, max_size=700))  # longer than the contract allows
 _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
     st.sampled_from(["Name", "displayName", "productState", "Enabled", "ChassisTypes", "ReleaseDate", "MediaType",
                      "NetworkCategory", "State", "DisplayName", "value", "Count", "timestamp", "Size",
@@ -25,6 +27,7 @@ _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.di
                      "SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataType", "modified", "sectors"]),
     inner, max_size=5), max_leaves=12)
 _content = (_json.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=64) | st.text(max_size=40).map(str.encode)
+            | st.text(min_size=600, max_size=700).map(str.encode)
             | st.binary(max_size=40).map(lambda b: b'<?xml version="1.0"?><plist><dict><key>' + b))
 
 _NAMES = {
@@ -78,3 +81,29 @@ def test_byte_parsers_never_raise(data: bytes) -> None:
 @given(_json)
 def test_dates_never_raise(value: Any) -> None:
     parse_when(value)
+
+
+def _keys(module: object) -> list[str]:
+    """Every key a parser module reads with ``.get("...")``."""
+    import inspect
+    import re
+
+    return sorted(set(re.findall(r'\.get\("([^"]+)"', inspect.getsource(module))))  # type: ignore[arg-type]
+
+
+def test_oversized_values_everywhere_still_make_a_report() -> None:
+    from agent.collectors import _host
+
+    long = "x" * 700
+    everything = dict.fromkeys([*_keys(_windows), *_keys(_macos), *_keys(_host), *_keys(_linux)], long)
+    everything["interfaces"] = [{"name": long, "mac": long, "ipv4": [long], "ipv6": [long]}]
+    document = json.dumps(everything).encode()
+    for platform, names in _NAMES.items():
+        contents = {name: document for name in names}
+        if platform == "darwin":
+            contents.update({f"{t}.json": json.dumps({t: [everything]}).encode() for t in _macos.DATA_TYPES})
+            contents["XProtect-Info.plist"] = plistlib.dumps({"CFBundleShortVersionString": long})
+        if platform == "linux":
+            contents.update({name: (long + "\n") .encode() for name in names if not name.endswith(".json")})
+            contents["lpstat-v"] = f"device for {long}: usb://{long}\n".encode()
+        assert _replay(platform, contents) == [], platform
