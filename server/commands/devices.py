@@ -77,10 +77,16 @@ def run_list(args: argparse.Namespace) -> int:
 def _age_text(row: dict[str, Any]) -> str:
     if row["age_years"] is None:
         return "unknown"
-    text = f"{row['age_years']:.1f} y, {row['age_source']}"
-    if row["age_estimated"]:
-        text += " (est.)"
-    return text + (" PAST LIFE" if row["past_service_life"] else "")
+    source = row["age_source"] + (", est." if row["age_estimated"] else "")
+    return f"{row['age_years']:.1f} y ({source})" + (" PAST" if row["past_service_life"] else "")
+
+
+def _compliance_text(row: dict[str, Any]) -> str:
+    if row["status"] != "in_use":
+        return str(row["status"])
+    if row["kind"] not in {"desktop", "laptop", "server"}:
+        return ""
+    return ", ".join(row["issues"]) or "ok"
 
 
 def _print_table(rows: list[dict[str, Any]], as_of: str) -> None:
@@ -88,14 +94,10 @@ def _print_table(rows: list[dict[str, Any]], as_of: str) -> None:
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} devices as of the end of {as_of}")
-    for column in ("id", "unit", "kind", "name", "status", "age (source)", "compliance", "last seen", "reports"):
+    for column in ("id", "unit", "kind", "name", "age", "compliance", "last seen", "reports"):
         table.add_column(column, justify="right" if column in {"id", "reports"} else "left")
-    computer_kinds = {"desktop", "laptop", "server"}
     for row in rows:
-        compliance = ", ".join(row["issues"]) or ("ok" if row["kind"] in computer_kinds else "")
-        if row["status"] != "in_use":
-            compliance = ""
         last_seen = row["last_seen"][:16].replace("T", " ") if row["last_seen"] else ""
-        table.add_row(str(row["id"]), row["unit"], row["kind"], row["name"] or "", row["status"], _age_text(row),
-                      compliance, last_seen, str(row["reports_received"]))
+        table.add_row(str(row["id"]), row["unit"], row["kind"], row["name"] or "", _age_text(row),
+                      _compliance_text(row), last_seen, str(row["reports_received"]))
     Console().print(table)
