@@ -95,7 +95,7 @@ def test_oversized_values_everywhere_still_make_a_report() -> None:
     from agent.collectors import _host
 
     long = "x" * 700
-    everything = dict.fromkeys([*_keys(_windows), *_keys(_macos), *_keys(_host), *_keys(_linux)], long)
+    everything: dict[str, Any] = dict.fromkeys([*_keys(_windows), *_keys(_macos), *_keys(_host), *_keys(_linux)], long)
     everything["interfaces"] = [{"name": long, "mac": long, "ipv4": [long], "ipv6": [long]}]
     document = json.dumps(everything).encode()
     for platform, names in _NAMES.items():
@@ -104,6 +104,6 @@ def test_oversized_values_everywhere_still_make_a_report() -> None:
             contents.update({f"{t}.json": json.dumps({t: [everything]}).encode() for t in _macos.DATA_TYPES})
             contents["XProtect-Info.plist"] = plistlib.dumps({"CFBundleShortVersionString": long})
         if platform == "linux":
-            contents.update({name: (long + "\n") .encode() for name in names if not name.endswith(".json")})
+            contents.update({name: (long + "\n").encode() for name in names if not name.endswith(".json")})
             contents["lpstat-v"] = f"device for {long}: usb://{long}\n".encode()
         assert _replay(platform, contents) == [], platform
