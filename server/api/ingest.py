@@ -33,8 +33,6 @@ from shared.protocol import (
 router = APIRouter(tags=["agents"])
 
 AuthorizationHeader = Annotated[str | None, Header()]
-
-
 _UNKNOWN_KEY = "agent key is unknown or revoked: enrol this agent again"
 
 
@@ -64,6 +62,8 @@ def enroll_agent(request: EnrollRequest, engine: EngineDep, settings: SettingsDe
             return enroll(session, request, report_interval_seconds=settings.report_interval_seconds)
     except EnrolmentError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except ValueError as exc:  # a public key that is not one
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 @router.post(

@@ -6,6 +6,7 @@ password hash is needed for high-entropy secrets); comparisons are constant-time
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -26,7 +27,7 @@ from shared.protocol import AGENT_KEY_PREFIX, EnrollRequest, EnrollResponse, spl
 TOKEN_PREFIX = "kket_"  # noqa: S105 - a prefix, not a secret
 
 
-class EnrolmentError(ValueError):
+class EnrolmentError(Exception):
     """A token that cannot be used, or a unit that does not exist; the message says which."""
 
 
@@ -60,10 +61,22 @@ def create_token(
     return plain, token
 
 
+def check_public_key(public_key: str) -> None:
+    """ValueError unless ``public_key`` is base64 of a raw 32-byte Ed25519 public key."""
+    try:
+        raw = base64.b64decode(public_key, validate=True)
+    except ValueError as exc:
+        raise ValueError("public_key is not base64") from exc
+    if len(raw) != 32:
+        raise ValueError(f"public_key must be a raw Ed25519 key of 32 bytes, not {len(raw)}")
+
+
 def enroll(session: Session, request: EnrollRequest, *, report_interval_seconds: int | None = None,
            now: datetime | None = None) -> EnrollResponse:
     """Trade a valid token for a new agent and its key; EnrolmentError when the token cannot be used."""
     now = now or utcnow()
+    if request.public_key is not None:
+        check_public_key(request.public_key)
     token = session.exec(select(EnrolmentToken).where(EnrolmentToken.token_hash == digest(request.token))).first()
     if token is None or token.revoked_at is not None:
         raise EnrolmentError("enrolment token is unknown or revoked: ask the IT officer for a new one")

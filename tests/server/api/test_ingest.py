@@ -164,6 +164,8 @@ def test_enroll_heartbeat_and_health(client: TestClient, db: Engine) -> None:
     assert client.post(HEARTBEAT_PATH, headers={"Authorization": "Bearer kk_x_y"}).status_code == 401
     bad = client.post(ENROLL_PATH, json={"token": "kket_wrong-token", "machine_id": "m-9"})
     assert bad.status_code == 403 and "unknown" in bad.json()["detail"]
+    not_a_key = client.post(ENROLL_PATH, json={"token": token, "machine_id": "m-9", "public_key": "AAAA"})
+    assert not_a_key.status_code == 422 and "32 bytes" in not_a_key.json()["detail"]
     invalid = client.post(ENROLL_PATH, json={"token": "short"})
     assert invalid.status_code == 422 and "machine_id" in invalid.json()["detail"]
     assert client.get(HEALTH_PATH).json()["status"] == "ok"
