@@ -1,11 +1,13 @@
 """Ingest one report: find its device, record it once, keep history only when facts changed.
 
-One report is one transaction. De-duplication rests on the unique ``received_report.report_id``: the insert
-is ``ON CONFLICT DO NOTHING``, so when several server processes receive the same report at once exactly one
-counts it and the others answer ``duplicate`` after rolling back. Counters and "latest" columns on the
-device are updated by SQL expressions, never from values read earlier, so concurrent reports for one device
-cannot lose an update. A new machine seen by two processes at once trips the unique ``device.machine_id``;
-the loser retries and then finds the device.
+``receive`` runs one report in one transaction (imports, tests); the API batches reports through
+``ingest_writer``, one savepoint each. Routine statements are plain SQL in ``ingest_sql``.
+De-duplication rests on the unique ``received_report.report_id``: the insert is ``ON CONFLICT DO NOTHING``,
+so when several server processes receive the same report at once exactly one counts it and the others
+answer ``duplicate`` after rolling back. Counters and "latest" columns on the device are updated by SQL
+expressions, never from values read earlier, so concurrent reports for one device cannot lose an update.
+A new machine seen by two processes at once trips the unique ``device.machine_id``; the loser retries and
+then finds the device.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from server.db import write_lock, writer
-from server.models import Agent, Device, DeviceVersion, Observation, ReceivedReport, table_of, utcnow
+from server.models import Device, DeviceVersion, Observation, ReceivedReport, table_of, utcnow
 from server.services import ingest_sql as sql
 from server.services.records import normalise_serial, save_device
 from server.services.state import COMPUTER_KINDS
@@ -36,7 +38,6 @@ Via = Literal["http", "import"]
 _DEVICE = table_of(Device)
 _REPORT = table_of(ReceivedReport)
 _OBSERVATION = table_of(Observation)
-_AGENT = table_of(Agent)
 
 # Facts that change on every collection without saying anything about the machine's state.
 _VOLATILE: dict[str, Any] = {
