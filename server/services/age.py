@@ -9,7 +9,8 @@ Evidence, best first:
 4. the OS install date (``os_install``, estimated), only when nothing above is known, because a reinstall
    makes any machine look new;
 5. for monitors, the EDID year of manufacture (``edid``, estimated);
-otherwise the age is ``unknown``: shown as such, never counted as past its service life.
+otherwise the age is ``unknown``: shown as such, never counted as past its service life. A virtual machine has
+no physical age: its firmware and CPU are the hypervisor's.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def _firmware_date(device: DeviceState, as_of: date) -> date | None:
 def _evidence(device: DeviceState, as_of: date, policy: Policy) -> tuple[date | None, AgeSource]:
     if device.purchased_on is not None:
         return device.purchased_on, "purchase_record"
+    if device.chassis == "virtual":  # a virtual machine's BIOS date is its hypervisor's (SeaBIOS says 2014)
+        return None, "unknown"
     if device.kind == "monitor":
         if device.monitor_year is not None:
             return _mid_year(device.monitor_year), "edid"

@@ -17,7 +17,8 @@ What counts where (``figure.py`` names the keys):
 - ``one_stop_shops_equipped`` is over units marked as one-stop shops (the district's own counts); a shop is
   equipped with a computer, printer, photocopier, scanner and camera of its own in use; ``detail`` says how many
   shops have each.
-- ``past_service_life`` is over devices in use; ``detail["age_unknown"]`` counts those without age evidence.
+- ``past_service_life`` is over devices in use (virtual machines are not equipment and are left out);
+  ``detail["age_unknown"]`` counts those without age evidence.
 Per-unit figures are over the unit's own subtree, so a unit's numbers are the same whatever the scope. Licence
 seats are allotted over the whole snapshot for the same reason. Items list the unit's own devices (or the unit
 itself) first, then each sub-unit's in code order.
@@ -119,10 +120,11 @@ def _count_device(
 ) -> None:
     """Add one device in use to its unit's tallies."""
     i = device.id
-    past = t["past_service_life"]
-    past.count(assessment.past_service_life, i)
-    if assessment.age_source == "unknown":
-        past.add("age_unknown")
+    if device.chassis != "virtual":  # a virtual machine is not equipment that wears out
+        past = t["past_service_life"]
+        past.count(assessment.past_service_life, i)
+        if assessment.age_source == "unknown":
+            past.add("age_unknown")
     if check is None:
         return
     t["computers_with_agent"].count(check.has_agent, i)

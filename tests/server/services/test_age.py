@@ -120,3 +120,9 @@ def test_add_years_on_29_february() -> None:
     assert add_years(date(2020, 2, 29), 5) == date(2025, 2, 28)
     assert add_years(date(2020, 2, 29), 4) == date(2024, 2, 29)
     assert add_years(date(9998, 1, 1), 5) == date.max  # a mistyped year saturates instead of crashing
+
+
+def test_virtual_machine_has_no_physical_age() -> None:
+    vm = pc(1, kind="server", chassis="virtual", cpu_model="QEMU Virtual CPU version 2.5+",
+            earliest_bios_date=date(2014, 4, 1))
+    assert assess_age(vm, AS_OF, POLICY) == (None, None, "unknown", False, False)

@@ -184,6 +184,14 @@ def test_no_agent_anywhere_is_said_not_shown_as_empty() -> None:
     assert (installed.denominator, installed.percent, installed.note) == (0, None, "no_agent")
 
 
+def test_virtual_machines_are_computers_but_not_equipment() -> None:
+    vm = pc(2, "P1", kind="server", chassis="virtual", earliest_bios_date=date(2014, 4, 1))
+    cov = coverage_for(Snapshot(AS_OF, (unit("P1", parent=None),), (pc(1, "P1"), vm)), Policy())
+    assert share(cov.figures["antivirus_installed"]) == (2, 2, {1, 2})
+    assert share(cov.figures["past_service_life"]) == (0, 1, set())
+    assert cov.figures["past_service_life"].detail == {}
+
+
 def test_empty_snapshot_gives_empty_figures() -> None:
     cov = coverage_for(Snapshot(AS_OF), Policy())
     assert all(f.denominator == 0 and f.percent is None for f in cov.figures.values())
