@@ -25,6 +25,11 @@ DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 Environment = Literal["development", "test", "production"]
 
 
+def report_timezone() -> tzinfo:
+    """The zone whose day ends bound report dates: ``KIEMKE_TIMEZONE``, default Asia/Ho_Chi_Minh."""
+    return ZoneInfo(os.environ.get("KIEMKE_TIMEZONE") or DEFAULT_TIMEZONE)
+
+
 class ConfigError(ValueError):
     """A setting that the server refuses to start with."""
 

@@ -13,12 +13,11 @@ import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from server.config import DEFAULT_TIMEZONE
+from server.config import report_timezone
 from server.models import (
     Agent,
     AntivirusLicence,
@@ -55,8 +54,8 @@ _LICENCE_V = table_of(AntivirusLicenceVersion)
 
 
 def end_of_day(as_of: date, tz: tzinfo | None = None) -> datetime:
-    """The first instant after ``as_of`` in ``tz`` (default: the district's zone), as UTC."""
-    zone = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    """The first instant after ``as_of`` in ``tz`` (default: ``KIEMKE_TIMEZONE``, Asia/Ho_Chi_Minh), as UTC."""
+    zone = tz or report_timezone()
     return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc)
 
 
