@@ -272,7 +272,7 @@ def identity(src: Source, errors: Errors) -> list[tuple[str, str]]:
     return found
 
 
-_MEDIA = {3: "hdd", 4: "ssd", "hdd": "hdd", "ssd": "ssd"}
+_MEDIA: dict[object, DiskKind] = {3: "hdd", 4: "ssd", "hdd": "hdd", "ssd": "ssd"}
 
 
 def parse_disks(items: list[Record]) -> list[Disk]:
@@ -281,7 +281,7 @@ def parse_disks(items: list[Record]) -> list[Disk]:
     for item in items[:64]:
         media = item.get("MediaType")
         key = media.lower() if isinstance(media, str) else media if isinstance(media, int) else None
-        kind: DiskKind = _MEDIA.get(key, "unknown")  # type: ignore[assignment]
+        kind = _MEDIA.get(key, "unknown")
         size = to_int(item.get("Size"))
         disks.append(Disk(model=clean(item.get("FriendlyName")) or clean(item.get("Model")),
                           size_bytes=size if size and size > 0 else None, kind=kind))

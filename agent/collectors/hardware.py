@@ -19,6 +19,8 @@ _DESKTOP = {3, 4, 5, 6, 7, 13, 15, 16, 24, 34, 35, 36}
 _LAPTOP = {8, 9, 10, 11, 14, 30, 31, 32}
 _SERVER = {17, 23, 25, 28, 29}
 _UNKNOWN = {2}
+# A docked notebook reports both a notebook and a docking-station code: the notebook decides.
+_GROUPS: tuple[tuple[set[int], Chassis], ...] = ((_LAPTOP, "laptop"), (_SERVER, "server"), (_DESKTOP, "desktop"))
 
 # Vendors and models hypervisors write into SMBIOS. Hyper-V says "Microsoft Corporation" / "Virtual Machine".
 _VIRTUAL = re.compile(
@@ -38,9 +40,9 @@ def chassis_from(codes: Iterable[int], vendor: str | None = None, model: str | N
     if is_virtual(vendor, model):
         return "virtual"
     known = [c for c in codes if c not in _UNKNOWN]
-    for group, label in ((_LAPTOP, "laptop"), (_SERVER, "server"), (_DESKTOP, "desktop")):
+    for group, label in _GROUPS:
         if any(c in group for c in known):
-            return label  # type: ignore[return-value]
+            return label
     return "other" if known else None
 
 
