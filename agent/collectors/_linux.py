@@ -486,17 +486,26 @@ def firewall(src: Source, errors: Errors) -> Firewall:
         text = state.strip().lower()
         enabled = True if text == "running" else False if "not running" in text else None
         profiles.append(FirewallProfile(name="firewalld", enabled=enabled, active=True))
-    ruleset = errors.optional_text(src, "nft-ruleset", family)
+    hidden = False  # the kernel's own ruleset exists but could not be read (not root)
+    try:
+        ruleset: str | None = decode(src.read_bytes("nft-ruleset"))
+    except ProbeError as exc:
+        ruleset = None
+        if exc.error != "not_found":
+            errors.add(family, exc.error, exc.detail)
+            hidden = True
     if ruleset is not None:
         profiles.append(FirewallProfile(name="nftables", enabled=parse_nft(ruleset), active=True))
     if not profiles:
-        errors.add(family, "not_found", "no readable ufw, firewalld or nftables state")
+        if not hidden:
+            errors.add(family, "not_found", "no readable ufw, firewalld or nftables state")
         return Firewall()
     on = [p for p in profiles if p.enabled]
     # Several front-ends manage one kernel filter: any of them that filters means the host is filtered.
     if on:
         return Firewall(enabled=True, source=on[0].name, profiles=profiles)
-    return Firewall(enabled=overall(profiles), source=profiles[0].name, profiles=profiles)
+    # "ufw is off" proves nothing while rules set by other means may sit in a ruleset we could not read.
+    return Firewall(enabled=None if hidden else overall(profiles), source=profiles[0].name, profiles=profiles)
 
 
 def network(src: Source, errors: Errors) -> Network:

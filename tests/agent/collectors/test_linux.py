@@ -85,7 +85,8 @@ def _fake_root(tmp_path: Path) -> Path:
     return root
 
 
-def test_live_source_reads_a_fake_root(tmp_path: Path) -> None:
+def test_live_source_reads_a_fake_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-commands"))  # only the fake tree speaks, not this machine's nft
     src = lx.LiveSource(root=_fake_root(tmp_path))
     errors = Errors()
     hw = lx.hardware(src, errors)
@@ -123,6 +124,19 @@ def test_root_only_files_are_permission_errors(tmp_path: Path) -> None:
     with pytest.raises(ProbeError) as caught:
         lx.LiveSource(root=root).read_bytes("dmi/product_uuid")
     assert caught.value.error == "permission_denied"
+
+
+def test_ufw_off_with_an_unreadable_ruleset_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _fake_root(tmp_path)  # ufw.conf says ENABLED=no
+    nft = tmp_path / "bin" / "nft"
+    nft.parent.mkdir()
+    nft.write_text("#!/bin/sh\necho 'Error: Operation not permitted' >&2\nexit 1\n")
+    nft.chmod(0o755)
+    monkeypatch.setenv("PATH", str(nft.parent))
+    errors = Errors()
+    fw = lx.firewall(lx.LiveSource(root=root), errors)
+    assert fw.enabled is None and [p.name for p in fw.profiles] == ["ufw"]
+    assert [(e.collector, e.error) for e in errors.items] == [("firewall", "permission_denied")]
 
 
 def test_commands_that_are_not_installed_are_not_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
