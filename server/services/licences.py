@@ -101,7 +101,8 @@ class LicenceUse:
 
 @dataclass(frozen=True)
 class DeviceLicensing:
-    """The licence verdict for each antivirus product on one computer."""
+    """The licence verdict for each antivirus product on one computer; shared by computers with the same
+    verdict, so read only."""
 
     licensed: frozenset[str] = frozenset()  # product names covered (built-in, free, or holding a seat)
     problems: dict[str, str] = field(default_factory=dict)  # product name -> reason it is unlicensed
