@@ -236,7 +236,7 @@ def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleU
 
 
 def _role(value: str) -> Role:
-    return value if value in ROLES else "viewer"  # type: ignore[return-value]
+    return value if value in ROLES else "viewer"
 
 
 def check_login(engine: Engine, username: str, password: str) -> User | None:

@@ -179,6 +179,8 @@ def figure_rows(writer: FigureWriter, keys: Iterable[str], no_data: str) -> list
     rows = []
     for key in keys:
         fig = writer.figure(key)
+        if ":" in key and not fig.denominator and "no_staff" not in (fig.note or ""):
+            continue  # a breakdown by a kind of unit the scope does not have
         share = format_share(fig, writer.lang)
         note = writer.note_text(fig.note) if fig.note else None
         if share is None:

@@ -55,7 +55,7 @@ VI: dict[str, str] = {
     "card_violations": "Máy xử lý văn bản mật có internet",
     "card_past_life": "Thiết bị quá hạn sử dụng",
     "no_data": "chưa có số liệu",
-    "lacking": "Xem máy có vấn đề",
+    "lacking": "Máy chưa đạt",
     "todo_title": "Việc cần làm",
     "todo_none": "Không có máy tính nào cần xử lý.",
     "todo_line": "{count} máy: {issue}",
@@ -190,7 +190,7 @@ EN: dict[str, str] = {
     "card_violations": "Classified-document PCs online",
     "card_past_life": "Devices past service life",
     "no_data": "no data",
-    "lacking": "See the computers",
+    "lacking": "Which ones",
     "todo_title": "To do",
     "todo_none": "No computer needs attention.",
     "todo_line": "{count} computer(s): {issue}",
@@ -286,7 +286,7 @@ def pick_lang(query: str | None, cookie: str | None) -> Lang:
     """The language asked for in the query, else the cookie's, else Vietnamese."""
     for value in (query, cookie):
         if value in LANGS:
-            return value  # type: ignore[return-value]
+            return value
     return "vi"
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -143,8 +143,11 @@ def _switch_links(request: Request) -> dict[str, str]:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path of this site: never another host (``//evil``, ``/\\evil``, ``https://``)."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+    """Only a path of this site: never another host (``//evil``, ``/\\evil``, ``/<tab>/evil``, ``https://``)."""
+    # Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so refuse them anywhere.
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
         return "/"
     return value
 
@@ -471,6 +474,28 @@ def report(
     response = Response(render(document, format), media_type=MEDIA_TYPES[format],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return _harden(request, response)
+
+
+# --- the report API's reader ---------------------------------------------------------------------------------
+
+
+def report_reader(request: Request) -> None:
+    """Who may call ``/api/v1/report*``: a console session whose reach covers ``?unit=``.
+
+    Meant for ``app.dependency_overrides[server.api.report.require_report_reader] = report_reader``. A user
+    bound to a unit must name a unit of their subtree; kept reports by id are for unbound users only, since the
+    unit of a kept report is known only once it is read.
+    """
+    user = auth.user_from_session(_engine(request), auth.signing_key(_settings(request)),
+                                  request.cookies.get(auth.SESSION_COOKIE))
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in to the console first")
+    if user.unit_code is None:
+        return
+    unit = request.query_params.get("unit")
+    allowed = {c.code for c in reachable(current_units(_engine(request)), user.unit_code)}
+    if unit not in allowed or request.url.path.rstrip("/").split("/")[-1].isdigit():
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this account sees only unit {user.unit_code} and below")
 
 
 # --- wiring ---------------------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection
 
 from server.config import Settings
 from server.console.auth import create_user
@@ -32,6 +33,11 @@ SCRIPT_HOST = "<script>alert(1)</script>"
 PASSWORDS = {"admin": "admin-password-1", "xa": "viewer-password-1", "pb": "officer-password-1"}
 
 
+def _placed(unit_id: int) -> Callable[[Connection], Delivery]:
+    """How a report from an agent of ``unit_id`` arrives."""
+    return lambda _conn: Delivery(unit_id=unit_id)
+
+
 def _seed(url: str, folder: Path) -> None:
     engine = make_engine(url)
     upgrade(engine)
@@ -39,18 +45,22 @@ def _seed(url: str, folder: Path) -> None:
     import_units(engine, paths["units"], "test")
     import_assets(engine, paths["assets"], "test")
     import_licences(engine, paths["licences"], "test")
+    ids: dict[str, int] = {}
     with reading(engine) as session:
-        ids = {code: unit_by_code(session, code).id for code in REPORTING_UNITS}  # type: ignore[union-attr]
+        for code in REPORTING_UNITS:
+            unit = unit_by_code(session, code)
+            assert unit is not None and unit.id is not None
+            ids[code] = unit.id
     now = datetime.now(timezone.utc) - timedelta(hours=1)
     pcs = [pc for pc in fleet.fleet() if pc.unit_code in REPORTING_UNITS]
     for pc, report in fleet.history(pcs, now):
-        receive(engine, report, lambda _c, unit=ids[pc.unit_code]: Delivery(unit_id=unit))
+        receive(engine, report, _placed(ids[pc.unit_code]))
     receive(engine, make_report("script-pc", serial="SN-SCRIPT", hostname=SCRIPT_HOST, collected_at=now),
-            lambda _c: Delivery(unit_id=ids["X01"]))
+            _placed(ids["X01"]))
     # A classified-document PC entered by hand, whose agent then says the internet is reachable.
     secret = next(r for r in district.asset_rows() if r["air_gapped"] == "yes" and r["unit"] == "PB07")
     receive(engine, make_report("secret-pc", serial=secret["serial"], hostname="PB07-MAT", collected_at=now,
-                                reachable=True), lambda _c: Delivery(unit_id=ids["PB07"]))
+                                reachable=True), _placed(ids["PB07"]))
     create_user(engine, "admin", PASSWORDS["admin"], "admin", None, actor="test")
     create_user(engine, "xa", PASSWORDS["xa"], "viewer", "X01", actor="test")
     create_user(engine, "pb", PASSWORDS["pb"], "officer", "PB01", actor="test")
@@ -104,7 +114,7 @@ def sign_in(client: TestClient, username: str, password: str | None = None, next
     response = client.post("/login", data={
         "username": username, "password": password or PASSWORDS[username], "csrf": csrf_of(form.text),
         "next": next_url})
-    return response.status_code
+    return int(response.status_code)
 
 
 @pytest.fixture

@@ -144,7 +144,12 @@ def test_officer_signs_in_reads_switches_language_and_filters(page: Any, server:
 def test_a_script_host_name_is_shown_as_text(page: Any, server: tuple[str, Settings]) -> None:
     base, _ = server
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def record(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
     _sign_in(page, base, "xa")
     page.goto(base + "/devices?q=script")
     assert page.locator("table.list .name").all_inner_texts() == [SCRIPT_HOST]

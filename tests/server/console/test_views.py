@@ -86,6 +86,8 @@ def test_sign_in_needs_the_forms_token(app_client: TestClient) -> None:
 
 
 def test_next_never_leaves_the_site(app_client: TestClient) -> None:
+    for bad in ("//evil.example/x", "/\\evil.example", "/\t/evil.example", "https://evil.example"):
+        assert 'name="next" value="/"' in app_client.get("/login", params={"next": bad}).text, bad
     form = app_client.get("/login?next=//evil.example/x")
     assert 'value="/"' in form.text
     response = app_client.post("/login", data={"username": "admin", "password": "admin-password-1",
@@ -180,3 +182,17 @@ def test_bad_date_and_past_date(admin: TestClient) -> None:
     assert past.status_code == 200 and "18/05/2024" in past.text
     before_anything = admin.get("/", params={"as_of": "2000-01-01", "unit": "X01"})
     assert before_anything.status_code == 404
+
+
+def test_report_api_reader_for_the_lead_to_wire(app_client: TestClient) -> None:
+    from server.api.report import require_report_reader
+    from server.console.views import report_reader
+
+    app_client.app.dependency_overrides[require_report_reader] = report_reader  # type: ignore[attr-defined]
+    params = {"format": "md", "unit": "X01"}
+    assert app_client.get("/api/v1/report", params=params).status_code == 401
+    assert sign_in(app_client, "xa") == 303
+    assert app_client.get("/api/v1/report", params=params).status_code == 200
+    assert app_client.get("/api/v1/report", params={"format": "md", "unit": "PB01"}).status_code == 403
+    assert app_client.get("/api/v1/report", params={"format": "md"}).status_code == 403
+    assert app_client.get("/api/v1/report/kept/1").status_code == 403
