@@ -31,3 +31,13 @@ def test_open_database_creates_a_new_file(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path}/fresh.db")
     assert current_revision(engine) == "0001"
     engine.dispose()
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    """A model changed without a migration would show here as a difference."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
