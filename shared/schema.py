@@ -191,7 +191,7 @@ class InventoryReport(_Part):
         description="Stable id: SMBIOS UUID, else /etc/machine-id or MachineGuid, else a generated id kept on disk"
     )
     machine_id_source: ShortText | None = Field(
-        None, description="smbios_uuid, machine_id, machine_guid, platform_uuid or generated"
+        None, description="smbios_uuid, machine_id, machine_guid, platform_uuid, generated, derived (hostname+MACs)"
     )
     hostname: Text | None = Field(None, description="Computer name")
     platform: Platform | None = Field(None, description="windows, linux or darwin")
