@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -149,7 +149,7 @@ def _observation_columns(report: InventoryReport) -> dict[str, Any]:
 
 
 _DEVICE_COLS = (
-    _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_observed_at, _DEVICE.c.created_at
+    _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_seen, _DEVICE.c.created_at
 )
 def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery) -> tuple[Any, ...] | None:
     """The device this report is about: by machine_id, then the agent's own device, then by serial."""
@@ -199,6 +199,32 @@ def _create_device(conn: Connection, report: InventoryReport, delivery: Delivery
     return device_id
 
 
+def _keep_next_report(conn: Connection, device_id: int, collected: datetime, previous: Row[Any]) -> None:
+    """After a late observation, make sure the report that followed it still shows what it said.
+
+    The next report was not stored if it repeated ``previous``; with the late observation now between
+    them, the history would wrongly extend the late facts up to it. Store ``previous`` again at its time.
+    """
+    r = _REPORT.c
+    following = conn.execute(
+        sa.select(r.id, r.report_id, r.collected_at, r.received_at, r.via, r.stored)
+        .where(r.device_id == device_id, r.collected_at > collected)
+        .order_by(r.collected_at, r.id)
+        .limit(1)
+    ).first()
+    if following is None or following.stored:
+        return
+    copy = {k: v for k, v in previous._mapping.items() if k != "id"}
+    copy.update(observed_at=following.collected_at, received_at=following.received_at,
+                report_id=following.report_id, delivered_offline=following.via == "import")
+    conn.execute(sa.insert(_OBSERVATION).values(**copy))
+    conn.execute(sa.update(_REPORT).where(r.id == following.id).values(stored=True))
+    c = _DEVICE.c
+    later = sa.or_(c.last_observed_at.is_(None), c.last_observed_at < following.collected_at)
+    conn.execute(sa.update(_DEVICE).where(c.id == device_id, later)
+                 .values(last_observed_at=following.collected_at, last_hash=previous.content_hash))
+
+
 def _backdate(conn: Connection, device_id: int, collected: datetime) -> None:
     """A report collected before the device was recorded (offline enrolment, then older spooled reports)
     proves it existed then: its first version starts at the collection instead."""
@@ -218,21 +244,25 @@ def ingest(
     row = _match_device(conn, report, delivery)
     if row is None:
         device_id = _create_device(conn, report, delivery, now)
-        machine_id, last_hash, last_observed = report.machine_id, None, None
+        machine_id, last_hash, last_seen = report.machine_id, None, None
     else:
-        device_id, machine_id, last_hash, last_observed, created_at = row
+        device_id, machine_id, last_hash, last_seen, created_at = row
         if created_at is not None and collected < created_at:
             _backdate(conn, device_id, collected)
     text, digest = normalised_facts(report)
-    in_order = last_observed is None or collected >= last_observed
+    # In order means after every report so far, not only after the last stored one: a report between
+    # the last observation and a later unchanged report is late, and must not cover that report's facts.
+    in_order = last_seen is None or collected >= last_seen
+    previous = None
     if not in_order:
         # A late report (spooled, or carried by hand) is compared with what held when it was collected.
-        last_hash = conn.execute(
-            sa.select(_OBSERVATION.c.content_hash)
+        previous = conn.execute(
+            sa.select(_OBSERVATION)
             .where(_OBSERVATION.c.device_id == device_id, _OBSERVATION.c.observed_at <= collected)
             .order_by(_OBSERVATION.c.observed_at.desc(), _OBSERVATION.c.id.desc())
             .limit(1)
-        ).scalar()
+        ).first()
+        last_hash = previous.content_hash if previous is not None else None
     stored = last_hash != digest
     # The unique report_id decides: a report another transaction recorded first inserts nothing here.
     recorded = sql.record_report(
@@ -257,6 +287,8 @@ def ingest(
             "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
             **_observation_columns(report),
         })
+        if not in_order and previous is not None:
+            _keep_next_report(conn, device_id, collected, previous)
     return IngestResult("accepted", report.report_id, device_id, stored)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-DeviceRow = tuple[int, str | None, str | None, Any, Any]  # id, machine_id, last_hash, last_observed_at, created_at
+DeviceRow = tuple[int, str | None, str | None, Any, Any]  # id, machine_id, last_hash, last_seen, created_at
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text: fixed width, so it sorts as time
 
 
@@ -96,7 +96,7 @@ def cursor(conn: Connection) -> Any:
 
 
 _AGENT = "SELECT key_hash, revoked_at, unit_id, device_id FROM agent WHERE id = :id"
-_DEVICE = "SELECT id, machine_id, last_hash, last_observed_at, created_at FROM device WHERE machine_id = :machine"
+_DEVICE = "SELECT id, machine_id, last_hash, last_seen, created_at FROM device WHERE machine_id = :machine"
 _REPORT_COLUMNS = ("report_id", "device_id", "agent_id", "collected_at", "received_at", "via", "signed",
                    "imported_by", "stored")
 _INSERT_REPORT = (
@@ -117,7 +117,7 @@ def agent_row(conn: Connection, agent_id: uuid.UUID) -> tuple[str, Any, int, int
 
 _AGENT_AND_DEVICE = (
     "SELECT a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
-    "d.id, d.machine_id, d.last_hash, d.last_observed_at, d.created_at "
+    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at "
     "FROM agent a LEFT JOIN device d ON d.machine_id = :machine WHERE a.id = :id"
 )
 
@@ -137,7 +137,7 @@ def agent_and_device(
 
 
 def device_by_machine(conn: Connection, machine_id: str) -> DeviceRow | None:
-    """(id, machine_id, last_hash, last_observed_at, created_at) of the device with this machine id."""
+    """(id, machine_id, last_hash, last_seen, created_at) of the device with this machine id."""
     d = dialect(conn.dialect.name)
     cur = cursor(conn)
     cur.execute(d.sql(_DEVICE), {"machine": machine_id})
