@@ -47,21 +47,18 @@ def compute(as_of: date | None, unit_code: str | None) -> Computed:
 
     from server.config import Settings
     from server.db import open_database, reading
-    from server.services.coverage import coverage_for
-    from server.services.history import snapshot
+    from server.services.cutoff import coverage_as_of
     from server.services.policy import Policy
 
     settings = Settings.from_env()
     engine = open_database(settings.url)
     day = as_of or datetime.now(settings.tz).date()
-    try:
-        with reading(engine) as session:
-            snap = snapshot(session, day, tz=settings.tz)
-    finally:
-        engine.dispose()
     policy = Policy.from_settings(settings)
     try:
-        coverage = coverage_for(snap, policy, unit_code)
+        with reading(engine) as session:
+            snap, coverage = coverage_as_of(session, day, unit_code, policy, settings.tz)
     except KeyError:
         raise KeyError(f"unit {unit_code!r} is not in the inventory as of {day.isoformat()}") from None
+    finally:
+        engine.dispose()
     return Computed(snap, coverage, policy)

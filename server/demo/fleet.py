@@ -82,8 +82,9 @@ def _pc(rng: random.Random, unit: DemoUnit, index: int) -> SimulatedPC:
     if launch < 2016 and rng.random() < 0.15:
         os_name, os_version = "Microsoft Windows 7 Professional", "6.1.7601"
     elif launch >= 2020 and rng.random() < 0.6:
-        # Windows 11 releases that are still serviced and one that is not (23H2 Pro ended 11/11/2025).
-        os_name, os_version = "Microsoft Windows 11 Pro", rng.choice(("10.0.22631", "10.0.26100", "10.0.26200"))
+        # Mostly 25H2 (serviced to 10/2027); some 23H2 and 24H2, whose Pro support ended 11/2025 and 10/2026.
+        os_name, os_version = "Microsoft Windows 11 Pro", rng.choice(("10.0.22631", "10.0.26100", "10.0.26200",
+                                                                       "10.0.26200"))
     else:
         os_name, os_version = "Microsoft Windows 10 Pro", "10.0.19045"
     roll = rng.random()

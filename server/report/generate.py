@@ -42,14 +42,12 @@ def coverage_at(
     session: Session, as_of: date, unit_code: str | None, policy: Policy, tz: tzinfo | None = None
 ) -> tuple[Snapshot, Coverage]:
     """The snapshot at the end of ``as_of`` and the coverage computed from it (the console's numbers)."""
-    from server.services.coverage import coverage_for
-    from server.services.history import snapshot
+    from server.services.cutoff import coverage_as_of
 
     try:
-        snap = snapshot(session, as_of, unit_code, tz=tz)
+        return coverage_as_of(session, as_of, unit_code, policy, tz)
     except KeyError as exc:
-        raise UnknownUnit(str(exc.args[0]) if exc.args else str(unit_code)) from exc
-    return snap, coverage_for(snap, policy, unit_code)
+        raise UnknownUnit(str(unit_code)) from exc
 
 
 def make_report(session: Session, request: ReportRequest, policy: Policy, tz: tzinfo | None = None) -> ReportDocument:

@@ -291,6 +291,6 @@ def build_report(
     blocks.extend(annex_units(writer))
     if items:  # True: every figure's list; a sequence of keys: those figures' lists
         blocks.extend(annex_items(writer) if items is True else annex_items(writer, tuple(items)))
-    labels = {d.id: writer.device_label(d.id) for d in snapshot.devices}
+    labels = {d.id: writer.device_label(d.id) for d in snapshot.devices if d.id in coverage.assessments}
     return ReportDocument(meta=meta, title=title, blocks=tuple(blocks), coverage=coverage, previous=previous,
                           device_labels=labels)

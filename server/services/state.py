@@ -23,7 +23,7 @@ InternetLink = Literal["fibre", "other", "none"]
 COMPUTER_KINDS: frozenset[str] = frozenset({"desktop", "laptop", "server"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitState:
     """An organisational unit and its hand-kept infrastructure facts."""
 
@@ -39,7 +39,7 @@ class UnitState:
     one_stop_shop: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AntivirusState:
     """One antivirus product as the device's latest report (as of the date) described it."""
 
@@ -51,7 +51,7 @@ class AntivirusState:
     licence_problem: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceState:
     """One physical asset as of the date: its record plus the facts of its latest observation."""
 
@@ -87,7 +87,7 @@ class DeviceState:
     internet_reachable: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LicenceState:
     """An antivirus licence: seats bought for a product, valid between two dates, for a unit or everyone."""
 
@@ -99,7 +99,7 @@ class LicenceState:
     unit_code: str | None = None  # None: the whole tree
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the figures need, as of the end of ``as_of``."""
 
