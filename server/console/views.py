@@ -185,6 +185,7 @@ class View:
     unit: str | None  # root of the scope shown; None: everything (admins and unbound users only)
     choices: tuple[UnitChoice, ...]
     scope_name: str
+    future_asked: bool = False  # a date after today was asked for: today is shown instead
 
     def link(self, path: str, **params: object) -> str:
         """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
@@ -203,11 +204,14 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
     texts = Texts(lang)
     today = datetime.now(settings.tz).date()
     day = today
+    future = False
     if as_of:
         try:
             day = date.fromisoformat(as_of)
         except ValueError:
             raise ConsoleError(400, "bad_date", texts("bad_date")) from None
+        if day > today:  # nothing is known about tomorrow; every agent would look silent
+            day, future = today, True
     units = current_units(_engine(request))
     choices = tuple(reachable(units, user.unit_code))
     allowed = {c.code for c in choices}
@@ -221,7 +225,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
             raise ConsoleError(403, "forbidden_title", texts("forbidden"))
         raise ConsoleError(404, "forbidden_title", texts("unknown_unit", unit=unit, date=format_date(day, lang)))
     name = units[unit][0] if unit is not None and unit in units else texts("scope_all")
-    return View(user, texts, lang, day, today, unit, choices, name)
+    return View(user, texts, lang, day, today, unit, choices, name, future)
 
 
 def _computed(request: Request, view: View) -> Computed:

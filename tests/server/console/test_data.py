@@ -79,5 +79,5 @@ def test_every_issue_and_figure_has_words() -> None:
     for texts in (VI, EN):
         assert all(f"issue:{issue}" in texts for issue in ISSUE_ORDER)
     for lang in ("vi", "en"):
-        t = Texts(lang)  # type: ignore[arg-type]
+        t = Texts(lang)
         assert all(t(f"fig:{key}") != f"fig:{key}" for key in FIGURE_KEYS)

@@ -180,6 +180,8 @@ def test_bad_date_and_past_date(admin: TestClient) -> None:
     assert admin.get("/", params={"as_of": "30/11/2026"}).status_code == 400
     past = admin.get("/", params={"as_of": "2024-05-18"})
     assert past.status_code == 200 and "18/05/2024" in past.text
+    future = admin.get("/", params={"as_of": "9999-12-31"})
+    assert future.status_code == 200 and "Ngày đã chọn chưa đến" in future.text
     before_anything = admin.get("/", params={"as_of": "2000-01-01", "unit": "X01"})
     assert before_anything.status_code == 404
 
