@@ -91,7 +91,7 @@ class Computed:
 class CoverageCache:
     """The last few computed scopes, valid while the database fingerprint is unchanged."""
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int = 4) -> None:
         self.size = size
         self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
         self._lock = threading.Lock()
