@@ -39,6 +39,7 @@ from server.console.data import (
     issue_counts,
     past_life_by_unit,
     reachable,
+    recent_audit,
     select_devices,
     unit_lines,
 )
@@ -478,6 +479,16 @@ def report(
     response = Response(render(document, format), media_type=MEDIA_TYPES[format],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return _harden(request, response)
+
+
+@router.get("/audit")
+def audit_log(request: Request, user: UserDep, action: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The latest entries of the audit log (sign-ins, failures, reports, imports, enrolments): admins only."""
+    view = _view(request, user, None, None)
+    if not user.is_admin:
+        raise ConsoleError(403, "forbidden_title", view.texts("admin_only"))
+    entries = recent_audit(_engine(request), _settings(request).tz, action or None)
+    return _page(request, view, "audit.html", entries=entries, action=action or "")
 
 
 # --- the report API's reader ---------------------------------------------------------------------------------

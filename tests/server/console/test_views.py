@@ -198,3 +198,15 @@ def test_report_api_reader_for_the_lead_to_wire(app_client: TestClient) -> None:
     assert app_client.get("/api/v1/report", params={"format": "md", "unit": "PB01"}).status_code == 403
     assert app_client.get("/api/v1/report", params={"format": "md"}).status_code == 403
     assert app_client.get("/api/v1/report/kept/1").status_code == 403
+
+
+def test_audit_log_is_for_admins(app_client: TestClient) -> None:
+    assert sign_in(app_client, "admin", "wrong-password-here") == 401
+    assert sign_in(app_client, "xa") == 303
+    assert app_client.get("/audit").status_code == 403
+    assert 'href="/audit"' not in app_client.get("/").text
+    app_client.cookies.clear()
+    assert sign_in(app_client, "admin") == 303
+    page = app_client.get("/audit", params={"action": "console.login_failed"})
+    assert page.status_code == 200 and 'href="/audit"' in page.text
+    assert "console.login_failed" in page.text and "console.login<" not in page.text
