@@ -384,8 +384,9 @@ def use_link(engine: Engine, key: bytes, token: str) -> User | None:
     spent = f'"nonce": {json.dumps(payload["n"])}'
     with writing(engine) as session:
         # The audit entry is the record that this link was used: a second use finds it and is refused.
-        used = session.exec(select(AuditLog.id).where(
-            AuditLog.action == "console.login_link", AuditLog.detail.contains(spent))).first()  # type: ignore[attr-defined]
+        log = table_of(AuditLog)
+        used = session.execute(sa.select(log.c.id).where(
+            log.c.action == "console.login_link", log.c.detail.contains(spent, autoescape=True))).first()
         user = session.get(User, payload["u"])
         if used is not None or user is None or user.disabled:
             return None
