@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -95,7 +94,7 @@ async def post_report(request: Request, response: Response) -> IngestResponse:
                         prefetched=device)
 
     writer: IngestWriter = state.ingest_writer
-    result = await asyncio.wrap_future(writer.submit(report, authorize))
+    result = await writer.ingest(report, authorize)
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
     return IngestResponse(status=result.status, report_id=result.report_id, device_id=result.device_id)

@@ -85,9 +85,10 @@ class IngestResult:
 class DuplicateReport(Exception):
     """The report was received before; the transaction must be rolled back."""
 
-    def __init__(self, device_id: int | None) -> None:
+    def __init__(self, device_id: int | None, *, wrote: bool = False) -> None:
         super().__init__("report already received")
         self.device_id = device_id
+        self.wrote = wrote  # this attempt had written rows (a new device) before it knew
 
 
 class UnplacedDevice(ValueError):
@@ -242,6 +243,7 @@ def ingest(
     now = now or utcnow()
     collected = report.collected_at
     row = _match_device(conn, report, delivery)
+    wrote = row is None
     if row is None:
         device_id = _create_device(conn, report, delivery, now)
         machine_id, last_hash, last_seen = report.machine_id, None, None
@@ -249,6 +251,7 @@ def ingest(
         device_id, machine_id, last_hash, last_seen, created_at = row
         if created_at is not None and collected < created_at:
             _backdate(conn, device_id, collected)
+            wrote = True
     text, digest = normalised_facts(report)
     # In order means after every report so far, not only after the last stored one: a report between
     # the last observation and a later unchanged report is late, and must not cover that report's facts.
@@ -280,7 +283,7 @@ def ingest(
         agent_id=delivery.agent_id, now=now, machine_id=report.machine_id,
     )
     if not recorded:
-        raise DuplicateReport(device_id)
+        raise DuplicateReport(device_id, wrote=wrote)
     if stored:
         sql.insert_observation(conn, {
             "device_id": device_id, "observed_at": collected, "received_at": now, "report_id": report.report_id,

@@ -1,16 +1,24 @@
-"""Group commit for the API: reports arriving together are written in one transaction, each in a savepoint.
+"""Group commit for the API: reports arriving together are written in one transaction.
 
-A commit is the dearest part of ingesting a report (an fsync on PostgreSQL, the write lock and WAL append
-on SQLite). Writer threads take whatever reports are waiting, up to ``max_batch``, and ingest each inside
-its own savepoint of one transaction: a report that fails rolls back to its savepoint alone, so nothing of
-it is half-written and its neighbours still commit. Every caller is answered only after the commit, so an
-accepted report is durable. If the commit itself fails, every report of the batch fails and its agent
+A commit is the dearest part of ingesting a report (a WAL flush on PostgreSQL, the write lock on SQLite).
+A writer takes whatever reports are waiting, up to ``max_batch``, and ingests them in one transaction: on
+SQLite it runs on the event loop between reads of requests (its statements are short C calls, and a second
+thread would hand the GIL back and forth on every one of them); on PostgreSQL a few threads overlap the
+round trips and WAL flushes.
+The first pass assumes every report succeeds or fails before writing (an unknown key, a duplicate of a
+known device): that costs no savepoints. When a report fails after it wrote something, the transaction is
+rolled back and the batch runs again with each report in its own savepoint, so the failed one leaves
+nothing half-written and its neighbours still commit. Every caller is answered only after the commit, so
+an accepted report is durable. If the commit itself fails, every report of the batch fails and its agent
 retries (ingest is idempotent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
+import sqlite3
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -18,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from server.db import write_lock, writer
 from server.services.ingest import Delivery, DuplicateReport, IngestResult, ingest, is_conflict, is_transient
@@ -40,20 +49,29 @@ _STOP: Any = object()
 class IngestWriter:
     """Writer threads that ingest queued reports in batches."""
 
-    def __init__(self, engine: Engine, *, writers: int | None = None, max_batch: int = 64) -> None:
+    def __init__(self, engine: Engine, *, writers: int | None = None, max_batch: int = 64,
+                 inline: bool | None = None) -> None:
         self.engine = engine
         # SQLite has one writer at a time anyway; PostgreSQL overlaps the fsyncs of a few transactions.
-        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 4)
+        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 8)
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        # SQLite work is short C calls: on the event loop thread it needs no GIL hand-over per statement.
+        self.inline = engine.dialect.name == "sqlite" if inline is None else inline
+        self._pending: list[_Job] = []
+        self._drain_scheduled = False
 
     def start(self) -> None:
         """Start the writer threads (idempotent)."""
         with self._lock:
             if self._threads:
                 return
+            # A writer back from a database round trip waits for the GIL while the event loop parses
+            # requests; at the default 5 ms switch interval that wait, several times per report, would
+            # dominate ingest on PostgreSQL.
+            sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
             for n in range(self.writers):
                 thread = threading.Thread(target=self._loop, name=f"ingest-writer-{n}", daemon=True)
                 thread.start()
@@ -75,6 +93,27 @@ class IngestWriter:
         self._queue.put(job)
         return job.future
 
+    async def ingest(self, report: InventoryReport, authorize: Authorize) -> IngestResult:
+        """Ingest a report from a coroutine; the writing happens in a batch with its neighbours."""
+        if not self.inline:
+            return await asyncio.wrap_future(self.submit(report, authorize))
+        job = _Job(report, authorize, Future())
+        self._pending.append(job)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self._drain)
+        return await asyncio.wrap_future(job.future)
+
+    def _drain(self) -> None:
+        # Runs on the event loop: requests that arrived meanwhile are parsed before the next batch.
+        batch = self._pending[: self.max_batch]
+        del self._pending[: self.max_batch]
+        self._write(batch)
+        if self._pending:
+            asyncio.get_running_loop().call_soon(self._drain)
+        else:
+            self._drain_scheduled = False
+
     def _loop(self) -> None:
         while True:
             first = self._queue.get()
@@ -95,13 +134,20 @@ class IngestWriter:
     def _write(self, batch: list[_Job]) -> None:
         # The same order in every process makes row locks less likely to deadlock between batches.
         batch.sort(key=lambda job: job.report.machine_id)
-        for attempt in range(4):
+        careful = False
+        for attempt in range(5):
             outcomes: list[IngestResult | BaseException] = []
             try:
                 with write_lock(self.engine), writer(self.engine).begin() as conn:
-                    outcomes = [_one(conn, job, first=n == 0) for n, job in enumerate(batch)]
+                    if careful:
+                        outcomes = [_one_in_savepoint(conn, job, first=n == 0) for n, job in enumerate(batch)]
+                    else:
+                        outcomes = [_one(conn, job) for job in batch]
+            except _Careful:
+                careful = True
+                continue
             except Exception as exc:  # a deadlock to retry, or a failed commit: nobody's report is stored
-                if attempt < 3 and is_transient(exc):
+                if attempt < 4 and is_transient(exc):
                     continue
                 outcomes = [exc] * len(batch)
             for job, outcome in zip(batch, outcomes, strict=True):
@@ -110,6 +156,32 @@ class IngestWriter:
                 else:
                     job.future.set_result(outcome)
             return
+
+
+class _Careful(Exception):
+    """A report failed after writing: run the batch again with a savepoint per report."""
+
+
+def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
+    """Ingest one report without a savepoint; _Careful when its failure left writes behind."""
+    try:
+        delivery = job.authorize(conn)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        if isinstance(exc, DBAPIError | sqlite3.Error) or is_conflict(exc) or "psycopg" in type(exc).__module__:
+            raise _Careful from exc  # a failed statement may have spoiled the transaction
+        return exc  # refused before writing anything (unknown key)
+    try:
+        return ingest(conn, job.report, delivery)
+    except DuplicateReport as dup:
+        if dup.wrote:
+            raise _Careful from dup
+        return IngestResult("duplicate", job.report.report_id, dup.device_id)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise _Careful from exc
 
 
 def _savepoint(conn: Connection, first: bool) -> None:
@@ -124,7 +196,7 @@ def _savepoint(conn: Connection, first: bool) -> None:
         cur.execute("RELEASE SAVEPOINT report; SAVEPOINT report")  # one round trip (no parameters)
 
 
-def _one(conn: Connection, job: _Job, *, first: bool) -> IngestResult | BaseException:
+def _one_in_savepoint(conn: Connection, job: _Job, *, first: bool) -> IngestResult | BaseException:
     """Ingest one report inside a savepoint; its error is returned, not raised."""
     cur = cursor(conn)
     for attempt in range(3):
