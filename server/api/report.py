@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -28,8 +28,11 @@ router = APIRouter(prefix="/api/v1", tags=["report"])
 _ready: set[str] = set()
 
 
-def require_report_reader() -> None:
-    """Hook for the console's authentication: who may read reports (everyone, until login exists)."""
+def require_report_reader(request: Request) -> None:
+    """Who may read reports: a signed-in console user whose reach covers ``?unit=`` (401/403 otherwise)."""
+    from server.console.views import report_reader
+
+    report_reader(request)
 
 
 ReportReaderDep = Annotated[None, Depends(require_report_reader)]

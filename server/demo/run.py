@@ -8,6 +8,7 @@ machine and has it report, then prints the figures and keeps serving until Ctrl-
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,9 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.demo import district, fleet
 from shared.protocol import ENROLL_PATH, HEALTH_PATH, REPORTS_PATH, EnrollResponse
+
+if TYPE_CHECKING:
+    from server.console.auth import DemoSignIn
 
 #: Unit whose token the local agent uses: the office that writes the report.
 LOCAL_AGENT_UNIT = "PB08"
@@ -37,6 +42,7 @@ class DemoResult:
     seeded: bool
     fleet_reports: int = 0
     local_agent: str = "skipped"
+    console_user: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -130,6 +136,21 @@ def _wait_healthy(base_url: str, server: subprocess.Popen[bytes], seconds: float
     raise DemoError(f"the server did not answer at {base_url} within {seconds:.0f} s")
 
 
+def _console_link(base_url: str) -> DemoSignIn:
+    from server.console.auth import demo_sign_in
+
+    return demo_sign_in(base_url)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the demo like Ctrl-C, so the server it started is stopped too."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
     """The real server in its own process, on the configured (demo) database."""
     return subprocess.Popen(
@@ -154,6 +175,7 @@ def prepare(data_dir: Path, reset: bool) -> bool:
 def run_demo(data_dir: Path, host: str, port: int, *, reset: bool, local_agent: bool,
              browser: bool, serve_forever: bool) -> DemoResult:
     """Seed (first time), serve, fill with the fleet and the local agent; keep serving if asked."""
+    _stop_on_sigterm()
     seeded = prepare(data_dir, reset)
     if seeded:
         seed_records(data_dir / "seed")
@@ -171,8 +193,13 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset: bool, local_agent: 
                 # The demo still stands without this PC's own report: say why and go on.
                 result.local_agent = "failed"
                 result.notes.append(str(exc))
+        link = _console_link(base_url)
+        result.console_user = link.username
+        if link.password:
+            print(f"Console: user {link.username}, password {link.password} (shown once)", file=sys.stderr)
+        print(f"Console sign-in link (one use, 10 minutes): {link.url}", file=sys.stderr)
         if browser:
-            webbrowser.open(result.url)
+            webbrowser.open(link.url)  # signed, one use, ten minutes, loopback only
         if serve_forever:
             print(f"kiemke demo at {result.url} (data in {data_dir}); Ctrl-C stops it.", file=sys.stderr)
             server.wait()

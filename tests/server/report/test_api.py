@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from server.config import Settings
+from server.console.auth import create_user
 from server.db import writing
 from server.main import create_app
 from server.report import generate
@@ -23,6 +24,7 @@ from server.report.store import ensure_tables
 from server.services.figure import Coverage
 from server.services.policy import Policy
 from server.services.state import Snapshot
+from tests.server.console.conftest import csrf_of
 from tests.server.report.handbuilt import make_coverage, make_snapshot
 
 
@@ -39,6 +41,12 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setattr(generate, "coverage_at", hand_built)
     app = create_app(Settings(environment="test", data_dir=tmp_path))
     with TestClient(app) as test_client:
+        create_user(app.state.engine, "officer", "a long enough pass phrase", "officer", None, actor="test")
+        assert test_client.get("/api/v1/report").status_code == 401  # nobody signed in yet
+        form = test_client.get("/login")
+        signed = test_client.post("/login", follow_redirects=False, data={
+            "username": "officer", "password": "a long enough pass phrase", "csrf": csrf_of(form.text), "next": "/"})
+        assert signed.status_code == 303
         yield test_client
     app.state.engine.dispose()
 
