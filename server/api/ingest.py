@@ -27,6 +27,7 @@ from shared.protocol import (
     EnrollRequest,
     EnrollResponse,
     IngestResponse,
+    split_agent_key,
 )
 
 router = APIRouter(tags=["agents"])
@@ -94,7 +95,9 @@ async def post_report(request: Request, response: Response) -> IngestResponse:
                         prefetched=device)
 
     writer: IngestWriter = state.ingest_writer
-    result = await writer.ingest(report, authorize)
+    parts = split_agent_key(key)
+    hint = (parts[0], report.machine_id) if parts else None
+    result = await writer.ingest(report, authorize, hint)
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
     return IngestResponse(status=result.status, report_id=result.report_id, device_id=result.device_id)

@@ -31,7 +31,7 @@ class Dialect:
 
     def sql(self, text: str) -> str:
         """``:name`` placeholders in the driver's style."""
-        return text if self.sqlite else re.sub(r"(?<!:):(\w+)", r"%(\1)s", text)
+        return text if self.sqlite else _pyformat(text)
 
     def ts(self, value: datetime | None) -> Any:
         """A timestamp as stored: naive UTC."""
@@ -85,6 +85,11 @@ class Dialect:
 
 
 @functools.cache
+def _pyformat(text: str) -> str:
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", text)
+
+
+@functools.cache
 def dialect(name: str) -> Dialect:
     """The conversions for a dialect name."""
     return Dialect(name)
@@ -122,10 +127,43 @@ _AGENT_AND_DEVICE = (
 )
 
 
+AgentRow = tuple[str, Any, int, int | None]  # key_hash, revoked_at, unit_id, device_id
+PREFETCH = "kiemke_prefetch"  # key in Connection.info of a batch's looked-up agents and devices
+_PREFETCH = (
+    "SELECT v.agent, v.machine, a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
+    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at "
+    "FROM unnest(%(agents)s::uuid[], %(machines)s::text[]) AS v(agent, machine) "
+    "JOIN agent a ON a.id = v.agent LEFT JOIN device d ON d.machine_id = v.machine"
+)
+
+
+def prefetch(conn: Connection, pairs: list[tuple[uuid.UUID, str]]) -> None:
+    """Look up a whole batch's agents and devices in one round trip (PostgreSQL only).
+
+    ``agent_and_device`` then takes each answer once: a second report for the same machine in the batch
+    reads the device again, as the first one has changed it.
+    """
+    if conn.dialect.name != "postgresql" or not pairs:
+        return
+    d = dialect(conn.dialect.name)
+    cur = cursor(conn)
+    cur.execute(_PREFETCH, {"agents": [a for a, _ in pairs], "machines": [m for _, m in pairs]})
+    found: dict[tuple[uuid.UUID, str], tuple[AgentRow, DeviceRow | None]] = {}
+    for row in cur.fetchall():
+        device = None if row[6] is None else (row[6], row[7], row[8], d.read_ts(row[9]), d.read_ts(row[10]))
+        found[(row[0], row[1])] = ((row[2], row[3], row[4], row[5]), device)
+    conn.info[PREFETCH] = found
+
+
 def agent_and_device(
     conn: Connection, agent_id: uuid.UUID, machine_id: str
-) -> tuple[tuple[str, Any, int, int | None], DeviceRow | None] | None:
+) -> tuple[AgentRow, DeviceRow | None] | None:
     """The agent's row and the device row of ``machine_id`` in one round trip; None without such agent."""
+    cached = conn.info.get(PREFETCH)
+    if cached is not None:
+        hit = cached.pop((agent_id, machine_id), None)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
     d = dialect(conn.dialect.name)
     cur = cursor(conn)
     cur.execute(d.sql(_AGENT_AND_DEVICE), {"id": d.uid(agent_id), "machine": machine_id})

@@ -20,6 +20,7 @@ import queue
 import sqlite3
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server.db import write_lock, writer
 from server.services.ingest import Delivery, DuplicateReport, IngestResult, ingest, is_conflict, is_transient
-from server.services.ingest_sql import cursor
+from server.services.ingest_sql import PREFETCH, cursor, prefetch
 from shared.schema import InventoryReport
 
 Authorize = Callable[[Connection], Delivery]
@@ -41,6 +42,7 @@ class _Job:
     report: InventoryReport
     authorize: Authorize
     future: Future[IngestResult]
+    hint: tuple[uuid.UUID, str] | None = None  # (agent id, machine id) to look up with the whole batch
 
 
 _STOP: Any = object()
@@ -53,7 +55,7 @@ class IngestWriter:
                  inline: bool | None = None) -> None:
         self.engine = engine
         # SQLite has one writer at a time anyway; PostgreSQL overlaps the fsyncs of a few transactions.
-        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 8)
+        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 4)
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -86,18 +88,23 @@ class IngestWriter:
         for thread in threads:
             thread.join(timeout=30)
 
-    def submit(self, report: InventoryReport, authorize: Authorize) -> Future[IngestResult]:
-        """Queue a report; the future holds its result once committed, or the error that refused it."""
+    def submit(self, report: InventoryReport, authorize: Authorize,
+               hint: tuple[uuid.UUID, str] | None = None) -> Future[IngestResult]:
+        """Queue a report; the future holds its result once committed, or the error that refused it.
+
+        ``hint`` (agent id, machine id) lets the writer look the batch's agents and devices up at once.
+        """
         self.start()
-        job = _Job(report, authorize, Future())
+        job = _Job(report, authorize, Future(), hint)
         self._queue.put(job)
         return job.future
 
-    async def ingest(self, report: InventoryReport, authorize: Authorize) -> IngestResult:
+    async def ingest(self, report: InventoryReport, authorize: Authorize,
+                     hint: tuple[uuid.UUID, str] | None = None) -> IngestResult:
         """Ingest a report from a coroutine; the writing happens in a batch with its neighbours."""
         if not self.inline:
-            return await asyncio.wrap_future(self.submit(report, authorize))
-        job = _Job(report, authorize, Future())
+            return await asyncio.wrap_future(self.submit(report, authorize, hint))
+        job = _Job(report, authorize, Future(), hint)
         self._pending.append(job)
         if not self._drain_scheduled:
             self._drain_scheduled = True
@@ -142,7 +149,11 @@ class IngestWriter:
                     if careful:
                         outcomes = [_one_in_savepoint(conn, job, first=n == 0) for n, job in enumerate(batch)]
                     else:
-                        outcomes = [_one(conn, job) for job in batch]
+                        try:
+                            prefetch(conn, [job.hint for job in batch if job.hint is not None])
+                            outcomes = [_one(conn, job) for job in batch]
+                        finally:
+                            conn.info.pop(PREFETCH, None)
             except _Careful:
                 careful = True
                 continue
