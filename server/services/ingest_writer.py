@@ -3,7 +3,7 @@
 A commit is the dearest part of ingesting a report (a WAL flush on PostgreSQL, the write lock on SQLite).
 A writer takes whatever reports are waiting, up to ``max_batch``, and ingests them in one transaction: on
 SQLite it runs on the event loop between reads of requests (its statements are short C calls, and a second
-thread would hand the GIL back and forth on every one of them); on PostgreSQL a few threads overlap the
+thread would hand the GIL back and forth on every one of them); on PostgreSQL two threads overlap the
 round trips and WAL flushes.
 The first pass assumes every report succeeds or fails before writing (an unknown key, a duplicate of a
 known device): that costs no savepoints. When a report fails after it wrote something, the transaction is
@@ -54,8 +54,9 @@ class IngestWriter:
     def __init__(self, engine: Engine, *, writers: int | None = None, max_batch: int = 64,
                  inline: bool | None = None) -> None:
         self.engine = engine
-        # SQLite has one writer at a time anyway; PostgreSQL overlaps the fsyncs of a few transactions.
-        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 4)
+        # SQLite has one writer at a time anyway; on PostgreSQL two overlap their round trips and WAL flushes
+        # (more only added GIL contention on the two-core machine we measured on).
+        self.writers = writers or (1 if engine.dialect.name == "sqlite" else 2)
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
