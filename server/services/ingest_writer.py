@@ -41,7 +41,7 @@ Authorize = Callable[[Connection], Delivery]
 class _Job:
     report: InventoryReport
     authorize: Authorize
-    future: Future[IngestResult]
+    future: Future[IngestResult] | asyncio.Future[IngestResult]
     hint: tuple[uuid.UUID, str] | None = None  # (agent id, machine id) to look up with the whole batch
 
 
@@ -96,21 +96,25 @@ class IngestWriter:
         ``hint`` (agent id, machine id) lets the writer look the batch's agents and devices up at once.
         """
         self.start()
-        job = _Job(report, authorize, Future(), hint)
-        self._queue.put(job)
-        return job.future
+        future: Future[IngestResult] = Future()
+        self._queue.put(_Job(report, authorize, future, hint))
+        return future
 
     async def ingest(self, report: InventoryReport, authorize: Authorize,
                      hint: tuple[uuid.UUID, str] | None = None) -> IngestResult:
         """Ingest a report from a coroutine; the writing happens in a batch with its neighbours."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IngestResult] = loop.create_future()
+        job = _Job(report, authorize, future, hint)
         if not self.inline:
-            return await asyncio.wrap_future(self.submit(report, authorize, hint))
-        job = _Job(report, authorize, Future(), hint)
-        self._pending.append(job)
-        if not self._drain_scheduled:
-            self._drain_scheduled = True
-            asyncio.get_running_loop().call_soon(self._drain)
-        return await asyncio.wrap_future(job.future)
+            self.start()
+            self._queue.put(job)
+        else:
+            self._pending.append(job)
+            if not self._drain_scheduled:
+                self._drain_scheduled = True
+                loop.call_soon(self._drain)
+        return await future
 
     def _drain(self) -> None:
         # Runs on the event loop: requests that arrived meanwhile are parsed before the next batch.
@@ -162,12 +166,36 @@ class IngestWriter:
                 if attempt < 4 and is_transient(exc):
                     continue
                 outcomes = [exc] * len(batch)
-            for job, outcome in zip(batch, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    job.future.set_exception(outcome)
-                else:
-                    job.future.set_result(outcome)
+            _settle(batch, outcomes, inline=self.inline)
             return
+
+
+def _settle(batch: list[_Job], outcomes: list[IngestResult | BaseException], *, inline: bool) -> None:
+    """Hand each caller its outcome; coroutines' futures in one hop to their loop per batch."""
+    waiting: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[IngestResult], object]]] = {}
+    for job, outcome in zip(batch, outcomes, strict=True):
+        if isinstance(job.future, asyncio.Future):
+            waiting.setdefault(job.future.get_loop(), []).append((job.future, outcome))
+        elif isinstance(outcome, BaseException):
+            job.future.set_exception(outcome)
+        else:
+            job.future.set_result(outcome)
+    for loop, pairs in waiting.items():
+        if inline:
+            _resolve(pairs)
+        else:
+            # One wake-up of the event loop for the whole batch rather than one per report.
+            loop.call_soon_threadsafe(_resolve, pairs)
+
+
+def _resolve(pairs: list[tuple[asyncio.Future[IngestResult], object]]) -> None:
+    for future, outcome in pairs:
+        if future.cancelled():  # the client went away; its report is stored all the same
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]
 
 
 class _Careful(Exception):
