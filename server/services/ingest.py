@@ -267,6 +267,13 @@ def ingest(
         ).first()
         last_hash = previous.content_hash if previous is not None else None
     stored = last_hash != digest
+    observation = None
+    if stored:
+        observation = {
+            "device_id": device_id, "observed_at": collected, "received_at": now, "report_id": report.report_id,
+            "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
+            **_observation_columns(report),
+        }
     # The unique report_id decides: a report another transaction recorded first inserts nothing here.
     recorded = sql.record_report(
         conn,
@@ -281,17 +288,13 @@ def ingest(
         hostname=report.hostname if in_order and report.hostname else None,
         digest=digest if stored and in_order else None,
         agent_id=delivery.agent_id, now=now, machine_id=report.machine_id,
+        observation=observation,
+        defer=in_order and not wrote,  # a routine report: nothing to undo if it proves a duplicate
     )
     if not recorded:
         raise DuplicateReport(device_id, wrote=wrote)
-    if stored:
-        sql.insert_observation(conn, {
-            "device_id": device_id, "observed_at": collected, "received_at": now, "report_id": report.report_id,
-            "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
-            **_observation_columns(report),
-        })
-        if not in_order and previous is not None:
-            _keep_next_report(conn, device_id, collected, previous)
+    if stored and not in_order and previous is not None:
+        _keep_next_report(conn, device_id, collected, previous)
     return IngestResult("accepted", report.report_id, device_id, stored)
 
 

@@ -13,6 +13,7 @@ import functools
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -247,13 +248,49 @@ def _combined(device_sql: str, agent: bool) -> str:
     return ", ".join(parts) + " SELECT count(*) FROM ins"  # noqa: S608 - fragments of this module
 
 
+@dataclass
+class Deferred:
+    """A routine report's writes, kept for one ``executemany`` with the rest of its batch (PostgreSQL)."""
+
+    sql: str
+    params: dict[str, Any]
+    recorded: bool | None = None  # set by flush: False when the report_id was already recorded
+
+
+DEFER = "kiemke_defer"  # key in Connection.info of the batch's list of Deferred writes
+
+
+@functools.cache
+def _observation_types() -> dict[str, str]:
+    from sqlalchemy.dialects import postgresql
+
+    from server.models import Observation, table_of
+
+    pg: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return {c.name: c.type.compile(dialect=pg) for c in table_of(Observation).columns}
+
+
+@functools.cache
+def _with_observation(combined: str, columns: tuple[str, ...]) -> str:
+    # Casts, because in INSERT ... SELECT PostgreSQL cannot infer a parameter's type from the column.
+    types = _observation_types()
+    values = ", ".join(f"CAST(:{c} AS {types[c]})" for c in columns)
+    obs = (f"obs AS (INSERT INTO observation ({', '.join(columns)}) SELECT {values} "  # noqa: S608 - model columns
+           "WHERE EXISTS (SELECT 1 FROM ins))")
+    head, tail = combined.rsplit(" SELECT count(*) FROM ins", 1)
+    return f"{head}, {obs} SELECT count(*) FROM ins{tail}"  # noqa: S608 - fragments of this module
+
+
 def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected: datetime, machine: str | None,
                   bios: date | None, hostname: str | None, digest: str | None, agent_id: uuid.UUID | None,
-                  now: datetime, machine_id: str) -> bool:
+                  now: datetime, machine_id: str, observation: Mapping[str, Any] | None = None,
+                  defer: bool = False) -> bool:
     """Record a received report, count it on its device, note its agent; False when it was recorded before.
 
     ``machine``, ``bios``, ``hostname`` and ``digest`` are the device's facts this report moves forward
-    (None: leave as is).
+    (None: leave as is); ``observation`` is inserted too when given and the report is new. With ``defer``
+    on PostgreSQL inside a batch, the writes join the batch's list and True is returned: the batch learns
+    at its flush whether the report was new.
     """
     d = dialect(conn.dialect.name)
     device_id = report_row["device_id"]
@@ -262,9 +299,17 @@ def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected:
     agent_params = {} if agent_id is None else {"now": d.ts(now), "agent": d.uid(agent_id), "machine": machine_id}
     cur = cursor(conn)
     if not d.sqlite:
-        # Shared names (device, machine) carry the same values in every part.
-        cur.execute(d.sql(_combined(device_sql, agent_id is not None)),
-                    {**d.values(report_row), **params, **agent_params})
+        # Shared names (device_id, report_id, received_at, hostname, machine) carry equal values in every part.
+        statement = _combined(device_sql, agent_id is not None)
+        values = {**d.values(report_row), **params, **agent_params}
+        if observation is not None:
+            statement = _with_observation(statement, tuple(observation))
+            values.update(d.values(observation))
+        deferred = conn.info.get(DEFER)
+        if defer and deferred is not None:
+            deferred.append(Deferred(d.sql(statement), values))
+            return True
+        cur.execute(d.sql(statement), values)
         row = cur.fetchone()
         return bool(row and row[0])
     cur.execute(_INSERT_REPORT, d.values(report_row))
@@ -273,4 +318,20 @@ def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected:
     cur.execute(device_sql, params)
     if agent_id is not None:
         cur.execute(_UPDATE_AGENT, {**agent_params, "device": device_id})
+    if observation is not None:
+        insert_observation(conn, observation)
     return True
+
+
+def flush(conn: Connection, deferred: list[Deferred]) -> None:
+    """Run deferred writes, one ``executemany`` per statement shape, and note which reports were new."""
+    shapes: dict[str, list[Deferred]] = {}
+    for item in deferred:
+        shapes.setdefault(item.sql, []).append(item)
+    cur = cursor(conn)
+    for statement, items in shapes.items():
+        cur.executemany(statement, [item.params for item in items], returning=True)
+        for item in items:
+            row = cur.fetchone()
+            item.recorded = bool(row and row[0])
+            cur.nextset()
