@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import queue
 import sqlite3
-import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -71,10 +70,6 @@ class IngestWriter:
         with self._lock:
             if self._threads:
                 return
-            # A writer back from a database round trip waits for the GIL while the event loop parses
-            # requests; at the default 5 ms switch interval that wait, several times per report, would
-            # dominate ingest on PostgreSQL.
-            sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
             for n in range(self.writers):
                 thread = threading.Thread(target=self._loop, name=f"ingest-writer-{n}", daemon=True)
                 thread.start()
