@@ -4,7 +4,10 @@ A commit is the dearest part of ingesting a report (a WAL flush on PostgreSQL, t
 A writer takes whatever reports are waiting, up to ``max_batch``, and ingests them in one transaction: on
 SQLite it runs on the event loop between reads of requests (its statements are short C calls, and a second
 thread would hand the GIL back and forth on every one of them); on PostgreSQL two threads overlap the
-round trips and WAL flushes.
+round trips and WAL flushes, and a batch costs three round trips whatever its size: its agents and devices
+are read in one query, and the writes of its routine reports go out in one ``executemany`` per statement
+shape.
+
 The first pass assumes every report succeeds or fails before writing (an unknown key, a duplicate of a
 known device): that costs no savepoints. When a report fails after it wrote something, the transaction is
 rolled back and the batch runs again with each report in its own savepoint, so the failed one leaves
