@@ -88,17 +88,30 @@ def reading(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return config
+
+
+def head_revision() -> str | None:
+    """The latest migration this code knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema with Alembic; cheap when already at ``head`` in this process."""
     from alembic import command
-    from alembic.config import Config
 
     key = str(engine.url)
     with _upgrade_lock:
         if key in _upgraded and revision == "head":
             return
-        config = Config()
-        config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        config = _alembic_config()
         with writer(engine).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})

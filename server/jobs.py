@@ -25,7 +25,7 @@ from server.db import reading, writing
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest, keep, make_report
 from server.report.numbers import LANGS, Lang
-from server.report.store import claim, ensure_tables, finish
+from server.report.store import claim, finish
 from server.services.policy import Policy
 
 if TYPE_CHECKING:
@@ -103,7 +103,6 @@ def run_report_job(
     now: datetime | None = None,
 ) -> list[tuple[date, str | None, Lang]]:
     """Generate and keep every due report this runner wins the claim for; returns what it generated."""
-    ensure_tables(engine)
 
     def from_history(session: Session, request: ReportRequest) -> ReportDocument:
         return make_report(session, request, policy, tz)

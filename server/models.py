@@ -270,6 +270,40 @@ class AuditLog(SQLModel, table=True):
     detail: str = Field(default="{}", sa_type=sa.Text, description="JSON detail")
 
 
+class ReportSnapshot(SQLModel, table=True):
+    """A report as generated for a cut-off date and kept for later reading."""
+
+    __tablename__ = "report_snapshot"
+    __table_args__ = (sa.Index("ix_report_snapshot_as_of", "as_of", "unit_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    as_of: date = Field(description="Cut-off date the figures describe (end of that day)")
+    period: str = Field(max_length=128, description="Period label printed in the title")
+    unit_code: str | None = Field(default=None, max_length=64, description="Root unit of the scope; None: all")
+    lang: str = Field(max_length=8, description="vi or en")
+    trigger: str = Field(default="manual", max_length=16, description="schedule or manual")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    corrected_after: datetime | None = Field(default=None, sa_type=UTCDateTime,
+                                             description="Inputs for the date were corrected after it")
+    markdown: str = Field(sa_type=sa.Text, description="The report in Markdown")
+    json_text: str = Field(sa_type=sa.Text, description="The report as JSON (figures and text)")
+    docx: bytes = Field(sa_type=sa.LargeBinary, description="The report as a Word document")
+
+
+class JobRun(SQLModel, table=True):
+    """A claim to run a scheduled job for one date: the unique key is what makes one replica the runner."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (sa.UniqueConstraint("job", "run_date", name="uq_job_run_job_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    run_date: date
+    runner: str = Field(max_length=128, description="Host and process that claimed the run")
+    status: str = Field(default="running", max_length=16, description="running, done or failed")
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+
+
 metadata = SQLModel.metadata
 
 

@@ -11,21 +11,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, SettingsDep
 from server.db import reading
+from server.models import ReportSnapshot
 from server.report import MEDIA_TYPES, Format, render
 from server.report.annex import item_keys
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import Lang
-from server.report.store import ReportSnapshot, ensure_tables, listing
+from server.report.store import listing
 from server.services.policy import Policy
 
 router = APIRouter(prefix="/api/v1", tags=["report"])
-_ready: set[str] = set()
 
 
 def require_report_reader(request: Request) -> None:
@@ -36,14 +35,6 @@ def require_report_reader(request: Request) -> None:
 
 
 ReportReaderDep = Annotated[None, Depends(require_report_reader)]
-
-
-def _tables(engine: Engine) -> None:
-    """The report tables, created once per database when no migration has yet."""
-    key = str(engine.url)
-    if key not in _ready:
-        ensure_tables(engine)
-        _ready.add(key)
 
 
 def _file_name(as_of: date, unit: str | None, fmt: Format) -> str:
@@ -81,7 +72,6 @@ async def get_report(
                             compare_to=compare_to)
 
     def build() -> bytes:
-        _tables(engine)
         with reading(engine) as session:
             document: ReportDocument = make_report(session, request, Policy.from_settings(settings), settings.tz)
         return render(document, format)
@@ -116,7 +106,6 @@ class KeptReports(BaseModel):
 @router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates")
 def list_kept(engine: EngineDep, _reader: ReportReaderDep, unit: str | None = None) -> KeptReports:
     """Kept reports of a scope (default: the whole tree), for the console's list."""
-    _tables(engine)
     with reading(engine) as session:
         rows = [KeptReport.model_validate(r, from_attributes=True) for r in listing(session, unit)]
     return KeptReports(data=rows, count=len(rows))
@@ -130,7 +119,6 @@ def get_kept(
     format: Annotated[Literal["md", "json", "docx"], Query(description="md, json or docx")] = "md",
 ) -> Response:
     """The kept content, unchanged since it was generated."""
-    _tables(engine)
     with reading(engine) as session:
         row = session.get(ReportSnapshot, report_id)
         if row is None:

@@ -63,12 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from server.report import render
     from server.report.annex import item_keys
     from server.report.generate import ReportRequest, UnknownUnit, keep, make_report
-    from server.report.store import ensure_tables
     from server.services.policy import Policy
 
     settings = Settings.from_env()
     engine = open_database(settings.url)
-    ensure_tables(engine)
     if args.list_kept:
         return _list_kept(engine, args.unit)
     if args.kept is not None:
@@ -120,7 +118,7 @@ def _list_kept(engine: Engine, unit: str | None) -> int:
 
 def _print_kept(engine: Engine, args: argparse.Namespace) -> int:
     from server.db import reading
-    from server.report.store import ReportSnapshot
+    from server.models import ReportSnapshot
 
     if args.fmt == "txt":
         print("kiemke-server report: a kept report is kept as md, json and docx, not txt", file=sys.stderr)

@@ -11,11 +11,12 @@ from datetime import date, tzinfo
 
 from sqlmodel import Session
 
+from server.models import ReportSnapshot
 from server.report import render
 from server.report.document import ReportDocument
 from server.report.numbers import Lang
 from server.report.section import build_report
-from server.report.store import ReportSnapshot, previous_cut_off, save
+from server.report.store import previous_cut_off, save
 from server.services.figure import Coverage
 from server.services.policy import Policy
 from server.services.state import Snapshot

@@ -1,9 +1,6 @@
 """Kept reports and the job-run claim that lets one replica, and only one, run a scheduled job.
 
-Two tables, defined here because only the report uses them. They live in their own ``MetaData``
-(``REPORT_METADATA``), not the shared one that migrations and test fixtures walk, so a database migrated
-without them stays valid; ``ensure_tables`` creates them on first use (idempotent; an Alembic revision
-adding the same two tables can replace it):
+The two tables live in ``server/models.py`` with the others (migration 0002):
 
 - ``report_snapshot``: a report generated for a cut-off date, in Markdown, JSON and .docx. Bytes live in
   the database, not on one replica's disk, so any replica can serve them.
@@ -20,60 +17,12 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from server.db import writing
-from server.models import UTCDateTime, table_of, utcnow
-
-_REGISTRY = registry()
-REPORT_METADATA = _REGISTRY.metadata
-
-
-class ReportBase(SQLModel, registry=_REGISTRY):
-    """Base of the report's own tables (their own metadata, see the module docstring)."""
-
-
-class ReportSnapshot(ReportBase, table=True):
-    """A report as generated for a cut-off date and kept for later reading."""
-
-    __tablename__ = "report_snapshot"
-    __table_args__ = (sa.Index("ix_report_snapshot_as_of", "as_of", "unit_code"),)
-    id: int | None = Field(default=None, primary_key=True)
-    as_of: date = Field(description="Cut-off date the figures describe (end of that day)")
-    period: str = Field(max_length=128, description="Period label printed in the title")
-    unit_code: str | None = Field(default=None, max_length=64, description="Root unit of the scope; None: all")
-    lang: str = Field(max_length=8, description="vi or en")
-    trigger: str = Field(default="manual", max_length=16, description="schedule or manual")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    corrected_after: datetime | None = Field(default=None, sa_type=UTCDateTime,
-                                             description="Inputs for the date were corrected after it")
-    markdown: str = Field(sa_type=sa.Text, description="The report in Markdown")
-    json_text: str = Field(sa_type=sa.Text, description="The report as JSON (figures and text)")
-    docx: bytes = Field(sa_type=sa.LargeBinary, description="The report as a Word document")
-
-
-class JobRun(ReportBase, table=True):
-    """A claim to run a scheduled job for one date: the unique key is what makes one replica the runner."""
-
-    __tablename__ = "job_run"
-    __table_args__ = (sa.UniqueConstraint("job", "run_date", name="uq_job_run_job_date"),)
-    id: int | None = Field(default=None, primary_key=True)
-    job: str = Field(max_length=64)
-    run_date: date
-    runner: str = Field(max_length=128, description="Host and process that claimed the run")
-    status: str = Field(default="running", max_length=16, description="running, done or failed")
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    detail: str | None = Field(default=None, sa_type=sa.Text)
-
+from server.models import JobRun, ReportSnapshot, table_of, utcnow
 
 TABLES = (table_of(ReportSnapshot), table_of(JobRun))
-
-
-def ensure_tables(engine: Engine) -> None:
-    """Create the two tables if a migration has not (idempotent)."""
-    REPORT_METADATA.create_all(engine, tables=list(TABLES), checkfirst=True)
 
 
 def clear(engine: Engine) -> None:

@@ -20,7 +20,6 @@ from server.main import create_app
 from server.report import generate
 from server.report.generate import UnknownUnit, keep
 from server.report.section import build_report
-from server.report.store import ensure_tables
 from server.services.figure import Coverage
 from server.services.policy import Policy
 from server.services.state import Snapshot
@@ -94,7 +93,6 @@ def test_unknown_unit_and_bad_options(client: TestClient) -> None:
 
 def test_kept_reports_are_listed_and_served_unchanged(client: TestClient) -> None:
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    ensure_tables(engine)
     with writing(engine) as session:
         kept_id = keep(session, build_report(make_coverage(), make_snapshot(), "vi"), trigger="schedule").id
     listed = client.get("/api/v1/report/kept").json()

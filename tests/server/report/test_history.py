@@ -13,7 +13,7 @@ from server.db import reading, writing
 from server.models import OrgUnit
 from server.report import render
 from server.report.generate import ReportRequest, keep, make_report
-from server.report.store import clear, ensure_tables
+from server.report.store import clear
 from server.services.ingest import Delivery, receive
 from server.services.policy import Policy
 from server.services.records import save_unit
@@ -27,7 +27,6 @@ DAY = T0.date()  # 01/05/2024
 @pytest.fixture(autouse=True)
 def report_tables(engine: Engine) -> None:
     """The report's own tables, empty (PostgreSQL test databases are shared between tests)."""
-    ensure_tables(engine)
     clear(engine)
 
 

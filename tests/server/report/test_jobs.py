@@ -14,7 +14,7 @@ from server.jobs import REPORT_JOB, ReportSchedule, due_cut_offs, run_report_job
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest
 from server.report.section import build_report
-from server.report.store import JobRun, ReportSnapshot, clear, ensure_tables
+from server.report.store import JobRun, ReportSnapshot, clear
 from server.services.policy import Policy
 from tests.server.report.handbuilt import make_coverage, make_snapshot
 
@@ -24,7 +24,6 @@ T0 = datetime(2024, 5, 19, 0, 30, tzinfo=timezone.utc)
 @pytest.fixture(autouse=True)
 def report_tables(engine: Engine) -> None:
     """The report tables on the shared test database (SQLite, and PostgreSQL when it runs), empty."""
-    ensure_tables(engine)
     clear(engine)
 
 

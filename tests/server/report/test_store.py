@@ -18,8 +18,6 @@ T0 = datetime(2024, 5, 18, 1, 0, tzinfo=timezone.utc)
 @pytest.fixture(autouse=True)
 def report_tables(engine: Engine) -> None:
     """The report tables on the shared test database (SQLite, and PostgreSQL when it runs), empty."""
-    store.ensure_tables(engine)
-    store.ensure_tables(engine)  # idempotent
     store.clear(engine)
 
 
