@@ -50,6 +50,7 @@ class Settings(BaseModel):
     signature_max_age_days: int = Field(7, gt=0, description="Antivirus signatures older than this are stale")
     stale_after_days: int = Field(30, gt=0, description="An agent silent for longer than this is stale")
     builtin_av_licensed: bool = Field(True, description="Antivirus built into the OS counts as licensed")
+    scheduler: bool = Field(True, description="Run scheduled jobs (report snapshots) in this process")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -85,6 +86,7 @@ class Settings(BaseModel):
             "signature_max_age_days": "KIEMKE_SIGNATURE_MAX_AGE_DAYS",
             "stale_after_days": "KIEMKE_STALE_AFTER_DAYS",
             "builtin_av_licensed": "KIEMKE_BUILTIN_AV_LICENSED",
+            "scheduler": "KIEMKE_SCHEDULER",
         }
         values: dict[str, object] = {field: env[var] for field, var in names.items() if env.get(var)}
         url = env.get("KIEMKE_DATABASE_URL") or env.get("DATABASE_URL")

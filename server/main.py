@@ -16,6 +16,7 @@ from server.api import ingest, report
 from server.config import Settings
 from server.console.views import install_console
 from server.db import open_database
+from server.jobs import start_scheduler
 from server.services.ingest_writer import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingest_writer.start()
+        # Every replica schedules the report snapshots; a claimed (job, date) row lets only one run each.
+        jobs = start_scheduler(engine, settings) if settings.scheduler and settings.environment != "test" else None
         yield
+        if jobs is not None:
+            jobs.shutdown(wait=False)
         ingest_writer.stop()  # answer what is queued before the process exits
 
     app = FastAPI(title="kiemke", version=__version__, lifespan=lifespan)
