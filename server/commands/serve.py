@@ -12,6 +12,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                        help="server log level (default info; info logs every request)")
     parser.set_defaults(handler=run)
 
 
@@ -23,5 +25,5 @@ def run(args: argparse.Namespace) -> int:
 
     open_db().dispose()  # workers then find the schema ready
     uvicorn.run("server.main:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True)
+                proxy_headers=True, log_level=args.log_level)
     return 0

@@ -7,6 +7,7 @@ machine and has it report, then prints the figures and keeps serving until Ctrl-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,7 +51,8 @@ def _cli(*argv: str) -> None:
     """Run a kiemke-server command in this process, as the officer would type it."""
     from server.cli import main
 
-    code = main(list(argv))
+    with contextlib.redirect_stdout(sys.stderr):  # the demo's own stdout stays for its summary (--json)
+        code = main(list(argv))
     if code != 0:
         raise DemoError(f"`kiemke-server {' '.join(argv)}` failed with exit code {code}")
 
@@ -112,7 +114,7 @@ def run_local_agent(base_url: str, data_dir: Path) -> str:
     if not (agent_dir / "config.json").exists():
         subprocess.run(
             [sys.executable, "-m", "agent", "enroll", "--server", base_url, "--token", token, "--allow-http"],
-            check=True, env=env, timeout=60)
+            check=True, env=env, timeout=60, stdout=sys.stderr)
     done = subprocess.run(
         [sys.executable, "-m", "agent", "report"], env=env, timeout=120, capture_output=True, text=True)
     if done.returncode != 0:
@@ -154,7 +156,7 @@ def _stop_on_sigterm() -> None:
 def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
     """The real server in its own process, on the configured (demo) database."""
     return subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port)])
+        [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port), "--log-level", "warning"])
 
 
 def prepare(data_dir: Path, reset: bool) -> bool:
