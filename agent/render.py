@@ -6,12 +6,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from shared.schema import InventoryReport
+    from shared.schema import Hardware, InventoryReport
 
 _UNKNOWN = "[dim]unknown[/dim]"
+
+
+def _firmware(hw: Hardware) -> str:
+    """The BIOS date with the vendor and version that tell it, leaving out what is unknown."""
+    source = " ".join(part for part in (hw.bios_vendor, hw.bios_version) if part)
+    return f"{_text(hw.bios_date)} ({escape(source)})" if source else _text(hw.bios_date)
 
 
 def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
@@ -21,7 +28,8 @@ def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
 
 
 def _text(value: object) -> str:
-    return _UNKNOWN if value is None or value == "" else str(value)
+    # Machine-supplied strings may hold "[...]": escape them so rich prints them instead of styling.
+    return _UNKNOWN if value is None or value == "" else escape(str(value))
 
 
 def _when(value: datetime | None) -> str:
@@ -44,11 +52,12 @@ def age_table(report: InventoryReport) -> Table:
         ("Make / model", f"{_text(hw.vendor)} / {_text(hw.model)}"),
         ("Serial", _text(hw.serial)),
         ("Chassis", _text(hw.chassis)),
-        ("Firmware date", f"{_text(hw.bios_date)} ({_text(hw.bios_vendor)} {hw.bios_version or ''})".rstrip()),
+        ("Firmware date", _firmware(hw)),
         ("CPU", f"{_text(hw.cpu_model)} - {_text(hw.cpu_cores)} cores / {_text(hw.cpu_threads)} threads"),
         ("Memory", _gib(hw.ram_bytes)),
-        ("Disks", ", ".join(f"{d.model or '?'} {_gib(d.size_bytes)} {d.kind}" for d in hw.disks) or _UNKNOWN),
-        ("OS", f"{_text(osi.name)} {osi.version or ''} (build {_text(osi.build)})"),
+        ("Disks", ", ".join(f"{escape(d.model or 'model unknown')}: {_gib(d.size_bytes)} {d.kind}" for d in hw.disks)
+         or _UNKNOWN),
+        ("OS", f"{_text(osi.name)} {escape(osi.version or '')} (build {_text(osi.build)})"),
         ("OS installed", _text(osi.install_date)),
         ("Last update", _text(osi.last_update_date)),
         ("Last boot", _when(osi.last_boot)),
@@ -57,7 +66,7 @@ def age_table(report: InventoryReport) -> Table:
         rows.append(("Monitor", f"{_text(monitor.manufacturer)} {_text(monitor.model)}, "
                                 f"made {_text(monitor.year_of_manufacture)}, serial {_text(monitor.serial)}"))
     for device in report.peripherals.devices:
-        rows.append((device.kind.capitalize(), f"{device.name} ({device.connection})"))
+        rows.append((device.kind.capitalize(), f"{escape(device.name)} ({device.connection})"))
     for label, value in rows:
         table.add_row(label, value)
     return table
@@ -71,13 +80,13 @@ def antivirus_table(report: InventoryReport) -> Table:
     for av in report.antivirus:
         licence = _UNKNOWN if av.licence_problem is None else (
             "[red]problem[/red]" if av.licence_problem else "[green]ok[/green]")
-        table.add_row(av.name + (f" {av.version}" if av.version else ""), _yes_no(av.enabled),
+        table.add_row(escape(av.name + (f" {av.version}" if av.version else "")), _yes_no(av.enabled),
                       _yes_no(av.up_to_date), _when(av.signatures_updated_at), licence, av.source)
     if not report.antivirus:
         table.add_row("[red]none found[/red]", "", "", "", "", "")
     fw = report.firewall
     profiles = ", ".join(
-        f"{p.name} {'on' if p.enabled else 'off' if p.enabled is False else '?'}"
+        f"{escape(p.name)} {'on' if p.enabled else 'off' if p.enabled is False else '?'}"
         + ("" if p.active is None else (" (active)" if p.active else " (inactive)"))
         for p in fw.profiles
     )
@@ -93,7 +102,7 @@ def network_table(report: InventoryReport) -> Table:
     for column in ("Interface", "Kind", "MAC", "Addresses", "Up"):
         table.add_column(column)
     for nic in net.interfaces:
-        table.add_row(nic.name, nic.kind, _text(nic.mac), ", ".join([*nic.ipv4, *nic.ipv6]) or "-",
+        table.add_row(escape(nic.name), nic.kind, _text(nic.mac), escape(", ".join([*nic.ipv4, *nic.ipv6])) or "-",
                       _yes_no(nic.is_up))
     check = net.internet
     reach = _yes_no(check.reachable, "reachable", "unreachable")
@@ -108,7 +117,7 @@ def errors_table(report: InventoryReport) -> Table:
     for column in ("Family", "Reason", "Detail"):
         table.add_column(column)
     for error in report.errors:
-        table.add_row(error.collector, error.error, error.detail or "")
+        table.add_row(escape(error.collector), escape(error.error), escape(error.detail or ""))
     return table
 
 
