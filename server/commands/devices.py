@@ -100,4 +100,4 @@ def _print_table(rows: list[dict[str, Any]], as_of: str) -> None:
         last_seen = row["last_seen"][:16].replace("T", " ") if row["last_seen"] else ""
         table.add_row(str(row["id"]), row["unit"], row["kind"], row["name"] or "", _age_text(row),
                       _compliance_text(row), last_seen, str(row["reports_received"]))
-    Console().print(table)
+    Console(markup=False).print(table)  # names come from agents and spreadsheets: print, never style

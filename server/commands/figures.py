@@ -105,7 +105,7 @@ def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool) -> 
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(markup=False)  # unit names come from spreadsheets: print them, never style them
     scope = cov.unit_code or "whole tree"
     table = Table(title=f"Figures as of the end of {cov.as_of.isoformat()} ({scope})")
     table.add_column("figure")

@@ -60,5 +60,5 @@ def run_list(args: argparse.Namespace) -> int:
 
     for root in roots:
         add(root, 0)
-    Console().print(table)
+    Console(markup=False).print(table)  # names come from agents and spreadsheets: print, never style
     return 0

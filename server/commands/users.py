@@ -93,5 +93,5 @@ def run_list(args: argparse.Namespace) -> int:
     for row in data:
         table.add_row(row["username"], row["role"], row["unit"] or "(all)", "yes" if row["disabled"] else "",
                       (row["created_at"] or "")[:16].replace("T", " "))
-    Console().print(table)
+    Console(markup=False).print(table)  # names come from agents and spreadsheets: print, never style
     return 0

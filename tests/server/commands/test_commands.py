@@ -55,3 +55,12 @@ def test_bad_rows_exit_nonzero(cli_env: Path, capsys: pytest.CaptureFixture[str]
     (cli_env / "u.csv").write_text("code,name,kind\nPH,UBND,district\nX,,commune\n", encoding="utf-8")
     assert main(["units", "import", str(cli_env / "u.csv")]) == 1
     assert "row 3: name: missing" in capsys.readouterr().out
+
+
+def test_tables_print_names_as_text(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A unit name holding rich markup (from a spreadsheet) is printed as typed, not read as styling."""
+    (cli_env / "u.csv").write_text("code,name,kind\nPH,[bold]UBND[/bold] huyện,district\n", encoding="utf-8")
+    assert main(["units", "import", str(cli_env / "u.csv")]) == 0
+    capsys.readouterr()
+    assert main(["units", "list"]) == 0
+    assert "[bold]UBND[/bold]" in capsys.readouterr().out
