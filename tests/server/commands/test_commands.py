@@ -57,8 +57,10 @@ def test_bad_rows_exit_nonzero(cli_env: Path, capsys: pytest.CaptureFixture[str]
     assert "row 3: name: missing" in capsys.readouterr().out
 
 
-def test_tables_print_names_as_text(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tables_print_names_as_text(cli_env: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A unit name holding rich markup (from a spreadsheet) is printed as typed, not read as styling."""
+    monkeypatch.setenv("COLUMNS", "200")  # no wrapping inside the name
     (cli_env / "u.csv").write_text("code,name,kind\nPH,[bold]UBND[/bold] huyện,district\n", encoding="utf-8")
     assert main(["units", "import", str(cli_env / "u.csv")]) == 0
     capsys.readouterr()
