@@ -105,7 +105,7 @@ class Device(DeviceFacts, table=True):
     """One physical asset, reported by an agent or entered by hand. Agent columns hold the latest state."""
 
     __tablename__ = "device"
-    __table_args__ = (sa.Index("ix_device_unit", "unit_id"),)
+    __table_args__ = (sa.Index("ix_device_unit", "unit_id"), sa.Index("ix_device_edid_key", "edid_key", unique=True))
     id: int | None = Field(default=None, primary_key=True)
     # Unique so that two processes seeing a new machine at once cannot both create it.
     machine_id: str | None = Field(default=None, max_length=128, unique=True)
@@ -117,6 +117,12 @@ class Device(DeviceFacts, table=True):
     earliest_bios_date: date | None = None
     last_observed_at: datetime | None = _ts(description="collected_at of the latest Observation")
     last_hash: str | None = Field(default=None, max_length=64, description="Content hash of that Observation")
+    # Monitors (kind "monitor"): their identity, unique so that two processes cannot create one monitor twice.
+    edid_key: str | None = Field(default=None, max_length=768,
+                                 description="Monitor identity: EDID manufacturer|serial, or host-based without serial")
+    # Computers: the monitors their latest observation showed, so that an unchanged set needs no lookup.
+    monitor_key: str | None = Field(default=None, max_length=64, description="Hash of the attached monitors' keys")
+    monitor_ids: str | None = Field(default=None, max_length=256, description="Their device ids, comma separated")
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
@@ -159,8 +165,27 @@ class Observation(SQLModel, table=True):
     monitor_year: int | None = None
     firewall_enabled: bool | None = None
     internet_reachable: bool | None = None
+    lan_evidence: bool | None = Field(default=None, description="An up ethernet interface with IPv4 and a gateway")
+    wifi_evidence: bool | None = Field(default=None, description="An up Wi-Fi interface")
     antivirus: str = Field(default="[]", sa_type=sa.Text, description="JSON list of AntivirusState fields")
     facts: str = Field(sa_type=sa.Text, description="The normalised report JSON behind the columns")
+
+
+class MonitorSighting(SQLModel, table=True):
+    """A monitor shown by an observation of its computer: one row per monitor of every stored observation.
+
+    A monitor is attached to a computer as long as that computer's latest observation lists it, so the
+    monitors of any past date follow from the observations, late reports included.
+    """
+
+    __tablename__ = "monitor_sighting"
+    __table_args__ = (sa.Index("ix_monitor_sighting_monitor_time", "monitor_id", "observed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observation.id", index=True)
+    host_id: int = Field(foreign_key="device.id", description="The computer that reported the monitor")
+    monitor_id: int = Field(foreign_key="device.id")
+    observed_at: datetime = _ts(nullable=False, description="The observation's observed_at")
+    year: int | None = Field(default=None, description="EDID year of manufacture as reported")
 
 
 class ReceivedReport(SQLModel, table=True):

@@ -66,7 +66,11 @@ def run_list(args: argparse.Namespace) -> int:
     devices = sorted((d for d in computed.snapshot.devices if d.id in assessments), key=lambda d: (d.unit_code, d.id))
     if args.problems:
         devices = [d for d in devices if assessments[d.id].issues or assessments[d.id].past_service_life]
+    names = {d.id: d.name or d.hostname for d in computed.snapshot.devices}
     rows = [device_row(d, assessments[d.id]) for d in devices]
+    for row, device in zip(rows, devices, strict=True):
+        if device.kind == "monitor":  # the computer whose latest report shows it (None: no longer seen)
+            row["attached_to"] = names.get(device.host_id) if device.host_id is not None else None
     if args.json:
         print_json({"as_of": computed.coverage.as_of.isoformat(), "data": rows, "count": len(rows)})
         return 0

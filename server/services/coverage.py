@@ -14,6 +14,10 @@ What counts where (``figure.py`` names the keys):
 - ``units_with_*`` are over the places in the scope: every unit except an administrative grouping (kind
   ``district``) that has no headcount and no equipment of its own (the district's own office is then one of
   its departments). A fact not entered is not a yes: it stays in the denominator and ``detail["unknown"]``.
+  LAN and Wi-Fi also come from agents: a unit has them when its hand entry says yes or any of its own computers
+  in use shows the evidence in its latest report (``DeviceState.lan_evidence``, ``wifi_evidence``). ``detail``
+  counts the units established ``from_hand_entry`` (a yes entered) and ``from_agents`` (agents only), and
+  ``hand_entry_contradicted``: units entered as "no" where agents show one, for the officer to correct.
 - ``one_stop_shops_equipped`` is over units marked as one-stop shops (the district's own counts); a shop is
   equipped with a computer, printer, photocopier, scanner and camera of its own in use; ``detail`` says how many
   shops have each.
@@ -113,6 +117,8 @@ class _UnitDevices:
     staff_computers: list[int] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
     any_device: bool = False
+    lan_evidence: bool = False  # a computer of the unit shows a LAN
+    wifi_evidence: bool = False  # a computer of the unit shows Wi-Fi
 
 
 def _count_device(
@@ -173,9 +179,18 @@ def _count_unit(t: dict[str, _Tally], unit: UnitState, own: _UnitDevices) -> Non
             "units_with_wan": unit.wan,
             "units_with_fibre": None if unit.internet is None else unit.internet == "fibre",
         }
+        agents = {"units_with_lan": own.lan_evidence, "units_with_wifi": own.wifi_evidence}
         for key, value in facts.items():
-            t[key].count(value is True, code)
-            if value is None:
+            seen = agents.get(key, False)
+            t[key].count(value is True or seen, code)
+            if key in agents:
+                if value is True:
+                    t[key].add("from_hand_entry")
+                elif seen:
+                    t[key].add("from_agents")
+                    if value is False:
+                        t[key].add("hand_entry_contradicted")
+            if value is None and not seen:
                 t[key].add("unknown")
                 t[key].notes.add("missing_data")
         t["units_with_scanner"].count("scanner" in own.kinds, code)
@@ -268,6 +283,9 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
             held.kinds.add(device.kind)
             if device.kind in _STAFF_COMPUTER_KINDS:
                 held.staff_computers.append(device.id)
+            if device.kind in COMPUTER_KINDS:
+                held.lan_evidence = held.lan_evidence or device.lan_evidence is True
+                held.wifi_evidence = held.wifi_evidence or device.wifi_evidence is True
     for code in scope:
         _count_unit(own[code], tree.units[code], own_devices[code])
 

@@ -24,6 +24,7 @@ from server.models import (
     AntivirusLicenceVersion,
     Device,
     DeviceVersion,
+    MonitorSighting,
     Observation,
     OrgUnit,
     OrgUnitVersion,
@@ -48,6 +49,7 @@ _DEVICE = table_of(Device)
 _DEVICE_V = table_of(DeviceVersion)
 _OBS = table_of(Observation)
 _REPORT = table_of(ReceivedReport)
+_SIGHTING = table_of(MonitorSighting)
 _AGENT = table_of(Agent)
 _LICENCE = table_of(AntivirusLicence)
 _LICENCE_V = table_of(AntivirusLicenceVersion)
@@ -99,8 +101,10 @@ def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
     o = _OBS.c
     ranked = (
         sa.select(
-            o.device_id, o.hostname, o.chassis, o.cpu_model, o.bios_date, o.os_install_date, o.os_name, o.os_version,
+            o.id, o.device_id, o.hostname, o.chassis,
+            o.cpu_model, o.bios_date, o.os_install_date, o.os_name, o.os_version,
             o.os_build, o.monitor_year, o.antivirus, o.firewall_enabled, o.internet_reachable,
+            o.lan_evidence, o.wifi_evidence,
             sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
             .label("rank"),
             sa.func.min(o.bios_date).over(partition_by=o.device_id).label("earliest_bios"),
@@ -110,6 +114,62 @@ def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
     )
     rows = session.execute(sa.select(ranked).where(ranked.c.rank == 1))
     return {r.device_id: r for r in rows}
+
+
+def _monitor_sightings(session: Session, cutoff: datetime, latest: dict[int, Any], counts: dict[int, Any]
+                       ) -> dict[int, tuple[int | None, datetime | None, datetime | None, int | None]]:
+    """Monitor id -> (host id when attached, first seen, last seen, EDID year) as of ``cutoff``.
+
+    A monitor is attached to the computer of its latest sighting while that computer's latest observation is
+    the one that showed it; it was last seen at that computer's latest report then, or, once detached, at the
+    computer's last report before its next observation (which no longer showed the monitor).
+    """
+    s = _SIGHTING.c
+    ranked = (
+        sa.select(
+            s.monitor_id, s.observation_id, s.host_id, s.observed_at,
+            sa.func.row_number().over(partition_by=s.monitor_id, order_by=(s.observed_at.desc(), s.id.desc()))
+            .label("rank"),
+            sa.func.min(s.observed_at).over(partition_by=s.monitor_id).label("first_seen"),
+            sa.func.min(s.year).over(partition_by=s.monitor_id).label("year"),
+        )
+        .where(s.observed_at < cutoff)
+        .subquery()
+    )
+    out: dict[int, tuple[int | None, datetime | None, datetime | None, int | None]] = {}
+    detached: list[tuple[int, int]] = []  # (monitor id, observation id of its latest sighting)
+    for r in session.execute(sa.select(ranked).where(ranked.c.rank == 1)):
+        host_obs = latest.get(r.host_id)
+        if host_obs is not None and host_obs.id == r.observation_id:
+            seen = counts.get(r.host_id)
+            out[r.monitor_id] = (r.host_id, _aware(r.first_seen), _aware(seen.last_seen) if seen else None, r.year)
+        else:
+            out[r.monitor_id] = (None, _aware(r.first_seen), None, r.year)
+            detached.append((r.monitor_id, r.observation_id))
+    o, rep = _OBS.c, _REPORT.c
+    for start in range(0, len(detached), 400):
+        chunk = detached[start:start + 400]
+        following = (
+            sa.select(sa.func.min(o.observed_at))
+            .where(o.device_id == s.host_id, o.observed_at > s.observed_at, o.observed_at < cutoff)
+            .scalar_subquery()
+        )
+        last = (
+            sa.select(sa.func.max(rep.collected_at))
+            .where(rep.device_id == s.host_id, rep.collected_at >= s.observed_at,
+                   rep.collected_at < sa.func.coalesce(following, cutoff))
+            .scalar_subquery()
+        )
+        wanted = set(chunk)
+        rows = session.execute(
+            sa.select(s.monitor_id, s.observation_id, last.label("last_seen"))
+            .where(s.observation_id.in_({obs for _, obs in chunk}), s.monitor_id.in_({m for m, _ in chunk}))
+        )
+        for monitor, observation, seen_last in rows:
+            if (monitor, observation) in wanted:
+                host, first, _, year = out[monitor]
+                out[monitor] = (host, first, _aware(seen_last), year)
+    return out
 
 
 def _report_counts(session: Session, cutoff: datetime) -> dict[int, Any]:
@@ -178,12 +238,22 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
     observations = _latest_observations(session, cutoff)
     counts = _report_counts(session, cutoff)
     agents = _agent_devices(session, cutoff)
+    monitors = _monitor_sightings(session, cutoff, observations, counts)
     devices = []
     for r in rows:
         unit = codes[r.unit_id]
         if unit not in units:
             continue
         obs, seen = observations.get(r.device_id), counts.get(r.device_id)
+        sighted = monitors.get(r.device_id) if r.kind == "monitor" else None
+        if sighted is not None:
+            devices.append(DeviceState(
+                id=r.device_id, unit_code=unit, kind="monitor", status=cast(DeviceStatus, r.status), name=r.name,
+                vendor=r.vendor, model=r.model, serial=r.serial, air_gapped=r.air_gapped,
+                purchased_on=r.purchased_on, host_id=sighted[0], first_seen=sighted[1], last_seen=sighted[2],
+                monitor_year=sighted[3],
+            ))
+            continue
         last_seen = _aware(seen.last_seen) if seen else None
         devices.append(
             DeviceState(
@@ -209,6 +279,8 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
                 antivirus=_antivirus(obs.antivirus) if obs else (),
                 firewall_enabled=obs.firewall_enabled if obs else None,
                 internet_reachable=obs.internet_reachable if obs else None,
+                lan_evidence=obs.lan_evidence if obs else None,
+                wifi_evidence=obs.wifi_evidence if obs else None,
             )
         )
     return sorted(devices, key=lambda s: s.id)

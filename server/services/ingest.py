@@ -27,7 +27,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from server.db import write_lock, writer
-from server.models import Device, DeviceVersion, Observation, ReceivedReport, table_of, utcnow
+from server.models import (
+    Device,
+    DeviceVersion,
+    MonitorSighting,
+    Observation,
+    ReceivedReport,
+    UTCDateTime,
+    table_of,
+    utcnow,
+)
 from server.services import ingest_sql as sql
 from server.services.records import normalise_serial, save_device
 from server.services.state import COMPUTER_KINDS
@@ -38,6 +47,7 @@ Via = Literal["http", "import"]
 _DEVICE = table_of(Device)
 _REPORT = table_of(ReceivedReport)
 _OBSERVATION = table_of(Observation)
+_SIGHTING = table_of(MonitorSighting)
 
 # Facts that change on every collection without saying anything about the machine's state.
 _VOLATILE: dict[str, Any] = {
@@ -115,8 +125,74 @@ def device_kind(report: InventoryReport) -> str:
     return "other" if chassis == "virtual" else "desktop"
 
 
+def network_evidence(report: InventoryReport) -> tuple[bool | None, bool | None]:
+    """(LAN, Wi-Fi) evidence of a report: an up ethernet interface with an IPv4 address while a default
+    gateway is known, and an up Wi-Fi interface; (None, None) when the report lists no interfaces."""
+    interfaces = report.network.interfaces
+    if not interfaces:
+        return None, None
+    lan = bool(report.network.default_gateway) and any(
+        i.kind == "ethernet" and i.is_up is True and bool(i.ipv4) for i in interfaces
+    )
+    wifi = any(i.kind == "wifi" and i.is_up is True for i in interfaces)
+    return lan, wifi
+
+
+@dataclass(frozen=True)
+class MonitorIdentity:
+    """What names one monitor of a report.
+
+    With a usable EDID serial, the key is ``MANUFACTURER|SERIAL``: the same monitor on another computer is the
+    same device. Without one (blank, or a placeholder like ``0``), nothing tells two monitors of one model
+    apart, so the key is the host computer plus manufacturer, model and the monitor's rank among its identical
+    twins on that computer: ``host:<id>|MANUFACTURER|MODEL|<n>``; such a monitor moved to another computer
+    becomes a new device there. A monitor without serial, manufacturer and model is not recorded.
+    """
+
+    key: str  # without the host part for serial-less monitors: see edid_key
+    serial_key: str | None
+    manufacturer: str | None
+    model: str | None
+    serial: str | None
+    year: int | None
+
+    def edid_key(self, host_id: int) -> str:
+        """The device's ``edid_key``."""
+        return self.key if self.serial_key else f"host:{host_id}|{self.key}"
+
+
+def monitor_identities(report: InventoryReport) -> list[MonitorIdentity]:
+    """The report's monitors that can be named, each once, in the report's order."""
+    found: dict[str, MonitorIdentity] = {}
+    ranks: dict[str, int] = {}
+    for m in report.peripherals.monitors:
+        maker = " ".join((m.manufacturer or "").split()).upper()
+        model = " ".join((m.model or "").split())
+        serial_key = normalise_serial(m.serial)
+        if serial_key:
+            key = f"{maker}|{serial_key}"
+        elif maker or model:
+            twin = f"{maker}|{model.upper()}"
+            ranks[twin] = ranks.get(twin, 0) + 1
+            key = f"{twin}|{ranks[twin]}"
+        else:
+            continue
+        if key not in found:
+            found[key] = MonitorIdentity(key, serial_key, maker or None, model or None, m.serial,
+                                         m.year_of_manufacture)
+    return list(found.values())
+
+
+def monitors_key(identities: list[MonitorIdentity]) -> str | None:
+    """The hash a computer's row keeps of its monitors' identities (None: no monitor)."""
+    if not identities:
+        return None
+    return hashlib.sha256("\n".join(sorted(i.key for i in identities)).encode("utf-8")).hexdigest()
+
+
 def _observation_columns(report: InventoryReport) -> dict[str, Any]:
     hw, os_ = report.hardware, report.os
+    lan, wifi = network_evidence(report)
     years = [m.year_of_manufacture for m in report.peripherals.monitors if m.year_of_manufacture]
     antivirus = [
         {
@@ -145,12 +221,15 @@ def _observation_columns(report: InventoryReport) -> dict[str, Any]:
         "monitor_year": min(years) if years else None,
         "firewall_enabled": report.firewall.enabled,
         "internet_reachable": report.network.internet.reachable,
+        "lan_evidence": lan,
+        "wifi_evidence": wifi,
         "antivirus": json.dumps(antivirus, sort_keys=True),
     }
 
 
 _DEVICE_COLS = (
-    _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_seen, _DEVICE.c.created_at
+    _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_seen, _DEVICE.c.created_at,
+    _DEVICE.c.monitor_key, _DEVICE.c.monitor_ids,
 )
 def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery) -> tuple[Any, ...] | None:
     """The device this report is about: by machine_id, then the agent's own device, then by serial."""
@@ -200,6 +279,54 @@ def _create_device(conn: Connection, report: InventoryReport, delivery: Delivery
     return device_id
 
 
+def _resolve_monitors(conn: Connection, host_id: int, identities: list[MonitorIdentity], collected: datetime,
+                      now: datetime, *, in_order: bool) -> list[int]:
+    """The device ids of a report's monitors: found by EDID identity, else a hand-entered monitor with the same
+    serial (adopted), else created in the computer's unit. A monitor now on a computer of another unit moves
+    there (when the report is the newest); one seen earlier than recorded is backdated. Runs only when a
+    computer's monitors differ from its previous report's, or for a late report."""
+    c = _DEVICE.c
+    keys = [i.edid_key(host_id) for i in identities]
+    host_unit = conn.execute(sa.select(c.unit_id).where(c.id == host_id)).scalar_one()
+    found = {r.edid_key: r for r in conn.execute(
+        sa.select(c.id, c.edid_key, c.unit_id, c.created_at).where(c.edid_key.in_(keys)))}
+    ids: list[int] = []
+    with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+        for identity, key in zip(identities, keys, strict=True):
+            row = found.get(key)
+            if row is None and identity.serial_key:
+                row = conn.execute(
+                    sa.select(c.id, c.edid_key, c.unit_id, c.created_at)
+                    .where(c.kind == "monitor", c.serial_key == identity.serial_key, c.edid_key.is_(None))
+                    .order_by(c.id).limit(1)
+                ).first()
+            if row is None:
+                device = Device(unit_id=host_unit, kind="monitor", vendor=identity.manufacturer, model=identity.model,
+                                serial=identity.serial, serial_key=identity.serial_key, edid_key=key)
+                save_device(session, device, min(collected, now))
+                session.flush()
+                assert device.id is not None
+                ids.append(device.id)
+                continue
+            ids.append(row.id)
+            monitor = None
+            if row.edid_key is None:  # a hand-entered monitor: the agent's sighting is the same device
+                monitor = session.get(Device, row.id)
+                assert monitor is not None
+                monitor.edid_key = key
+                session.add(monitor)
+            if in_order and row.unit_id != host_unit:
+                monitor = monitor or session.get(Device, row.id)
+                assert monitor is not None
+                monitor.unit_id = host_unit
+                save_device(session, monitor, min(collected, now))
+            session.flush()
+            if row.created_at is not None and collected < row.created_at:
+                _backdate(conn, row.id, collected)
+        session.commit()  # releases the savepoint only
+    return ids
+
+
 def _keep_next_report(conn: Connection, device_id: int, collected: datetime, previous: Row[Any]) -> None:
     """After a late observation, make sure the report that followed it still shows what it said.
 
@@ -218,7 +345,13 @@ def _keep_next_report(conn: Connection, device_id: int, collected: datetime, pre
     copy = {k: v for k, v in previous._mapping.items() if k != "id"}
     copy.update(observed_at=following.collected_at, received_at=following.received_at,
                 report_id=following.report_id, delivered_offline=following.via == "import")
-    conn.execute(sa.insert(_OBSERVATION).values(**copy))
+    copy_id = conn.execute(sa.insert(_OBSERVATION).values(**copy).returning(_OBSERVATION.c.id)).scalar_one()
+    s = _SIGHTING.c
+    conn.execute(sa.insert(_SIGHTING).from_select(
+        ["observation_id", "host_id", "monitor_id", "observed_at", "year"],
+        sa.select(sa.literal(copy_id), s.host_id, s.monitor_id, sa.literal(following.collected_at, UTCDateTime()),
+                  s.year).where(s.observation_id == previous.id),
+    ))
     conn.execute(sa.update(_REPORT).where(r.id == following.id).values(stored=True))
     c = _DEVICE.c
     later = sa.or_(c.last_observed_at.is_(None), c.last_observed_at < following.collected_at)
@@ -246,9 +379,9 @@ def ingest(
     wrote = row is None
     if row is None:
         device_id = _create_device(conn, report, delivery, now)
-        machine_id, last_hash, last_seen = report.machine_id, None, None
+        machine_id, last_hash, last_seen, monitor_key, monitor_ids = report.machine_id, None, None, None, None
     else:
-        device_id, machine_id, last_hash, last_seen, created_at = row
+        device_id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids = row
         if created_at is not None and collected < created_at:
             _backdate(conn, device_id, collected)
             wrote = True
@@ -268,7 +401,19 @@ def ingest(
         last_hash = previous.content_hash if previous is not None else None
     stored = last_hash != digest
     observation = None
+    sightings: list[tuple[int, int | None]] = []
+    monitors: tuple[str | None, str | None] = (None, None)
     if stored:
+        identities = monitor_identities(report)
+        key = monitors_key(identities)
+        if identities:
+            if in_order and key == monitor_key and monitor_ids:  # the same monitors as before: no lookup
+                ids = [int(n) for n in monitor_ids.split(",")]
+            else:
+                ids = _resolve_monitors(conn, device_id, identities, collected, now, in_order=in_order)
+                wrote = True
+            sightings = [(monitor, identity.year) for monitor, identity in zip(ids, identities, strict=True)]
+            monitors = (key, ",".join(str(n) for n in ids))
         observation = {
             "device_id": device_id, "observed_at": collected, "received_at": now, "report_id": report.report_id,
             "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
@@ -288,7 +433,7 @@ def ingest(
         hostname=report.hostname if in_order and report.hostname else None,
         digest=digest if stored and in_order else None,
         agent_id=delivery.agent_id, now=now, machine_id=report.machine_id,
-        observation=observation,
+        observation=observation, sightings=sightings, monitors=monitors,
         defer=in_order and not wrote,  # a routine report: nothing to undo if it proves a duplicate
     )
     if not recorded:

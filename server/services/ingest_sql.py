@@ -12,14 +12,15 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-DeviceRow = tuple[int, str | None, str | None, Any, Any]  # id, machine_id, last_hash, last_seen, created_at
+# id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids
+DeviceRow = tuple[int, str | None, str | None, Any, Any, str | None, str | None]
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text: fixed width, so it sorts as time
 
 
@@ -102,7 +103,8 @@ def cursor(conn: Connection) -> Any:
 
 
 _AGENT = "SELECT key_hash, revoked_at, unit_id, device_id FROM agent WHERE id = :id"
-_DEVICE = "SELECT id, machine_id, last_hash, last_seen, created_at FROM device WHERE machine_id = :machine"
+_DEVICE = ("SELECT id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids "
+           "FROM device WHERE machine_id = :machine")
 _REPORT_COLUMNS = ("report_id", "device_id", "agent_id", "collected_at", "received_at", "via", "signed",
                    "imported_by", "stored")
 _INSERT_REPORT = (
@@ -123,7 +125,7 @@ def agent_row(conn: Connection, agent_id: uuid.UUID) -> tuple[str, Any, int, int
 
 _AGENT_AND_DEVICE = (
     "SELECT a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
-    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at "
+    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids "
     "FROM agent a LEFT JOIN device d ON d.machine_id = :machine WHERE a.id = :id"
 )
 
@@ -132,7 +134,7 @@ AgentRow = tuple[str, Any, int, int | None]  # key_hash, revoked_at, unit_id, de
 PREFETCH = "kiemke_prefetch"  # key in Connection.info of a batch's looked-up agents and devices
 _PREFETCH = (
     "SELECT v.agent, v.machine, a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
-    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at "
+    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids "
     "FROM unnest(%(agents)s::uuid[], %(machines)s::text[]) AS v(agent, machine) "
     "JOIN agent a ON a.id = v.agent LEFT JOIN device d ON d.machine_id = v.machine"
 )
@@ -151,7 +153,8 @@ def prefetch(conn: Connection, pairs: list[tuple[uuid.UUID, str]]) -> None:
     cur.execute(_PREFETCH, {"agents": [a for a, _ in pairs], "machines": [m for _, m in pairs]})
     found: dict[tuple[uuid.UUID, str], tuple[AgentRow, DeviceRow | None]] = {}
     for row in cur.fetchall():
-        device = None if row[6] is None else (row[6], row[7], row[8], d.read_ts(row[9]), d.read_ts(row[10]))
+        device = None if row[6] is None else (row[6], row[7], row[8], d.read_ts(row[9]), d.read_ts(row[10]),
+                                              row[11], row[12])
         found[(row[0], row[1])] = ((row[2], row[3], row[4], row[5]), device)
     conn.info[PREFETCH] = found
 
@@ -171,19 +174,20 @@ def agent_and_device(
     row = cur.fetchone()
     if row is None:
         return None
-    device = None if row[4] is None else (row[4], row[5], row[6], d.read_ts(row[7]), d.read_ts(row[8]))
+    device = None if row[4] is None else (row[4], row[5], row[6], d.read_ts(row[7]), d.read_ts(row[8]), row[9],
+                                          row[10])
     return (row[0], row[1], row[2], row[3]), device
 
 
 def device_by_machine(conn: Connection, machine_id: str) -> DeviceRow | None:
-    """(id, machine_id, last_hash, last_seen, created_at) of the device with this machine id."""
+    """(id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids) of this machine's device."""
     d = dialect(conn.dialect.name)
     cur = cursor(conn)
     cur.execute(d.sql(_DEVICE), {"machine": machine_id})
     row = cur.fetchone()
     if row is None:
         return None
-    return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4])
+    return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4]), row[5], row[6]
 
 
 @functools.cache
@@ -192,10 +196,29 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"  # noqa: S608
 
 
-def insert_observation(conn: Connection, row: Mapping[str, Any]) -> None:
-    """Append an observation."""
+def insert_observation(conn: Connection, row: Mapping[str, Any], sightings: Sequence[tuple[int, int | None]] = ()
+                       ) -> None:
+    """Append an observation, and a sighting of each (monitor id, EDID year) it shows."""
     d = dialect(conn.dialect.name)
-    cursor(conn).execute(d.sql(_insert("observation", tuple(row))), d.values(row))
+    cur = cursor(conn)
+    cur.execute(d.sql(_insert("observation", tuple(row))), d.values(row))
+    if sightings:
+        observation_id = cur.lastrowid if d.sqlite else None
+        if observation_id is None:
+            cur.execute(d.sql("SELECT max(id) FROM observation WHERE device_id = :device_id "
+                              "AND report_id = :report_id"),
+                        {"device_id": row["device_id"], "report_id": d.uid(row["report_id"])})
+            observation_id = cur.fetchone()[0]
+        host, at = row["device_id"], d.ts(row["observed_at"])
+        cur.executemany(d.sql(_INSERT_SIGHTING), [
+            {"observation_id": observation_id, "host_id": host, "monitor_id": monitor, "observed_at": at,
+             "year": year}
+            for monitor, year in sightings
+        ])
+
+
+_INSERT_SIGHTING = ("INSERT INTO monitor_sighting (observation_id, host_id, monitor_id, observed_at, year) "
+                    "VALUES (:observation_id, :host_id, :monitor_id, :observed_at, :year)")
 
 
 @functools.cache
@@ -218,13 +241,17 @@ def _device_update(machine: bool, bios: bool, hostname: bool, latest: bool) -> s
     if latest:
         sets.append("last_hash = CASE WHEN last_observed_at IS NULL OR last_observed_at <= :collected THEN :hash "
                     "ELSE last_hash END")
+        for column in ("monitor_key", "monitor_ids"):  # before last_observed_at: every SET reads the old row
+            sets.append(f"{column} = CASE WHEN last_observed_at IS NULL OR last_observed_at <= :collected "
+                        f"THEN :{column} ELSE {column} END")
         sets.append("last_observed_at = CASE WHEN last_observed_at IS NULL OR last_observed_at < :collected "
                     "THEN :collected ELSE last_observed_at END")
     return f"UPDATE device SET {', '.join(sets)} WHERE id = :device"  # noqa: S608 - fixed fragments above
 
 
 def _device_params(d: Dialect, device_id: int, collected: datetime, *, machine: str | None, bios: date | None,
-                   hostname: str | None, digest: str | None) -> tuple[str, dict[str, Any]]:
+                   hostname: str | None, digest: str | None, monitors: tuple[str | None, str | None]
+                   ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"device": device_id, "collected": d.ts(collected)}
     if machine is not None:
         params["machine"] = machine
@@ -234,6 +261,7 @@ def _device_params(d: Dialect, device_id: int, collected: datetime, *, machine: 
         params["hostname"] = hostname
     if digest is not None:
         params["hash"] = digest
+        params["monitor_key"], params["monitor_ids"] = monitors
     return _device_update(machine is not None, bios is not None, hostname is not None, digest is not None), params
 
 
@@ -271,12 +299,18 @@ def _observation_types() -> dict[str, str]:
 
 
 @functools.cache
-def _with_observation(combined: str, columns: tuple[str, ...]) -> str:
+def _with_observation(combined: str, columns: tuple[str, ...], sightings: bool = False) -> str:
     # Casts, because in INSERT ... SELECT PostgreSQL cannot infer a parameter's type from the column.
     types = _observation_types()
     values = ", ".join(f"CAST(:{c} AS {types[c]})" for c in columns)
     obs = (f"obs AS (INSERT INTO observation ({', '.join(columns)}) SELECT {values} "  # noqa: S608 - model columns
-           "WHERE EXISTS (SELECT 1 FROM ins))")
+           "WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)")
+    if sightings:  # the monitors it shows, in the same statement: (monitor id, year) pairs as two arrays
+        obs += (", sig AS (INSERT INTO monitor_sighting (observation_id, host_id, monitor_id, observed_at, year) "
+                "SELECT obs.id, CAST(:device_id AS INTEGER), m.monitor, "
+                "CAST(:observed_at AS TIMESTAMP WITHOUT TIME ZONE), m.year FROM obs, "
+                "unnest(CAST(:sighting_monitors AS INTEGER[]), CAST(:sighting_years AS INTEGER[])) "
+                "AS m(monitor, year))")
     head, tail = combined.rsplit(" SELECT count(*) FROM ins", 1)
     return f"{head}, {obs} SELECT count(*) FROM ins{tail}"  # noqa: S608 - fragments of this module
 
@@ -284,18 +318,20 @@ def _with_observation(combined: str, columns: tuple[str, ...]) -> str:
 def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected: datetime, machine: str | None,
                   bios: date | None, hostname: str | None, digest: str | None, agent_id: uuid.UUID | None,
                   now: datetime, machine_id: str, observation: Mapping[str, Any] | None = None,
-                  defer: bool = False) -> bool:
+                  sightings: Sequence[tuple[int, int | None]] = (),
+                  monitors: tuple[str | None, str | None] = (None, None), defer: bool = False) -> bool:
     """Record a received report, count it on its device, note its agent; False when it was recorded before.
 
     ``machine``, ``bios``, ``hostname`` and ``digest`` are the device's facts this report moves forward
-    (None: leave as is); ``observation`` is inserted too when given and the report is new. With ``defer``
+    (None: leave as is), ``monitors`` the (monitor_key, monitor_ids) that go with ``digest``; ``observation``
+    is inserted too when given and the report is new, with ``sightings`` (monitor id, year). With ``defer``
     on PostgreSQL inside a batch, the writes join the batch's list and True is returned: the batch learns
     at its flush whether the report was new.
     """
     d = dialect(conn.dialect.name)
     device_id = report_row["device_id"]
     device_sql, params = _device_params(d, device_id, collected, machine=machine, bios=bios, hostname=hostname,
-                                        digest=digest)
+                                        digest=digest, monitors=monitors)
     agent_params = {} if agent_id is None else {"now": d.ts(now), "agent": d.uid(agent_id), "machine": machine_id}
     cur = cursor(conn)
     if not d.sqlite:
@@ -303,8 +339,11 @@ def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected:
         statement = _combined(device_sql, agent_id is not None)
         values = {**d.values(report_row), **params, **agent_params}
         if observation is not None:
-            statement = _with_observation(statement, tuple(observation))
+            statement = _with_observation(statement, tuple(observation), bool(sightings))
             values.update(d.values(observation))
+            if sightings:
+                values["sighting_monitors"] = [m for m, _ in sightings]
+                values["sighting_years"] = [y for _, y in sightings]
         deferred = conn.info.get(DEFER)
         if defer and deferred is not None:
             deferred.append(Deferred(d.sql(statement), values))
@@ -319,7 +358,7 @@ def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected:
     if agent_id is not None:
         cur.execute(_UPDATE_AGENT, {**agent_params, "device": device_id})
     if observation is not None:
-        insert_observation(conn, observation)
+        insert_observation(conn, observation, sightings)
     return True
 
 

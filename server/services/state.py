@@ -85,6 +85,12 @@ class DeviceState:
     antivirus: tuple[AntivirusState, ...] = ()
     firewall_enabled: bool | None = None
     internet_reachable: bool | None = None
+    # Network evidence of the latest report: an up ethernet interface with an IPv4 address and a default
+    # gateway (a LAN), an up Wi-Fi interface (Wi-Fi); None when the report listed no interfaces.
+    lan_evidence: bool | None = None
+    wifi_evidence: bool | None = None
+    # Monitors: the computer whose latest report (as of the date) shows it; None when no computer does.
+    host_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,10 +43,11 @@ DEVICES = (
     asset(11, "X1", "photocopier"),
     asset(12, "X1", "scanner"),
     asset(13, "X1", "camera"),
+    # Its last report shows an ethernet link with an address and a gateway: X2 entered "no LAN" by mistake.
     pc(14, "X2", delivered_offline=True, internet_reachable=None, last_seen=at(date(2024, 3, 1)),
-       antivirus=(av(enabled=False),)),
+       antivirus=(av(enabled=False),), lan_evidence=True, wifi_evidence=False),
     asset(15, "X2", "printer", purchased_on=date(2019, 5, 18)),
-    pc(16, "S1", internet_reachable=None, antivirus=(), firewall_enabled=None),
+    pc(16, "S1", internet_reachable=None, antivirus=(), firewall_enabled=None, wifi_evidence=True),
     pc(17, "S1", internet_reachable=False, cpu_model=None, earliest_bios_date=None, bios_date=None,
        os_install_date=date(2020, 1, 1)),
     pc(18, "S1", kind="laptop", antivirus=(av(up_to_date=None, updated=None),), purchased_on=date(2019, 6, 30)),
@@ -118,9 +119,14 @@ def test_staff_figures_cap_each_unit_at_its_headcount(district: Coverage) -> Non
 def test_unit_figures_count_places_not_the_district_grouping(district: Coverage) -> None:
     f = district.figures
     assert share(f["units_with_scanner"]) == (2, 5, {"P1", "X1"})
-    assert share(f["units_with_lan"]) == (4, 5, {"P1", "P2", "X1", "S1"})
-    assert share(f["units_with_wifi"]) == (1, 5, {"P1"})
-    assert f["units_with_wifi"].detail == {"unknown": 2} and f["units_with_wifi"].note == "missing_data"
+    # LAN entered yes for P1, P2, X1, S1; X2 entered no, but its computer 14 shows one.
+    lan = f["units_with_lan"]
+    assert share(lan) == (5, 5, {"P1", "P2", "X1", "X2", "S1"})
+    assert lan.detail == {"from_hand_entry": 4, "from_agents": 1, "hand_entry_contradicted": 1} and lan.note is None
+    # Wi-Fi entered yes for P1 only; S1 left blank, but its computer 16 shows Wi-Fi; X1 stays unknown.
+    wifi = f["units_with_wifi"]
+    assert share(wifi) == (2, 5, {"P1", "S1"})
+    assert wifi.detail == {"from_hand_entry": 1, "from_agents": 1, "unknown": 1} and wifi.note == "missing_data"
     assert share(f["units_with_wan"]) == (1, 5, {"P1"})
     assert share(f["units_with_fibre"]) == (3, 5, {"P1", "X1", "S1"})
     shops = f["one_stop_shops_equipped"]
@@ -176,6 +182,27 @@ def test_district_office_with_its_own_staff_is_a_place() -> None:
     cov = coverage_for(Snapshot(AS_OF, units, (pc(1, "D"),)), Policy())
     assert share(cov.figures["units_with_lan"]) == (1, 1, {"D"})
     assert share(cov.figures["computers_per_staff"]) == (1, 5, {1})
+
+
+def test_network_evidence_counts_only_from_the_units_own_computers_in_use() -> None:
+    units = (
+        unit("D", "district", None),
+        unit("A", wifi=False),  # its only Wi-Fi computer is retired: the "no" stands
+        unit("B"),  # blank; a printer and a computer without evidence do not make a LAN
+        unit("C", parent="B", lan=False),  # its child shows one: B does not, C does
+    )
+    devices = (
+        pc(1, "A", status="retired", wifi_evidence=True, lan_evidence=True),
+        pc(2, "B", lan_evidence=False, wifi_evidence=False),
+        asset(3, "B", "printer", lan_evidence=True),
+        pc(4, "C", kind="server", lan_evidence=True),
+    )
+    cov = coverage_for(Snapshot(as_of=AS_OF, units=units, devices=devices), Policy())
+    lan, wifi = cov.figures["units_with_lan"], cov.figures["units_with_wifi"]
+    assert share(lan) == (1, 3, {"C"})
+    assert lan.detail == {"from_agents": 1, "hand_entry_contradicted": 1, "unknown": 2}
+    assert share(wifi) == (0, 3, set()) and wifi.detail == {"unknown": 2}
+    assert share(cov.per_unit["B"]["units_with_lan"]) == (1, 2, {"C"})
 
 
 def test_no_agent_anywhere_is_said_not_shown_as_empty() -> None:
