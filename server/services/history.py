@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -116,9 +116,20 @@ def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
     return {r.device_id: r for r in rows}
 
 
+class _Sighted(NamedTuple):
+    """A monitor as agents saw it up to the cut-off."""
+
+    attached: bool  # the latest observation of ``host`` shows it
+    host: int  # the computer that showed it last
+    at: datetime  # when that computer's report last showed it as a change (its observation)
+    first_seen: datetime | None
+    last_seen: datetime | None
+    year: int | None
+
+
 def _monitor_sightings(session: Session, cutoff: datetime, latest: dict[int, Any], counts: dict[int, Any]
-                       ) -> dict[int, tuple[int | None, datetime | None, datetime | None, int | None]]:
-    """Monitor id -> (host id when attached, first seen, last seen, EDID year) as of ``cutoff``.
+                       ) -> dict[int, _Sighted]:
+    """Monitor id -> how agents saw it as of ``cutoff``.
 
     A monitor is attached to the computer of its latest sighting while that computer's latest observation is
     the one that showed it; it was last seen at that computer's latest report then, or, once detached, at the
@@ -136,15 +147,15 @@ def _monitor_sightings(session: Session, cutoff: datetime, latest: dict[int, Any
         .where(s.observed_at < cutoff)
         .subquery()
     )
-    out: dict[int, tuple[int | None, datetime | None, datetime | None, int | None]] = {}
+    out: dict[int, _Sighted] = {}
     detached: list[tuple[int, int]] = []  # (monitor id, observation id of its latest sighting)
     for r in session.execute(sa.select(ranked).where(ranked.c.rank == 1)):
         host_obs = latest.get(r.host_id)
-        if host_obs is not None and host_obs.id == r.observation_id:
-            seen = counts.get(r.host_id)
-            out[r.monitor_id] = (r.host_id, _aware(r.first_seen), _aware(seen.last_seen) if seen else None, r.year)
-        else:
-            out[r.monitor_id] = (None, _aware(r.first_seen), None, r.year)
+        attached = host_obs is not None and host_obs.id == r.observation_id
+        seen = counts.get(r.host_id) if attached else None
+        out[r.monitor_id] = _Sighted(attached, r.host_id, cast(datetime, _aware(r.observed_at)), _aware(r.first_seen),
+                                     _aware(seen.last_seen) if seen else None, r.year)
+        if not attached:
             detached.append((r.monitor_id, r.observation_id))
     o, rep = _OBS.c, _REPORT.c
     for start in range(0, len(detached), 400):
@@ -167,8 +178,7 @@ def _monitor_sightings(session: Session, cutoff: datetime, latest: dict[int, Any
         )
         for monitor, observation, seen_last in rows:
             if (monitor, observation) in wanted:
-                host, first, _, year = out[monitor]
-                out[monitor] = (host, first, _aware(seen_last), year)
+                out[monitor] = out[monitor]._replace(last_seen=_aware(seen_last))
     return out
 
 
@@ -230,28 +240,32 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
     rows = session.execute(
         sa.select(
             v.device_id, v.unit_id, v.kind, v.status, v.name, v.vendor, v.model, v.serial, v.air_gapped,
-            v.purchased_on, d.machine_id,
+            v.purchased_on, v.valid_from, d.machine_id,
         )
         .join(_DEVICE, d.id == v.device_id)
         .where(_covers(v.valid_from, v.valid_to, cutoff))
-    )
+    ).all()
     observations = _latest_observations(session, cutoff)
     counts = _report_counts(session, cutoff)
     agents = _agent_devices(session, cutoff)
     monitors = _monitor_sightings(session, cutoff, observations, counts)
+    unit_of = {r.device_id: r.unit_id for r in rows}
     devices = []
     for r in rows:
         unit = codes[r.unit_id]
+        sighted = monitors.get(r.device_id) if r.kind == "monitor" else None
+        if sighted is not None and sighted.host in unit_of and cast(datetime, _aware(r.valid_from)) <= sighted.at:
+            # A monitor is where the computer that last showed it is, unless its record was edited since.
+            unit = codes[unit_of[sighted.host]]
         if unit not in units:
             continue
         obs, seen = observations.get(r.device_id), counts.get(r.device_id)
-        sighted = monitors.get(r.device_id) if r.kind == "monitor" else None
         if sighted is not None:
             devices.append(DeviceState(
                 id=r.device_id, unit_code=unit, kind="monitor", status=cast(DeviceStatus, r.status), name=r.name,
                 vendor=r.vendor, model=r.model, serial=r.serial, air_gapped=r.air_gapped,
-                purchased_on=r.purchased_on, host_id=sighted[0], first_seen=sighted[1], last_seen=sighted[2],
-                monitor_year=sighted[3],
+                purchased_on=r.purchased_on, host_id=sighted.host if sighted.attached else None,
+                first_seen=sighted.first_seen, last_seen=sighted.last_seen, monitor_year=sighted.year,
             ))
             continue
         last_seen = _aware(seen.last_seen) if seen else None

@@ -161,6 +161,10 @@ class MonitorIdentity:
         return self.key if self.serial_key else f"host:{host_id}|{self.key}"
 
 
+#: Serial numbers monitor makers leave in the EDID of a whole model (0x01010101 and its byte patterns).
+EDID_PLACEHOLDER_SERIALS = frozenset({"16843009", "01010101", "0X01010101", "33686018", "50529027"})
+
+
 def monitor_identities(report: InventoryReport) -> list[MonitorIdentity]:
     """The report's monitors that can be named, each once, in the report's order."""
     found: dict[str, MonitorIdentity] = {}
@@ -169,6 +173,8 @@ def monitor_identities(report: InventoryReport) -> list[MonitorIdentity]:
         maker = " ".join((m.manufacturer or "").split()).upper()
         model = " ".join((m.model or "").split())
         serial_key = normalise_serial(m.serial)
+        if serial_key in EDID_PLACEHOLDER_SERIALS:
+            serial_key = None
         if serial_key:
             key = f"{maker}|{serial_key}"
         elif maker or model:
@@ -280,27 +286,29 @@ def _create_device(conn: Connection, report: InventoryReport, delivery: Delivery
 
 
 def _resolve_monitors(conn: Connection, host_id: int, identities: list[MonitorIdentity], collected: datetime,
-                      now: datetime, *, in_order: bool) -> list[int]:
+                      now: datetime) -> list[int]:
     """The device ids of a report's monitors: found by EDID identity, else a hand-entered monitor with the same
-    serial (adopted), else created in the computer's unit. A monitor now on a computer of another unit moves
-    there (when the report is the newest); one seen earlier than recorded is backdated. Runs only when a
-    computer's monitors differ from its previous report's, or for a late report."""
+    serial (adopted), else created in the computer's unit. One seen earlier than recorded is backdated.
+
+    A monitor's unit is not rewritten when it shows up on another computer: the snapshot places a monitor with
+    the computer that last showed it (``history.py``), so a move is no correction of past records. Runs only
+    when a computer's monitors differ from its previous report's, or for a late report.
+    """
     c = _DEVICE.c
     keys = [i.edid_key(host_id) for i in identities]
-    host_unit = conn.execute(sa.select(c.unit_id).where(c.id == host_id)).scalar_one()
-    found = {r.edid_key: r for r in conn.execute(
-        sa.select(c.id, c.edid_key, c.unit_id, c.created_at).where(c.edid_key.in_(keys)))}
+    found = {r.edid_key: r for r in conn.execute(sa.select(c.id, c.edid_key, c.created_at).where(c.edid_key.in_(keys)))}
     ids: list[int] = []
     with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
         for identity, key in zip(identities, keys, strict=True):
             row = found.get(key)
             if row is None and identity.serial_key:
                 row = conn.execute(
-                    sa.select(c.id, c.edid_key, c.unit_id, c.created_at)
+                    sa.select(c.id, c.edid_key, c.created_at)
                     .where(c.kind == "monitor", c.serial_key == identity.serial_key, c.edid_key.is_(None))
                     .order_by(c.id).limit(1)
                 ).first()
             if row is None:
+                host_unit = conn.execute(sa.select(c.unit_id).where(c.id == host_id)).scalar_one()
                 device = Device(unit_id=host_unit, kind="monitor", vendor=identity.manufacturer, model=identity.model,
                                 serial=identity.serial, serial_key=identity.serial_key, edid_key=key)
                 save_device(session, device, min(collected, now))
@@ -309,18 +317,12 @@ def _resolve_monitors(conn: Connection, host_id: int, identities: list[MonitorId
                 ids.append(device.id)
                 continue
             ids.append(row.id)
-            monitor = None
             if row.edid_key is None:  # a hand-entered monitor: the agent's sighting is the same device
                 monitor = session.get(Device, row.id)
                 assert monitor is not None
                 monitor.edid_key = key
                 session.add(monitor)
-            if in_order and row.unit_id != host_unit:
-                monitor = monitor or session.get(Device, row.id)
-                assert monitor is not None
-                monitor.unit_id = host_unit
-                save_device(session, monitor, min(collected, now))
-            session.flush()
+                session.flush()
             if row.created_at is not None and collected < row.created_at:
                 _backdate(conn, row.id, collected)
         session.commit()  # releases the savepoint only
@@ -410,7 +412,7 @@ def ingest(
             if in_order and key == monitor_key and monitor_ids:  # the same monitors as before: no lookup
                 ids = [int(n) for n in monitor_ids.split(",")]
             else:
-                ids = _resolve_monitors(conn, device_id, identities, collected, now, in_order=in_order)
+                ids = _resolve_monitors(conn, device_id, identities, collected, now)
                 wrote = True
             sightings = [(monitor, identity.year) for monitor, identity in zip(ids, identities, strict=True)]
             monitors = (key, ",".join(str(n) for n in ids))

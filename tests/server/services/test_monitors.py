@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from server.db import reading
+from server.db import reading, writing
 from server.models import Device, MonitorSighting, Observation, table_of
 from server.services.coverage import coverage_for
 from server.services.history import snapshot
 from server.services.ingest import Delivery, IngestResult, monitor_identities, network_evidence, receive
 from server.services.policy import Policy
+from server.services.records import save_device
 from server.services.spreadsheets import import_assets
 from server.services.state import DeviceState, Snapshot
 from shared.schema import InventoryReport
@@ -87,6 +88,9 @@ def test_identities_by_serial_else_by_host_model_and_rank() -> None:
         ("SAM|S19D300|1", "host:7|SAM|S19D300|1"),
         ("SAM|S19D300|2", "host:7|SAM|S19D300|2"),  # two identical monitors without serial are two
     ]
+    # 0x01010101 is what many makers put in every unit's EDID: it names no monitor.
+    [placeholder] = monitor_identities(_report("a", T0, [{**DELL, "serial": "16843009"}]))
+    assert placeholder.serial_key is None and placeholder.edid_key(3) == "host:3|DEL|DELL E2216H|1"
 
 
 def test_network_evidence() -> None:
@@ -145,8 +149,9 @@ def test_a_monitor_moved_to_another_computer_is_not_twinned(engine: Engine, unit
     _send(engine, _report("a", T0 + timedelta(days=2, hours=1), []), p1)  # its old computer no longer shows it
     _send(engine, _report("a", T0 + timedelta(days=3), []), p1)
     [monitor] = _monitors(engine)
-    assert monitor.unit_id == x1
+    assert monitor.unit_id == p1  # the record keeps where it was first seen; the snapshot places it
     before, after = _state(engine, DAY), _state(engine, DAY + timedelta(days=2))
+    assert before.corrected_after is None  # a move later is news, not a correction of that day
     hosts = {d.hostname: d.id for d in after.devices if d.kind == "desktop"}
     then, now = _monitor_states(before)["DELL E2216H"], _monitor_states(after)["DELL E2216H"]
     assert (then.unit_code, then.host_id, then.last_seen) == ("P1", hosts["pc-a"], T0 + timedelta(hours=3))
@@ -154,6 +159,20 @@ def test_a_monitor_moved_to_another_computer_is_not_twinned(engine: Engine, unit
     # Counted where it stands on each date.
     assert monitor.id in coverage_for(before, Policy()).per_unit["P1"]["past_service_life"].items
     assert monitor.id in coverage_for(after, Policy()).per_unit["X1"]["past_service_life"].items
+
+
+def test_monitors_follow_their_computer_to_another_unit(engine: Engine, units: tuple[int, int]) -> None:
+    p1, x1 = units
+    _send(engine, _report("a", T0, [DELL]), p1)
+    with writing(engine) as session:
+        computer = session.exec(select(Device).where(Device.kind == "desktop")).one()
+        computer.unit_id = x1
+        save_device(session, computer, T0 + timedelta(days=1))
+    assert _monitor_states(_state(engine, DAY))["DELL E2216H"].unit_code == "P1"
+    assert _monitor_states(_state(engine, DAY + timedelta(days=1)))["DELL E2216H"].unit_code == "X1"
+    with reading(engine) as session:
+        scoped = snapshot(session, DAY + timedelta(days=1), "X1")
+    assert sorted(d.kind for d in scoped.devices) == ["desktop", "monitor"]
 
 
 def test_a_detached_monitor_was_last_seen_with_the_last_report_that_showed_it(
@@ -179,6 +198,20 @@ def test_a_late_report_dates_a_monitor_back(engine: Engine, units: tuple[int, in
     assert len(_monitors(engine)) == 1
 
 
+def test_a_late_report_between_two_others_leaves_the_monitors_of_the_next_one(
+        engine: Engine, units: tuple[int, int]) -> None:
+    p1, _ = units
+    _send(engine, _report("a", T0, [DELL]), p1)
+    _send(engine, _report("a", T0 + timedelta(days=2), [DELL]), p1)  # unchanged: not stored
+    late = _send(engine, _report("a", T0 + timedelta(days=1), [], av_enabled=False), p1)  # a day without it
+    assert late.stored
+    middle, after = _state(engine, DAY + timedelta(days=1)), _state(engine, DAY + timedelta(days=2))
+    assert _monitor_states(middle)["DELL E2216H"].host_id is None
+    assert _monitor_states(middle)["DELL E2216H"].last_seen == T0
+    again = _monitor_states(after)["DELL E2216H"]
+    assert again.host_id is not None and again.last_seen == T0 + timedelta(days=2)
+
+
 def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[int, int], tmp_path: Path) -> None:
     p1, x1 = units
     sheet = tmp_path / "assets.csv"
@@ -187,8 +220,9 @@ def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[
     assert not import_assets(engine, sheet, "test").errors
     _send(engine, _report("a", T0, [DELL]), p1)
     [monitor] = _monitors(engine)
-    assert (monitor.name, monitor.edid_key, monitor.unit_id) == ("Màn hình một cửa", "DEL|CN0XV9NP7426", p1)
+    assert (monitor.name, monitor.edid_key, monitor.unit_id) == ("Màn hình một cửa", "DEL|CN0XV9NP7426", x1)
     state = _monitor_states(_state(engine, DAY))["E2216H"]
+    assert state.unit_code == "P1"  # agents show it on a computer of P1
     assessment = coverage_for(_state(engine, DAY), Policy()).assessments[state.id]
     assert assessment.age_source == "purchase_record" and state.monitor_year == 2016
     # And an import after the agent saw it updates that device.
@@ -196,3 +230,6 @@ def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[
     assert not import_assets(engine, sheet, "test").errors
     [monitor] = _monitors(engine)
     assert (monitor.name, monitor.status, monitor.unit_id) == ("Màn hình cũ", "spare", x1)
+    # The officer's word is newer than the agents' sighting: it holds from then on.
+    today = _monitor_states(_state(engine, date.today()))["E2216H"]
+    assert (today.id, today.unit_code, today.status) == (monitor.id, "X1", "spare")
