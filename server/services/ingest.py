@@ -8,6 +8,12 @@ answer ``duplicate`` after rolling back. Counters and "latest" columns on the de
 expressions, never from values read earlier, so concurrent reports for one device cannot lose an update.
 A new machine seen by two processes at once trips the unique ``device.machine_id``; the loser retries and
 then finds the device.
+
+A stored observation also records the computer's network evidence (LAN, Wi-Fi) and a ``monitor_sighting`` per
+monitor it shows; each monitor is a device of kind ``monitor`` (``MonitorIdentity`` says how one is named).
+The computer's row caches its monitors' ids under a hash of their identities, so a changed report with the
+same monitors needs no lookup; only a different set (or a late report) looks them up or creates them, and a
+new monitor seen by two processes at once trips the unique ``device.edid_key`` like a new machine.
 """
 
 from __future__ import annotations

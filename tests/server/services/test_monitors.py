@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,15 @@ def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[
     # The officer's word is newer than the agents' sighting: it holds from then on.
     today = _monitor_states(_state(engine, date.today()))["E2216H"]
     assert (today.id, today.unit_code, today.status) == (monitor.id, "X1", "spare")
+
+
+def test_one_new_monitor_reported_by_many_computers_at_once_is_one_device(
+        engine: Engine, units: tuple[int, int]) -> None:
+    p1, _ = units
+    for n in range(6):  # the computers exist; their next reports all show the same new monitor
+        _send(engine, _report(f"m{n}", T0, []), p1)
+    reports = [_report(f"m{n}", T0 + timedelta(hours=1), [DELL]) for n in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda r: _send(engine, r, p1), reports))
+    assert all(r.status == "accepted" and r.stored for r in results)
+    assert len(_monitors(engine)) == 1 and _count(engine, MonitorSighting) == 6
