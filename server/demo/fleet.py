@@ -23,11 +23,15 @@ from shared.schema import (
     Hardware,
     InternetCheck,
     InventoryReport,
+    Monitor,
     Network,
     NetworkInterface,
     OperatingSystem,
+    Peripherals,
 )
 
+# (EDID manufacturer id, monitor name) of screens common in Vietnamese offices.
+MONITORS = (("DEL", "DELL E2216H"), ("SAM", "S22F350"), ("LEN", "LEN T2224d"), ("ACR", "K222HQL"), ("HPN", "HP P22v"))
 _NAMESPACE = uuid.UUID("6f1c0a52-2d0e-4c59-9a57-4b1c52d1e0a1")
 
 # (CPU brand string, launch year, vendor, model, chassis)
@@ -141,6 +145,20 @@ def _antivirus(pc: SimulatedPC, at: datetime) -> list[AntivirusProduct]:
     return []
 
 
+def _monitors(pc: SimulatedPC) -> list[Monitor]:
+    """Desktops have one screen, bought with the PC; laptops none."""
+    if pc.chassis != "desktop":
+        return []
+    maker, name = MONITORS[int(pc.machine_id[:2], 16) % len(MONITORS)]
+    return [Monitor(manufacturer=maker, model=name, serial=f"M{pc.serial[2:]}", year_of_manufacture=pc.bought.year,
+                    source="WmiMonitorID")]
+
+
+def _address(pc: SimulatedPC) -> str:
+    """A private LAN address that stays the same for the PC (documentation range, never routed)."""
+    return f"198.51.100.{int(pc.machine_id[-2:], 16) % 250 + 2}"
+
+
 def report_at(pc: SimulatedPC, at: datetime) -> InventoryReport:
     """The report this PC's agent would send at ``at`` (a new report_id each call)."""
     bios = pc.bios_updated if pc.bios_updated and pc.bios_updated <= at.date() else pc.bios_date
@@ -160,12 +178,14 @@ def report_at(pc: SimulatedPC, at: datetime) -> InventoryReport:
         antivirus=_antivirus(pc, at),
         firewall=Firewall(enabled=pc.firewall_on, source="netfirewallprofile", profiles=profiles),
         network=Network(
-            interfaces=[NetworkInterface(name="Ethernet", kind="ethernet", mac=None, ipv4=[], is_up=True,
-                                         speed_mbps=100)],
-            default_gateway="192.168.1.1",
+            interfaces=[NetworkInterface(name="Wi-Fi", kind="wifi", ipv4=[_address(pc)], is_up=True)]
+            if pc.chassis == "laptop" else
+            [NetworkInterface(name="Ethernet", kind="ethernet", ipv4=[_address(pc)], is_up=True, speed_mbps=100)],
+            default_gateway="198.51.100.1",
             internet=InternetCheck(reachable=pc.online, latency_ms=35.0 if pc.online else None,
                                    target="1.1.1.1:443", checked_at=at),
         ),
+        peripherals=Peripherals(monitors=_monitors(pc)),
     )
 
 
