@@ -30,9 +30,6 @@ itself) first, then each sub-unit's in code order.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -40,6 +37,7 @@ from server.services.age import assess_age
 from server.services.compliance import ComputerCompliance, check_computer
 from server.services.figure import FIGURE_KEYS, Assessment, Coverage, Figure
 from server.services.forecast import replacement_forecast
+from server.services.gcpause import cycle_collector_paused
 from server.services.licences import LicenceReport, assess_licences
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot, UnitState
@@ -237,22 +235,9 @@ def _assess(
     return assessment, check
 
 
-@contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector: the figures allocate hundreds of thousands of small acyclic objects, and the
-    full collections they trigger walk the whole heap, which made 100k devices cost far more than 10x 10k."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def coverage_for(snapshot: Snapshot, policy: Policy, unit_code: str | None = None) -> Coverage:
     """Every figure for ``unit_code``'s subtree (the whole tree when None) and for each unit in it."""
-    with _without_cyclic_gc():
+    with cycle_collector_paused():
         return _coverage(snapshot, policy, unit_code)
 
 

@@ -31,6 +31,7 @@ from server.models import (
     ReceivedReport,
     table_of,
 )
+from server.services.gcpause import cycle_collector_paused
 from server.services.state import (
     AntivirusState,
     DeviceKind,
@@ -350,6 +351,11 @@ def snapshot(session: Session, as_of: date, unit_code: str | None = None, *, tz:
     With ``unit_code``, units and devices are those of its subtree and licences those scoped to the subtree
     or to everyone; licences bought by an ancestor unit are then left out. KeyError for an unknown unit.
     """
+    with cycle_collector_paused():
+        return _snapshot(session, as_of, unit_code, tz)
+
+
+def _snapshot(session: Session, as_of: date, unit_code: str | None, tz: tzinfo | None) -> Snapshot:
     cutoff = end_of_day(as_of, tz)
     units, codes = _units(session, cutoff)
     scope: set[str] | None = None
