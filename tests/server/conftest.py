@@ -1,7 +1,8 @@
 """Server fixtures: a migrated database on SQLite and on PostgreSQL, an app client, small factories.
 
 PostgreSQL tests get one uniquely named database per test session (other test runs share the server), and
-each test starts from empty tables. SQLite tests copy a database migrated once per session.
+each test starts from empty tables; ``new_postgres_database`` makes such databases, also as copies of a
+template database. SQLite tests copy a database migrated once per session.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,24 +37,36 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database for this session, migrated; dropped at the end."""
+@contextmanager
+def new_postgres_database(template: str | None = None) -> Iterator[str]:
+    """URL of a new, uniquely named PostgreSQL database (a copy of ``template``'s when given); dropped after.
+
+    The template must have no open connections while it is copied.
+    """
     base = require_postgres()
     name = f"kiemke_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    copy = f' TEMPLATE "{sa.engine.make_url(template).database}"' if template else ""
     try:
-        yield url
-    finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+        try:
+            yield base.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this session, migrated; dropped at the end."""
+    with new_postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def _empty_postgres(url: str) -> None:

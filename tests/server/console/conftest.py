@@ -1,5 +1,8 @@
 """Console fixtures: a small part of the demo district seeded once per session, users of each reach, an app.
 
+Each test gets a private copy of the seeded district on SQLite (a copied file) and on PostgreSQL (a database
+made from a seeded template database); the browser tests use the SQLite one only.
+
 The district's 91 units, its hand-kept assets and licences come in through the officer's spreadsheet imports;
 agent reports come from the demo fleet for a few units only (enough to fill every figure, fast to seed), plus
 an air-gapped PC that reports the internet reachable and a PC whose host name is an HTML script tag.
@@ -25,6 +28,7 @@ from server.main import create_app
 from server.services.ingest import Delivery, receive
 from server.services.records import unit_by_code
 from server.services.spreadsheets import import_assets, import_licences, import_units
+from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
 
 #: Units whose PCs report: two departments (PB07 keeps a classified-document PC), a town and a school.
@@ -64,8 +68,9 @@ def _seed(url: str, folder: Path) -> None:
     create_user(engine, "admin", PASSWORDS["admin"], "admin", None, actor="test")
     create_user(engine, "xa", PASSWORDS["xa"], "viewer", "X01", actor="test")
     create_user(engine, "pb", PASSWORDS["pb"], "officer", "PB01", actor="test")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
 
 
@@ -78,12 +83,24 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def seeded_db(seeded_template: Path, tmp_path: Path) -> str:
-    """A private copy of the seeded district: its URL."""
-    target = tmp_path / "kiemke.db"
-    shutil.copy(seeded_template, target)
-    return f"sqlite:///{target}"
+@pytest.fixture(scope="session")
+def seeded_postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL database holding the seeded district, the template each test's database is made from."""
+    with new_postgres_database() as url:
+        _seed(url, tmp_path_factory.mktemp("console-seed-pg") / "sheets")
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A private copy of the seeded district on each engine: its URL."""
+    if request.param == "sqlite":
+        target = tmp_path / "kiemke.db"
+        shutil.copy(request.getfixturevalue("seeded_template"), target)
+        yield f"sqlite:///{target}"
+        return
+    with new_postgres_database(template=request.getfixturevalue("seeded_postgres_template")) as url:
+        yield url
 
 
 @pytest.fixture
