@@ -138,6 +138,13 @@ def _wait_healthy(base_url: str, server: subprocess.Popen[bytes], seconds: float
     raise DemoError(f"the server did not answer at {base_url} within {seconds:.0f} s")
 
 
+def _graphical_session() -> bool:
+    """True where a browser window can open; without one, webbrowser would start a text browser in the terminal."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _console_link(base_url: str) -> DemoSignIn:
     from server.console.auth import demo_sign_in
 
@@ -200,7 +207,7 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset: bool, local_agent: 
         if link.password:
             print(f"Console: user {link.username}, password {link.password} (shown once)", file=sys.stderr)
         print(f"Console sign-in link (one use, 10 minutes): {link.url}", file=sys.stderr)
-        if browser:
+        if browser and _graphical_session():
             webbrowser.open(link.url)  # signed, one use, ten minutes, loopback only
         if serve_forever:
             print(f"kiemke demo at {result.url} (data in {data_dir}); Ctrl-C stops it.", file=sys.stderr)
