@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(asdict(result))
     else:
         print(f"Demo data in {result.data_dir}; {result.fleet_reports} fleet reports sent; "
-              f"local agent: {result.local_agent}.")
+              f"local agent: {result.local_agent.rstrip('.')}.")
         for note in result.notes:
             print(f"note: {note}")
         print("Figures: kiemke-server figures   (with KIEMKE_DATA_DIR=" + result.data_dir + ")")
