@@ -23,15 +23,17 @@ def register(sub: Any) -> None:
 def run_list(args: argparse.Namespace) -> int:
     """Print the units, parents before children."""
     from dataclasses import asdict
-    from datetime import date
+    from datetime import datetime
 
     from server.commands._common import open_db, print_json
+    from server.config import Settings
     from server.db import reading
-    from server.services.history import snapshot
+    from server.services.history import units_as_of
 
+    settings = Settings.from_env()
     engine = open_db()
     with reading(engine) as session:
-        units = snapshot(session, date.today()).units
+        units = units_as_of(session, datetime.now(settings.tz).date(), tz=settings.tz)
     engine.dispose()
     if args.json:
         print_json({"data": [asdict(u) for u in units], "count": len(units)})

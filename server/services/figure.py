@@ -18,7 +18,7 @@ class Figure:
     detail: dict[str, int] = field(default_factory=dict)  # breakdowns, e.g. {"air_gapped": 3}
 
     def __post_init__(self) -> None:
-        if not 0 <= self.numerator <= self.denominator and not (self.denominator == 0 and self.numerator == 0):
+        if not 0 <= self.numerator <= self.denominator:
             raise ValueError(f"figure {self.key}: {self.numerator}/{self.denominator} is not a share")
 
     @property

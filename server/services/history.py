@@ -10,7 +10,6 @@ and a report collected after the cut-off never changes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, NamedTuple, cast
 
@@ -64,20 +63,6 @@ def end_of_day(as_of: date, tz: tzinfo | None = None) -> datetime:
 
 def _covers(start: sa.ColumnElement[Any], end: sa.ColumnElement[Any], cutoff: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(start < cutoff, sa.or_(end.is_(None), end >= cutoff))
-
-
-def subtree(units: Iterable[UnitState], root: str) -> set[str]:
-    """Codes of ``root`` and every unit below it."""
-    children: dict[str | None, list[str]] = {}
-    for unit in units:
-        children.setdefault(unit.parent_code, []).append(unit.code)
-    found, todo = set(), [root]
-    while todo:
-        code = todo.pop()
-        if code not in found:
-            found.add(code)
-            todo.extend(children.get(code, ()))
-    return found
 
 
 def _units(session: Session, cutoff: datetime) -> tuple[list[UnitState], dict[int, str]]:
@@ -301,7 +286,7 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
     return sorted(devices, key=lambda s: s.id)
 
 
-def _licences(session: Session, cutoff: datetime, codes: dict[int, str], scope: set[str] | None) -> list[LicenceState]:
+def _licences(session: Session, cutoff: datetime, codes: dict[int, str]) -> list[LicenceState]:
     v = _LICENCE_V.c
     rows = session.execute(
         sa.select(v.licence_id, v.product, v.seats, v.valid_from, v.valid_to, v.unit_id)
@@ -314,8 +299,6 @@ def _licences(session: Session, cutoff: datetime, codes: dict[int, str], scope: 
         )
         for r in rows
     ]
-    if scope is not None:
-        licences = [lic for lic in licences if lic.unit_code is None or lic.unit_code in scope]
     return sorted(licences, key=lambda lic: lic.id)
 
 
@@ -345,30 +328,24 @@ def _corrected_after(session: Session, as_of: date, cutoff: datetime) -> datetim
     return max((f for f in found if f is not None), default=None)
 
 
-def snapshot(session: Session, as_of: date, unit_code: str | None = None, *, tz: tzinfo | None = None) -> Snapshot:
-    """The inventory at the end of ``as_of`` (in ``tz``, default the district's zone), for a unit's subtree.
+def units_as_of(session: Session, as_of: date, *, tz: tzinfo | None = None) -> list[UnitState]:
+    """The units as they stood at the end of ``as_of``, by code (without the devices a snapshot reads)."""
+    return _units(session, end_of_day(as_of, tz))[0]
 
-    With ``unit_code``, units and devices are those of its subtree and licences those scoped to the subtree
-    or to everyone; licences bought by an ancestor unit are then left out. KeyError for an unknown unit.
+
+def snapshot(session: Session, as_of: date, *, tz: tzinfo | None = None) -> Snapshot:
+    """The whole inventory at the end of ``as_of`` (in ``tz``, default the district's zone).
+
+    Always the whole tree: a scope is narrowed by ``coverage_for``, because licence seats are allotted
+    across the district (see ``services/cutoff.py``).
     """
     with cycle_collector_paused():
-        return _snapshot(session, as_of, unit_code, tz)
-
-
-def _snapshot(session: Session, as_of: date, unit_code: str | None, tz: tzinfo | None) -> Snapshot:
-    cutoff = end_of_day(as_of, tz)
-    units, codes = _units(session, cutoff)
-    scope: set[str] | None = None
-    if unit_code is not None:
-        if unit_code not in {u.code for u in units}:
-            raise KeyError(f"unit {unit_code!r} did not exist on {as_of.isoformat()}")
-        scope = subtree(units, unit_code)
-        units = [u for u in units if u.code in scope]
-    devices = _devices(session, cutoff, codes, {u.code for u in units})
-    return Snapshot(
-        as_of=as_of,
-        units=tuple(units),
-        devices=tuple(devices),
-        licences=tuple(_licences(session, cutoff, codes, scope)),
-        corrected_after=_corrected_after(session, as_of, cutoff),
-    )
+        cutoff = end_of_day(as_of, tz)
+        units, codes = _units(session, cutoff)
+        return Snapshot(
+            as_of=as_of,
+            units=tuple(units),
+            devices=tuple(_devices(session, cutoff, codes, {u.code for u in units})),
+            licences=tuple(_licences(session, cutoff, codes)),
+            corrected_after=_corrected_after(session, as_of, cutoff),
+        )

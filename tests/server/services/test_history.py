@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from server.db import reading, writing
 from server.models import AntivirusLicence, Device
-from server.services.history import end_of_day, snapshot
+from server.services.history import end_of_day, snapshot, units_as_of
 from server.services.ingest import Delivery, receive
 from server.services.records import save_device, save_licence, unit_by_code
 from shared.schema import InventoryReport
@@ -65,14 +65,16 @@ def test_snapshot_of_a_past_day_survives_later_reports_and_edits(engine: Engine)
     assert now.units[1].staff == 12 and now.licences[0].seats == 2 and now.corrected_after is None
 
 
-def test_snapshot_before_anything_is_empty_and_scoped_by_unit(engine: Engine) -> None:
+def test_snapshot_before_anything_is_empty_and_devices_keep_their_unit(engine: Engine) -> None:
     commune = _setup(engine)
     _deliver(engine, make_report(collected_at=T0), commune)
     with reading(engine) as session:
         empty = snapshot(session, DAY - timedelta(days=1))
-        scoped = snapshot(session, DAY, "XA-01")
+        full = snapshot(session, DAY)
+        units = units_as_of(session, DAY)
     assert empty.units == () and empty.devices == ()
-    assert [u.code for u in scoped.units] == ["XA-01"] and len(scoped.devices) == 1
+    assert [d.unit_code for d in full.devices] == ["XA-01"]
+    assert units == list(full.units)
 
 
 def test_report_delivered_by_import_marks_device_offline(engine: Engine) -> None:
