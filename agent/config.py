@@ -270,6 +270,20 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
     return AgentSettings.load(resolve_data_dir(getattr(args, "data_dir", None)))
 
 
+def enrolled_settings_from_args(args: argparse.Namespace) -> AgentSettings | None:
+    """The settings of an enrolled agent, or None after saying on stderr why not (broken config, no key)."""
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if not settings.enrolled:
+        print(f"error: this agent is not enrolled ({settings.config_path} has no key): "
+              "run `kiemke-agent enroll` first", file=sys.stderr)
+        return None
+    return settings
+
+
 def configure_logging(level: int = logging.WARNING, log_file: Path | None = None) -> None:
     """Messages to stderr (the journal under systemd) and, for a service, to a small rotating file."""
     handlers: list[logging.Handler] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.config import add_data_dir_argument, configure_logging, settings_from_args
+from agent.config import add_data_dir_argument, configure_logging, enrolled_settings_from_args
 
 EXIT_NOT_SPOOLED = 1
 EXIT_NOT_ENROLLED = 2
@@ -33,20 +33,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Collect, spool, deliver; print one line on where the report is."""
     from agent.collect import CollectError
-    from agent.config import ConfigError
     from agent.service import REENROL_MESSAGE, report_once
     from agent.spool import LockBusy, SpoolWriteError
     from agent.transport import InsecureServerError, Outcome
 
     configure_logging()
-    try:
-        settings = settings_from_args(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NOT_ENROLLED
-    if not settings.enrolled:
-        print(f"error: this agent is not enrolled ({settings.config_path} has no key): "
-              "run `kiemke-agent enroll` first", file=sys.stderr)
+    settings = enrolled_settings_from_args(args)
+    if settings is None:
         return EXIT_NOT_ENROLLED
     try:
         summary = report_once(settings, send=not args.no_send, lock_wait=args.wait)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 
-from agent.config import add_data_dir_argument, configure_logging, settings_from_args
+from agent.config import add_data_dir_argument, configure_logging, enrolled_settings_from_args
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,16 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
         code: int = dispatch(args.data_dir)
         return code
-    from agent.config import ConfigError
-
-    try:
-        settings = settings_from_args(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if not settings.enrolled:
-        print(f"error: this agent is not enrolled ({settings.config_path} has no key): "
-              "run `kiemke-agent enroll` first", file=sys.stderr)
+    settings = enrolled_settings_from_args(args)
+    if settings is None:
         return 2
     configure_logging(logging.INFO, settings.data_dir / "agent.log")
     from agent.scheduler import Daemon
