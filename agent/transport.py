@@ -139,6 +139,12 @@ def _error_detail(response: requests.Response) -> str:
     return str(body)[:300]
 
 
+def _refusal(response: requests.Response) -> Delivery:
+    """The outcome of a non-2xx answer, with the server's reason."""
+    status = response.status_code
+    return Delivery(classify_status(status), status, f"HTTP {status}: {_error_detail(response)}")
+
+
 class Transport:
     """A session to one server; ``agent_key`` may be None only for enrolment."""
 
@@ -180,11 +186,12 @@ class Transport:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _post(self, path: str, body: bytes) -> Delivery:
+    def _send(self, path: str, body: bytes) -> requests.Response | Delivery:
+        """POST JSON ``body`` to ``path``: the server's answer, or the RETRY Delivery when none came."""
         import requests
 
         try:
-            response = self.session.post(
+            return self.session.post(
                 self.server_url + path,
                 data=body,
                 headers={"Content-Type": "application/json"},
@@ -194,18 +201,20 @@ class Transport:
             )
         except requests.exceptions.RequestException as exc:
             return Delivery(Outcome.RETRY, None, describe_error(exc))
+
+    def _post(self, path: str, body: bytes) -> Delivery:
+        response = self._send(path, body)
+        if isinstance(response, Delivery):
+            return response
         with response:
-            if response.ok:
-                try:
-                    answer: Any = response.json()
-                except ValueError:
-                    answer = {}
-                status = answer.get("status") if isinstance(answer, dict) else None
-                return Delivery(classify_status(response.status_code, status), response.status_code, str(status or ""))
-            return Delivery(
-                classify_status(response.status_code), response.status_code, f"HTTP {response.status_code}: "
-                f"{_error_detail(response)}"
-            )
+            if not response.ok:
+                return _refusal(response)
+            try:
+                answer: Any = response.json()
+            except ValueError:
+                answer = {}
+            status = answer.get("status") if isinstance(answer, dict) else None
+            return Delivery(classify_status(response.status_code, status), response.status_code, str(status or ""))
 
     def post_report(self, body: bytes) -> Delivery:
         """Send one report (its JSON bytes as spooled)."""
@@ -217,23 +226,12 @@ class Transport:
 
     def enroll(self, request: EnrollRequest) -> EnrollResponse:
         """Trade an enrolment token for this agent's credentials; EnrolmentError when that fails."""
-        import requests
-
-        body = request.model_dump_json(exclude_none=True).encode("utf-8")
-        try:
-            response = self.session.post(
-                self.server_url + ENROLL_PATH,
-                data=body,
-                headers={"Content-Type": "application/json"},
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.exceptions.RequestException as exc:
-            raise EnrolmentError(Delivery(Outcome.RETRY, None, describe_error(exc))) from exc
+        response = self._send(ENROLL_PATH, request.model_dump_json(exclude_none=True).encode("utf-8"))
+        if isinstance(response, Delivery):
+            raise EnrolmentError(response)
         with response:
             if not response.ok:
-                detail = f"HTTP {response.status_code}: {_error_detail(response)}"
-                raise EnrolmentError(Delivery(classify_status(response.status_code), response.status_code, detail))
+                raise EnrolmentError(_refusal(response))
             try:
                 return EnrollResponse.model_validate_json(response.content)
             except ValueError as exc:
