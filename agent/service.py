@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from agent import __version__
 from agent.config import AgentSettings, atomic_write, ensure_private_dir
 from agent.spool import AgentLock, Spool, SpoolWriteError, fault_point
-from agent.transport import Delivery, Outcome, Transport, check_server_url
+from agent.transport import Delivery, Outcome, Transport, check_server_url, plain_http_warning
 
 if TYPE_CHECKING:
     from shared.schema import InventoryReport
@@ -452,7 +452,7 @@ def status_data(settings: AgentSettings) -> dict[str, Any]:
         "enrolled": settings.enrolled,
         "server": settings.server_url,
         "offline": settings.offline,
-        "plain_http": bool(settings.server_url and settings.server_url.startswith("http://")),
+        "plain_http": bool(settings.server_url and plain_http_warning(settings.server_url)),
         "agent_id": str(settings.agent_id) if settings.agent_id else None,
         "unit_code": settings.unit_code,
         "device_name": settings.device_name,
