@@ -1,108 +1,126 @@
-"""GET /api/v1/report in each format, and the kept reports, through the real app on SQLite."""
+"""GET /api/v1/report in each format, and the kept reports, through the real app on the seeded district.
+
+The district is the console tests' one (spreadsheets imported, demo reports ingested); every answer is
+compared with ``make_report`` on the same database, the one source of the report's numbers.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
 
 import docx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
 
 from server.config import Settings
-from server.console.auth import create_user
-from server.db import writing
+from server.db import reading, writing
 from server.main import create_app
-from server.report import generate
-from server.report.generate import UnknownUnit, keep
-from server.report.section import build_report
-from server.services.figure import Coverage
+from server.report import Format, render
+from server.report.generate import ReportRequest, keep, make_report
 from server.services.policy import Policy
-from server.services.state import Snapshot
-from tests.server.console.conftest import csrf_of
-from tests.server.report.handbuilt import make_coverage, make_snapshot
+from tests.server.console import conftest as console
+
+#: The console tests' seeded district (SQLite file), reused rather than seeded another way.
+seeded_template = console.seeded_template
 
 
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """The app, with the coverage of the hand-built district standing in for history (tested elsewhere)."""
+def settings(seeded_template: Path, tmp_path: Path) -> Settings:
+    target = tmp_path / "kiemke.db"
+    shutil.copy(seeded_template, target)
+    return Settings(environment="test", data_dir=tmp_path, database_url=f"sqlite:///{target}")
 
-    def hand_built(session: Session, as_of: date, unit: str | None, policy: Policy,
-                   tz: object = None) -> tuple[Snapshot, Coverage]:
-        if unit not in (None, "PH"):
-            raise UnknownUnit(f"unit {unit!r} did not exist on {as_of.isoformat()}")
-        return make_snapshot(), make_coverage()
 
-    monkeypatch.setattr(generate, "coverage_at", hand_built)
-    app = create_app(Settings(environment="test", data_dir=tmp_path))
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The whole app on a private copy of the seeded district, the administrator signed in."""
+    app = create_app(settings)
     with TestClient(app) as test_client:
-        create_user(app.state.engine, "officer", "a long enough pass phrase", "officer", None, actor="test")
         assert test_client.get("/api/v1/report").status_code == 401  # nobody signed in yet
-        form = test_client.get("/login")
-        signed = test_client.post("/login", follow_redirects=False, data={
-            "username": "officer", "password": "a long enough pass phrase", "csrf": csrf_of(form.text), "next": "/"})
-        assert signed.status_code == 303
+        assert console.sign_in(test_client, "admin") == 200  # redirects followed
         yield test_client
     app.state.engine.dispose()
 
 
-def test_markdown_by_default(client: TestClient) -> None:
-    response = client.get("/api/v1/report", params={"as_of": "2024-05-18"})
+@pytest.fixture
+def today(settings: Settings) -> date:
+    return datetime.now(settings.tz).date()
+
+
+def expected(client: TestClient, settings: Settings, request: ReportRequest, fmt: Format) -> bytes:
+    """What ``make_report`` gives for ``request`` on the client's database, rendered in ``fmt``."""
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    with reading(engine) as session:
+        document = make_report(session, request, Policy.from_settings(settings), settings.tz)
+    return render(document, fmt)
+
+
+def test_markdown_by_default(client: TestClient, settings: Settings, today: date) -> None:
+    response = client.get("/api/v1/report", params={"as_of": today.isoformat()})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/markdown")
-    assert "99,58% (17.236/17.307)" in response.text
-    assert "**(Đến 18/05/2024)**" in response.text
+    assert response.content == expected(client, settings, ReportRequest(as_of=today), "md")
+    assert f"**(Đến {today:%d/%m/%Y})**" in response.text
 
 
-def test_json_and_text_and_english(client: TestClient) -> None:
-    data = client.get("/api/v1/report", params={"as_of": "2024-05-18", "format": "json", "lang": "en"}).json()
-    assert data["lang"] == "en" and data["as_of"] == "2024-05-18"
-    assert data["figures"]["units_with_scanner"]["items"] == ["PH", "TC", "TB"]
-    text = client.get("/api/v1/report", params={"as_of": "2024-05-18", "format": "txt"})
+def test_json_and_text_and_english(client: TestClient, settings: Settings, today: date) -> None:
+    params = {"as_of": today.isoformat(), "unit": "X01"}
+    data = client.get("/api/v1/report", params={**params, "format": "json", "lang": "en"}).json()
+    same = json.loads(expected(client, settings, ReportRequest(as_of=today, unit_code="X01", lang="en"), "json"))
+    assert data.pop("generated_at") <= same.pop("generated_at")  # the only field that moves between calls
+    assert data == same
+    assert data["lang"] == "en" and data["as_of"] == today.isoformat()
+    assert data["figures"]["computers_per_staff"]["numerator"] > 0  # the ingested reports count
+    text = client.get("/api/v1/report", params={**params, "format": "txt"})
     assert text.headers["content-type"].startswith("text/plain")
+    assert text.content == expected(client, settings, ReportRequest(as_of=today, unit_code="X01"), "txt")
     assert "6. Hạ tầng kỹ thuật" in text.text
 
 
-def test_docx_is_an_attachment_word_can_open(client: TestClient) -> None:
-    response = client.get("/api/v1/report", params={"as_of": "2024-05-18", "format": "docx"})
+def test_docx_is_an_attachment_word_can_open(client: TestClient, today: date) -> None:
+    response = client.get("/api/v1/report", params={"as_of": today.isoformat(), "format": "docx"})
     assert response.status_code == 200
-    assert response.headers["content-disposition"] == 'attachment; filename="bao-cao-2024-05-18-toan-huyen.docx"'
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="bao-cao-{today.isoformat()}-toan-huyen.docx"')
     opened = docx.Document(BytesIO(response.content))
     assert any(p.text == "8. Công tác đảm bảo an toàn, an ninh thông tin" for p in opened.paragraphs)
 
 
-def test_items_of_one_figure(client: TestClient) -> None:
-    text = client.get("/api/v1/report", params={"as_of": "2024-05-18", "items": "os_unsupported"}).text
-    annex = text.split("## Phụ lục 2", 1)[1]
-    assert annex.count("#### ") == 1 and "| 1 | Máy một cửa | Xã Tân Bình | — |" in annex
-    everything = client.get("/api/v1/report", params={"as_of": "2024-05-18", "items": "all"}).text
+def test_items_of_one_figure(client: TestClient, settings: Settings, today: date) -> None:
+    one = client.get("/api/v1/report", params={"as_of": today.isoformat(), "items": "os_unsupported"})
+    assert one.content == expected(client, settings, ReportRequest(as_of=today, items=("os_unsupported",)), "md")
+    assert one.text.split("## Phụ lục 2", 1)[1].count("#### ") == 1
+    everything = client.get("/api/v1/report", params={"as_of": today.isoformat(), "items": "all"}).text
     assert everything.split("## Phụ lục 2", 1)[1].count("#### ") == 22
     assert client.get("/api/v1/report", params={"items": "nope"}).status_code == 422
 
 
-def test_unknown_unit_and_bad_options(client: TestClient) -> None:
-    assert client.get("/api/v1/report", params={"as_of": "2024-05-18", "unit": "NOPE"}).status_code == 404
+def test_unknown_unit_and_bad_options(client: TestClient, today: date) -> None:
+    assert client.get("/api/v1/report", params={"as_of": today.isoformat(), "unit": "NOPE"}).status_code == 404
     assert client.get("/api/v1/report", params={"format": "pdf"}).status_code == 422
     assert client.get("/api/v1/report", params={"lang": "fr"}).status_code == 422
     assert client.get("/api/v1/report", params={"as_of": "18/05/2024"}).status_code == 422
 
 
-def test_kept_reports_are_listed_and_served_unchanged(client: TestClient) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+def test_kept_reports_are_listed_and_served_unchanged(client: TestClient, settings: Settings, today: date) -> None:
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
     with writing(engine) as session:
-        kept_id = keep(session, build_report(make_coverage(), make_snapshot(), "vi"), trigger="schedule").id
+        document = make_report(session, ReportRequest(as_of=today), Policy.from_settings(settings), settings.tz)
+        kept_id = keep(session, document, trigger="schedule").id
     listed = client.get("/api/v1/report/kept").json()
     assert listed["count"] == 1
     entry = listed["data"][0]
-    assert (entry["id"], entry["as_of"], entry["trigger"], entry["lang"]) == (kept_id, "2024-05-18", "schedule", "vi")
-    markdown = client.get(f"/api/v1/report/kept/{kept_id}").text
-    assert "99,58% (17.236/17.307)" in markdown
-    kept_json = json.loads(client.get(f"/api/v1/report/kept/{kept_id}", params={"format": "json"}).text)
-    assert kept_json["figures"]["antivirus_licensed"]["numerator"] == 2
+    assert (entry["id"], entry["as_of"], entry["trigger"], entry["lang"]) == (
+        kept_id, today.isoformat(), "schedule", "vi")
+    assert client.get(f"/api/v1/report/kept/{kept_id}").content == render(document, "md")
+    kept_json = client.get(f"/api/v1/report/kept/{kept_id}", params={"format": "json"}).content
+    assert kept_json == render(document, "json")
     assert client.get(f"/api/v1/report/kept/{kept_id}", params={"format": "docx"}).content.startswith(b"PK")
     assert client.get("/api/v1/report/kept/999").status_code == 404
     assert entry["created_at"].endswith(("Z", "+00:00"))
