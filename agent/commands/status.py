@@ -24,24 +24,27 @@ def _when(value: object) -> str:
 def render(data: dict[str, Any]) -> None:
     """The rich view for a person at the PC."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     table = Table(title="kiemke-agent", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
+    # Names and messages come from the officer, the server and the OS: escaped, so rich prints "[...]" as text.
+    unit = escape(str(data["unit_code"]))
     if not data["enrolled"]:
         enrolment = "[red]not enrolled[/red] - run `kiemke-agent enroll`"
     elif data["offline"]:
-        enrolment = f"[cyan]air-gapped[/cyan]: '{data['device_name']}' of unit {data['unit_code']}"
+        enrolment = f"[cyan]air-gapped[/cyan]: '{escape(str(data['device_name']))}' of unit {unit}"
     else:
-        enrolment = f"[green]enrolled[/green] in unit {data['unit_code']}"
+        enrolment = f"[green]enrolled[/green] in unit {unit}"
     table.add_row("Enrolment", enrolment)
-    server = data["server"] or "none (reports leave by `kiemke-agent export`)"
+    server = escape(data["server"]) if data["server"] else "none (reports leave by `kiemke-agent export`)"
     if data["plain_http"]:
         server += "  [bold red]PLAIN HTTP: unencrypted[/bold red]"
     table.add_row("Server", server)
-    table.add_row("Data directory", data["data_dir"])
+    table.add_row("Data directory", escape(data["data_dir"]))
     table.add_row("Last collection", _when(data["last_collection_at"]))
     table.add_row("Last delivery", _when(data["last_delivery_at"]))
     table.add_row("Last heartbeat", _when(data["last_heartbeat_at"]))
@@ -61,7 +64,7 @@ def render(data: dict[str, Any]) -> None:
         errors.add_column("When")
         errors.add_column("What", overflow="fold")
         for item in data["errors"][-5:]:
-            errors.add_row(_when(item.get("at")), item.get("message", ""))
+            errors.add_row(_when(item.get("at")), escape(str(item.get("message", ""))))
         console.print(errors)
 
 
