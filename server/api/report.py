@@ -21,7 +21,7 @@ from server.report.annex import item_keys
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import Lang
-from server.report.store import listing
+from server.report.store import kept_content, listing
 from server.services.policy import Policy
 
 router = APIRouter(prefix="/api/v1", tags=["report"])
@@ -123,5 +123,4 @@ def get_kept(
         row = session.get(ReportSnapshot, report_id)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no kept report {report_id}")
-        data = {"md": row.markdown.encode(), "json": row.json_text.encode(), "docx": row.docx}[format]
-        return _response(data, format, row.as_of, row.unit_code)
+        return _response(kept_content(row, format), format, row.as_of, row.unit_code)

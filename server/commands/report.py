@@ -119,6 +119,7 @@ def _list_kept(engine: Engine, unit: str | None) -> int:
 def _print_kept(engine: Engine, args: argparse.Namespace) -> int:
     from server.db import reading
     from server.models import ReportSnapshot
+    from server.report.store import kept_content
 
     if args.fmt == "txt":
         print("kiemke-server report: a kept report is kept as md, json and docx, not txt", file=sys.stderr)
@@ -128,7 +129,7 @@ def _print_kept(engine: Engine, args: argparse.Namespace) -> int:
         if row is None:
             print(f"kiemke-server report: no kept report {args.kept} (see --list)", file=sys.stderr)
             return 2
-        data = {"md": row.markdown.encode(), "json": row.json_text.encode(), "docx": row.docx}[args.fmt]
+        data = kept_content(row, args.fmt)
         as_of = row.as_of
     _write(data, args.out, as_of)
     return 0

@@ -84,6 +84,11 @@ def save(session: Session, snapshot: ReportSnapshot) -> ReportSnapshot:
     return snapshot
 
 
+def kept_content(row: ReportSnapshot, fmt: str) -> bytes:
+    """A kept report's content in ``fmt`` (md, json or docx: the formats it is kept in), as generated."""
+    return {"md": row.markdown.encode(), "json": row.json_text.encode(), "docx": row.docx}[fmt]
+
+
 def listing(session: Session, unit_code: str | None = None, limit: int = 100) -> Sequence[ReportSnapshot]:
     """Kept reports, newest cut-off first (for the console's list)."""
     query = select(ReportSnapshot).where(col(ReportSnapshot.unit_code).is_(None) if unit_code is None
