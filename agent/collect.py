@@ -52,13 +52,16 @@ class Configured(enum.Enum):
 CONFIGURED = Configured.TARGET
 
 
+def parse_public_target(value: str) -> str | None:
+    """A public target as written by a person: ``host:port``, or None when empty, 'none' or 'off'."""
+    value = value.strip()
+    return None if value.lower() in ("", "none", "off") else value
+
+
 def configured_public_target() -> str | None:
     """``KIEMKE_PUBLIC_TARGET`` if set (empty or 'none' turns the public check off), else the default."""
     value = os.environ.get(PUBLIC_TARGET_ENV)
-    if value is None:
-        return network.DEFAULT_PUBLIC_TARGET
-    value = value.strip()
-    return None if value.lower() in ("", "none", "off") else value
+    return network.DEFAULT_PUBLIC_TARGET if value is None else parse_public_target(value)
 
 
 def connectivity_targets(targets: Sequence[str] | None, public_target: str | Configured | None) -> list[str]:

@@ -27,12 +27,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Collect and show; 0 when a report was made, 2 with a one-line reason when none could be."""
-    from agent.collect import CONFIGURED, DEFAULT_TIMEOUT, CollectError, Configured, collect_report
+    from agent.collect import (
+        CONFIGURED,
+        DEFAULT_TIMEOUT,
+        CollectError,
+        Configured,
+        collect_report,
+        parse_public_target,
+    )
     from agent.config import resolve_data_dir  # the service's search order, so both find the same id
 
     public: str | Configured | None = CONFIGURED
     if args.public_target is not None:
-        public = None if args.public_target.strip().lower() in ("", "none", "off") else args.public_target
+        public = parse_public_target(args.public_target)
     try:
         report = collect_report(
             replay=args.replay,
