@@ -15,6 +15,7 @@ from server.report.labels import Labels
 from server.report.numbers import Lang, format_count, format_number, format_points, format_share, percent_decimal
 from server.services.figure import Coverage, Figure
 from server.services.state import DeviceState, Snapshot, UnitState
+from server.services.unit_tree import UnitTree as Lookups
 
 #: Figures counted over units: a leaf unit's own share reads better as "Có"/"Chưa có" than as 100%/0%.
 UNIT_FIGURES = frozenset(
@@ -56,20 +57,20 @@ class UnitTree:
     @classmethod
     def of(cls, snapshot: Snapshot, root: str | None) -> UnitTree:
         """The tree of ``snapshot`` below ``root`` (the whole tree when None)."""
-        units = {u.code: u for u in snapshot.units}
-        kids: dict[str | None, list[UnitState]] = {}
-        for unit in snapshot.units:
-            parent = unit.parent_code if unit.parent_code in units else None
-            kids.setdefault(parent, []).append(unit)
-        for siblings in kids.values():
-            siblings.sort(key=lambda u: (_KIND_ORDER.get(u.kind, 9), u.name))
+        tree = Lookups(snapshot.units)  # parents checked and cycles broken once, as coverage sees them
+        units = tree.units
+
+        def reading_order(codes: list[str]) -> list[str]:
+            return sorted(codes, key=lambda c: (_KIND_ORDER.get(units[c].kind, 9), units[c].name))
+
+        kids = {code: reading_order(below) for code, below in tree.children.items()}
         order: list[str] = []
-        stack = [units[root]] if root in units else list(reversed(kids.get(None, [])))
+        stack = [root] if root in units else list(reversed(reading_order(tree.roots)))
         while stack:  # iterative depth-first walk: a deep tree must not hit the recursion limit
-            unit = stack.pop()
-            order.append(unit.code)
-            stack.extend(reversed(kids.get(unit.code, [])))
-        children = {code: tuple(u.code for u in kids.get(code, [])) for code in order}
+            code = stack.pop()
+            order.append(code)
+            stack.extend(reversed(kids[code]))
+        children = {code: tuple(kids[code]) for code in order}
         return cls(units={c: units[c] for c in order}, children=children, order=tuple(order))
 
     def name(self, code: str) -> str | None:

@@ -8,8 +8,9 @@ from datetime import date, datetime, timezone
 from server.report import build_report
 from server.report.document import BulletList, Heading, Paragraph, ReportDocument, Table
 from server.report.render_md import render_md
+from server.report.writer import UnitTree
 from server.services.figure import Coverage, Figure
-from server.services.state import Snapshot
+from server.services.state import Snapshot, UnitState
 
 
 def _text(document: ReportDocument) -> str:
@@ -168,3 +169,13 @@ def test_long_lists_are_cut_and_point_to_the_annex() -> None:
     assert ("Cơ quan, đơn vị có mạng nội bộ (LAN): 0,00% (0/13). Đơn vị chưa có: Trường 00, Trường 01, Trường 02, "
             "Trường 03, Trường 04, Trường 05, Trường 06, Trường 07, Trường 08, Trường 09 và 3 đơn vị khác (xem Phụ "
             "lục 1).") in text
+
+
+def test_unit_order_survives_a_cycle_of_parents() -> None:
+    """A data entry mistake (A under B under A, S under itself) must neither hang the report nor hide units."""
+    units = (UnitState("PH", "Huyện", "district"), UnitState("A", "A", "commune", "B"),
+             UnitState("B", "B", "commune", "A"), UnitState("S", "S", "school", "S"))
+    snap = Snapshot(as_of=date(2024, 5, 18), units=units)
+    assert UnitTree.of(snap, None).order == ("PH", "A", "B", "S")  # the cycle is broken as coverage breaks it
+    assert UnitTree.of(snap, "A").order == ("A", "B")
+    assert UnitTree.of(snap, "S").order == ("S",)
