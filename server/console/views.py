@@ -21,9 +21,9 @@ import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.engine import Engine
 
-from server.config import Settings
+from server.api.deps import get_engine as _engine
+from server.api.deps import get_settings as _settings
 from server.console import auth
 from server.console.auth import ConsoleUser
 from server.console.data import (
@@ -92,16 +92,6 @@ class ConsoleError(Exception):
     def __init__(self, status: int, title_key: str, message: str) -> None:
         super().__init__(message)
         self.status, self.title_key, self.message = status, title_key, message
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
 
 
 def _lang(request: Request) -> Lang:
