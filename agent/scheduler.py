@@ -22,6 +22,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from agent.commands.report import EXIT_BUSY
 from agent.config import AgentSettings
 from agent.service import AgentState, retry_pending, send_heartbeat, write_schedule
 from agent.spool import AgentLock, LockBusy
@@ -152,7 +153,7 @@ class Daemon:
     def collect(self) -> None:
         """Job: one collection and delivery in a child process."""
         code = run_collection(self.settings)
-        if code == 75:
+        if code == EXIT_BUSY:
             log.info("a collection started elsewhere is running; this one is skipped")
         elif code != 0:
             log.error("collection ended with exit code %d", code)
