@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from server.clock import utcnow as utcnow  # re-exported: models and services stamp rows with it
+
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A timestamp stored as naive UTC on every engine, returned as aware UTC."""
@@ -35,11 +37,6 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def utcnow() -> datetime:
-    """The current time, aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 def _ts(nullable: bool = True, **kw: Any) -> Any:

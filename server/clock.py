@@ -1,0 +1,30 @@
+"""The district's "today": every date computed or shown for a person is in ``KIEMKE_TIMEZONE``.
+
+A cut-off day ends at local midnight (17:00 UTC in Asia/Ho_Chi_Minh), whatever the machine's own zone.
+Use these instead of ``date.today()`` or a naive ``datetime.now()`` anywhere in the server.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone, tzinfo
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def local_now(tz: tzinfo) -> datetime:
+    """The current time in the district's zone."""
+    return utcnow().astimezone(tz)
+
+
+def local_today(tz: tzinfo) -> date:
+    """Today's date in the district's zone (not the machine's)."""
+    return local_now(tz).date()
+
+
+def local_date(value: datetime, tz: tzinfo) -> date:
+    """The district's date of an instant (an import at 05:21 local on 02/12 is dated 02/12)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return aware.astimezone(tz).date()
