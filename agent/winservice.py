@@ -30,7 +30,7 @@ SERVICE_NAME = "kiemke-agent"
 log = logging.getLogger("kiemke.agent")
 
 
-class KiemkeAgentService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
+class KiemkeAgentService(win32serviceutil.ServiceFramework):
     """The agent daemon as a Windows service."""
 
     _svc_name_ = SERVICE_NAME

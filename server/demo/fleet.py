@@ -168,7 +168,7 @@ def report_at(pc: SimulatedPC, at: datetime) -> InventoryReport:
         machine_id=pc.machine_id, machine_id_source="smbios_uuid", hostname=pc.hostname, platform="windows",
         collected_at=at, agent_version="0.1.0-sim",
         hardware=Hardware(
-            vendor=pc.vendor, model=pc.model, serial=pc.serial, chassis=pc.chassis,  # type: ignore[arg-type]
+            vendor=pc.vendor, model=pc.model, serial=pc.serial, chassis=pc.chassis,
             cpu_model=pc.cpu_model, cpu_cores=4, cpu_threads=4, ram_bytes=8 * 1024**3,
             disks=[Disk(model="WDC WD5000AAKX", size_bytes=500 * 10**9, kind="hdd")],
             bios_vendor=pc.vendor, bios_version="A12", bios_date=bios,

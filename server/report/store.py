@@ -93,8 +93,9 @@ def listing(session: Session, unit_code: str | None = None, limit: int = 100) ->
     """Kept reports, newest cut-off first (for the console's list)."""
     query = select(ReportSnapshot).where(col(ReportSnapshot.unit_code).is_(None) if unit_code is None
                                          else col(ReportSnapshot.unit_code) == unit_code)
-    return session.exec(query.order_by(col(ReportSnapshot.as_of).desc(), col(ReportSnapshot.id).desc())
-                        .limit(limit)).all()
+    found: Sequence[ReportSnapshot] = session.exec(
+        query.order_by(col(ReportSnapshot.as_of).desc(), col(ReportSnapshot.id).desc()).limit(limit)).all()
+    return found
 
 
 def previous_cut_off(session: Session, as_of: date, unit_code: str | None) -> date | None:

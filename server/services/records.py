@@ -112,7 +112,8 @@ def save_licence(session: Session, licence: AntivirusLicence, at: datetime) -> b
 
 def unit_by_code(session: Session, code: str) -> OrgUnit | None:
     """The unit with ``code`` (codes compare case-sensitively, as the officer typed them)."""
-    return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
+    unit: OrgUnit | None = session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
+    return unit
 
 
 def normalise_serial(serial: str | None) -> str | None:

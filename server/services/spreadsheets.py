@@ -301,12 +301,13 @@ def _asset_row(row: Row, units: dict[str, int]) -> dict[str, Any]:
 
 def _find_asset(session: Session, facts: dict[str, Any]) -> Device | None:
     key = normalise_serial(facts["serial"])
-    if key is not None:
-        return session.exec(select(Device).where(Device.serial_key == key).order_by(col(Device.id))).first()
-    return session.exec(
-        select(Device).where(Device.unit_id == facts["unit_id"], Device.kind == facts["kind"],
-                             Device.name == facts["name"], col(Device.serial_key).is_(None))
-    ).first()
+    query = (
+        select(Device).where(Device.serial_key == key).order_by(col(Device.id)) if key is not None
+        else select(Device).where(Device.unit_id == facts["unit_id"], Device.kind == facts["kind"],
+                                  Device.name == facts["name"], col(Device.serial_key).is_(None))
+    )
+    found: Device | None = session.exec(query).first()
+    return found
 
 
 def _write_assets(session: Session, rows: list[tuple[int, Row]], result: ImportResult, now: datetime) -> None:
