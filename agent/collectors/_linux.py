@@ -10,8 +10,7 @@ import os
 import re
 import shutil
 import subprocess
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,6 @@ NAME = "linux"
 
 DMI_FIELDS = ("sys_vendor", "product_name", "product_version", "product_serial", "product_uuid", "chassis_type",
               "chassis_vendor", "bios_vendor", "bios_version", "bios_date", "board_vendor", "board_name")
-#: Signatures older than this count as out of date (freshclam updates several times a day).
-CLAMAV_MAX_AGE = timedelta(days=7)
 _COMMAND_TIMEOUT_S = 5.0
 # Files the installers leave behind and nothing touches later: Debian/Ubuntu's installer logs, the
 # kickstart file Anaconda (RHEL, Fedora, Rocky) writes for root.
@@ -220,7 +217,7 @@ class LiveSource(LiveBase):
                 if comm in running:
                     running[comm] = True
         return json.dumps({"installed": True, "clamd_running": running["clamd"],
-                           "clamonacc_running": running["clamonacc"], "checked_at": time.time()}).encode()
+                           "clamonacc_running": running["clamonacc"]}).encode()
 
 
 def live_source(timeout: float) -> Source:
@@ -437,7 +434,11 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
 
 
 def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
-    """ClamAV, when installed: daemon state and signature date. No product found is an empty list."""
+    """ClamAV, when installed: daemon state and signature date. No product found is an empty list.
+
+    ClamAV has no verdict of its own on its signatures: the date goes to the server, whose policy
+    (``KIEMKE_SIGNATURE_MAX_AGE_DAYS``) decides whether it is recent enough, so ``up_to_date`` stays unknown.
+    """
     family = "antivirus"
     state_text = errors.optional_text(src, "clamav/state.json", family)
     header = errors.optional_text(src, "clamav/db-header", family)
@@ -460,16 +461,11 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
             db_version, updated = db_version or scan_db, updated or scan_time
     except ValueError as exc:
         errors.parsed(family, "clamav", exc)
-    checked = state.get("checked_at")
-    checked_at = from_epoch(checked) if isinstance(checked, (int, float)) else None
-    up_to_date = None
-    if updated is not None and checked_at is not None:
-        up_to_date = checked_at - updated <= CLAMAV_MAX_AGE
     running = to_bool(state.get("clamd_running"))
     detail = ["clamd running" if running else "clamd not running" if running is False else None,
               "on-access scanning (clamonacc) on" if state.get("clamonacc_running") else None,
               f"database {db_version}" if db_version else None]
-    return [AntivirusProduct(name="ClamAV", enabled=running, up_to_date=up_to_date, signatures_updated_at=updated,
+    return [AntivirusProduct(name="ClamAV", enabled=running, up_to_date=None, signatures_updated_at=updated,
                              source="clamav", version=short(engine), detail=clean(", ".join(d for d in detail if d)))]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -36,6 +35,7 @@ from agent.collectors.hardware import chassis_from
 from agent.collectors.network import interfaces_from
 from agent.collectors.os_info import from_epoch
 from agent.collectors.peripherals import printer_connection, printer_kind
+from shared.antivirus import is_builtin_antivirus
 from shared.schema import (
     AntivirusProduct,
     Disk,
@@ -419,8 +419,6 @@ _MP_SIGNATURES_OUT_OF_DATE = 0x20
 _MP_NON_GENUINE = 0x2000
 _MP_EXPIRED = 0x4000
 _MP_NEVER = 65535  # AntivirusSignatureAge when signatures were never updated
-# Security Center calls it "Windows Defender" on Windows 10 and 11 alike; "Bitdefender" must not match.
-_MICROSOFT_DEFENDER = re.compile(r"^(windows|microsoft) defender", re.IGNORECASE)
 
 
 def parse_defender(status: Record) -> AntivirusProduct | None:
@@ -497,7 +495,8 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     family = "antivirus"
     center = _records(src, "AntiVirusProduct.json", family, errors)
     products = parse_security_center(center) if center is not None else []
-    listed_defender = next((p for p in products if _MICROSOFT_DEFENDER.match(p.name)), None)
+    # On Windows the one built-in antivirus is Defender ("Windows Defender" in Security Center).
+    listed_defender = next((p for p in products if is_builtin_antivirus(p.name, p.source)), None)
     if center is None or listed_defender is not None:
         # Get-MpComputerStatus often throws once another product has turned Defender off: expected, not news.
         quiet = listed_defender is not None and listed_defender.enabled is False

@@ -197,16 +197,21 @@ def os_supported(os_name: str | None, os_version: str | None, os_build: str | No
 
 
 def signature_freshness(product: AntivirusState, as_of: date, policy: Policy) -> Freshness:
-    """``current`` when signatures are known to be within ``policy.signature_max_age_days`` of ``as_of``."""
-    if product.up_to_date is False:
-        return "stale"
+    """``current`` when signatures are known to be within ``policy.signature_max_age_days`` of ``as_of``.
+
+    The date decides when the report carries one: the district's limit applies, not the one a product or
+    an agent has built in. Without a date, the verdict the product reported (Security Center's
+    productState) stands; with neither, freshness is unknown.
+    """
     stamp = product.signatures_updated_at
     if stamp is not None:
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=timezone.utc)
         limit = policy.end_of_day(as_of) - timedelta(days=policy.signature_max_age_days + 1)
         return "current" if stamp >= limit else "stale"
-    return "current" if product.up_to_date else "unknown"
+    if product.up_to_date is None:
+        return "unknown"
+    return "current" if product.up_to_date else "stale"
 
 
 def is_air_gapped(device: DeviceState) -> bool:

@@ -29,19 +29,11 @@ from functools import lru_cache
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState, LicenceState
 from server.services.unit_tree import UnitTree
-
-_BUILTIN_NAMES = ("windows defender", "microsoft defender", "xprotect")
-_BUILTIN_SOURCES = frozenset({"defender", "xprotect"})
+from shared.antivirus import is_builtin_antivirus
 
 
 def _plain(name: str) -> str:
     return " ".join(name.casefold().split())
-
-
-@lru_cache(maxsize=1024)  # a district reports a handful of product names on thousands of PCs
-def _builtin_name(name: str) -> bool:
-    plain = _plain(name)
-    return any(marker in plain for marker in _BUILTIN_NAMES)
 
 
 @lru_cache(maxsize=1024)
@@ -51,8 +43,8 @@ def _free_name(name: str, free_products: tuple[str, ...]) -> bool:
 
 
 def is_builtin(product: AntivirusState) -> bool:
-    """True for the antivirus that ships with the OS."""
-    return product.source in _BUILTIN_SOURCES or _builtin_name(product.name)
+    """True for the antivirus that ships with the OS (``shared.antivirus`` decides for agent and server)."""
+    return is_builtin_antivirus(product.name, product.source)
 
 
 def is_free(product: AntivirusState, policy: Policy) -> bool:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from server.config import Settings
 from server.services.compliance import ISSUE_ORDER, check_computer, is_air_gapped, os_supported, signature_freshness
 from server.services.licences import DeviceLicensing
 from server.services.policy import Policy
@@ -102,8 +103,25 @@ def test_signatures_older_than_the_limit_are_out_of_date() -> None:
     assert result.issues == ("antivirus_out_of_date",)
 
 
-def test_product_saying_it_is_out_of_date_is_believed() -> None:
-    assert signature_freshness(av(up_to_date=False, updated=AS_OF), AS_OF, POLICY) == "stale"
+def test_product_saying_it_is_out_of_date_is_believed_when_it_gives_no_date() -> None:
+    assert signature_freshness(av(up_to_date=False, updated=None), AS_OF, POLICY) == "stale"
+
+
+def test_the_signature_date_decides_over_a_verdict_made_with_another_limit() -> None:
+    # Defender (or an older agent, for ClamAV) judged with its own 7 days; the district allows 10.
+    nine_days = av(up_to_date=False, updated=AS_OF - timedelta(days=9))
+    assert signature_freshness(nine_days, AS_OF, Policy(signature_max_age_days=10)) == "current"
+    recent = av(up_to_date=True, updated=AS_OF - timedelta(days=9))
+    assert signature_freshness(recent, AS_OF, Policy(signature_max_age_days=3)) == "stale"
+
+
+@pytest.mark.parametrize(("max_age", "expected"), [("10", "current"), ("3", "stale")])
+def test_clamav_signatures_judged_by_the_configured_max_age(max_age: str, expected: str) -> None:
+    policy = Policy.from_settings(Settings.from_env({"KIEMKE_SIGNATURE_MAX_AGE_DAYS": max_age}))
+    clamav = av("ClamAV", source="clamav", up_to_date=None, updated=AS_OF - timedelta(days=9))
+    assert signature_freshness(clamav, AS_OF, policy) == expected
+    result = check_computer(pc(1, antivirus=(clamav,)), AS_OF, policy, DeviceLicensing(licensed=frozenset({"ClamAV"})))
+    assert result.issues == (() if expected == "current" else ("antivirus_out_of_date",))
 
 
 def test_freshness_nobody_reports_is_unknown_not_current() -> None:
