@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.collectors import PLATFORMS, current_platform, platform_module
-from agent.collectors._source import ProbeError
+from agent.collectors._common import ProbeError
 
 INTERNET = "internet.json"
 
@@ -69,7 +69,7 @@ def capture(
     timeout: float = 60.0,
 ) -> None:
     """Write this machine's raw outputs (and a connectivity check) to ``out``; never stops at a failed probe."""
-    from agent.collectors.network import ConnectivityCheck
+    from agent.connectivity import ConnectivityCheck
 
     platform = current_platform()
     if platform is None:

@@ -1,4 +1,4 @@
-"""One collection: run every fact family against a source, turn failures into ``errors``, never crash.
+"""One collection: walk the table of fact families against a source, turn failures into ``errors``, never crash.
 
 ``collect_report()`` reads this machine; ``collect_report(replay=DIR)`` reads a captured folder from any OS.
 The connectivity check starts first and runs in threads beside the collectors, bounded to 2 s in all.
@@ -6,22 +6,21 @@ The connectivity check starts first and runs in threads beside the collectors, b
 
 from __future__ import annotations
 
-import enum
 import json
-import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agent import __version__
 from agent.capture import INTERNET, ReplayError, ReplaySource
-from agent.collectors import antivirus, current_platform, firewall, hardware, network, os_info, peripherals
-from agent.collectors import platform_module as _platform_module
-from agent.collectors._source import Errors, ProbeError, Source, decode
+from agent.collectors import PlatformModule, current_platform, platform_module
+from agent.collectors._common import Errors, ProbeError, Source, decode
+from agent.connectivity import CONFIGURED, Configured, ConnectivityCheck, connectivity_targets
 from agent.identity import machine_id
 from shared.schema import (
-    AntivirusProduct,
     Firewall,
     Hardware,
     InternetCheck,
@@ -33,8 +32,6 @@ from shared.schema import (
 
 #: Upper bound for the slowest probe (Windows' single PowerShell run).
 DEFAULT_TIMEOUT = 60.0
-#: Environment variable that replaces the default public connectivity target; empty or "none" disables it.
-PUBLIC_TARGET_ENV = "KIEMKE_PUBLIC_TARGET"
 
 T = TypeVar("T")
 
@@ -43,32 +40,26 @@ class CollectError(RuntimeError):
     """No report could be made at all (unsupported OS, not a capture folder)."""
 
 
-class Configured(enum.Enum):
-    """Marker: use the public target from the environment or the built-in default."""
+@dataclass(frozen=True)
+class Family:
+    """One fact family: the name its failures carry in ``errors``, its value when it fails, its per-OS reader."""
 
-    TARGET = "configured"
-
-
-CONFIGURED = Configured.TARGET
-
-
-def parse_public_target(value: str) -> str | None:
-    """A public target as written by a person: ``host:port``, or None when empty, 'none' or 'off'."""
-    value = value.strip()
-    return None if value.lower() in ("", "none", "off") else value
+    name: str
+    default: Callable[[], Any]
+    read: Callable[[PlatformModule, Source, Errors], Any]
 
 
-def configured_public_target() -> str | None:
-    """``KIEMKE_PUBLIC_TARGET`` if set (empty or 'none' turns the public check off), else the default."""
-    value = os.environ.get(PUBLIC_TARGET_ENV)
-    return network.DEFAULT_PUBLIC_TARGET if value is None else parse_public_target(value)
-
-
-def connectivity_targets(targets: Sequence[str] | None, public_target: str | Configured | None) -> list[str]:
-    """The public target (unless turned off) followed by the given ones, without repeats."""
-    public = configured_public_target() if public_target is CONFIGURED else public_target
-    wanted = [*([public] if isinstance(public, str) and public else []), *(targets or [])]
-    return list(dict.fromkeys(t.strip() for t in wanted if t and t.strip()))
+#: Every fact family in collection order; the name is also the report's field (``identity`` feeds machine_id).
+FAMILIES: tuple[Family, ...] = (
+    Family("hostname", lambda: None, lambda m, src, errors: m.hostname(src, errors)),
+    Family("identity", list, lambda m, src, errors: m.identity(src, errors)),
+    Family("hardware", Hardware, lambda m, src, errors: m.hardware(src, errors)),
+    Family("os", OperatingSystem, lambda m, src, errors: m.operating_system(src, errors)),
+    Family("antivirus", list, lambda m, src, errors: m.antivirus(src, errors)),
+    Family("firewall", Firewall, lambda m, src, errors: m.firewall(src, errors)),
+    Family("network", Network, lambda m, src, errors: m.network(src, errors)),
+    Family("peripherals", Peripherals, lambda m, src, errors: m.peripherals(src, errors)),
+)
 
 
 def _guarded(family: str, errors: Errors, default: Callable[[], T], run: Callable[[], T]) -> T:
@@ -82,6 +73,14 @@ def _guarded(family: str, errors: Errors, default: Callable[[], T], run: Callabl
     return default()
 
 
+def collect_facts(module: PlatformModule, src: Source, errors: Errors) -> dict[str, Any]:
+    """Every family of ``FAMILIES`` read from ``src``, by name; a failed family gives its default."""
+    return {
+        family.name: _guarded(family.name, errors, family.default, partial(family.read, module, src, errors))
+        for family in FAMILIES
+    }
+
+
 def _replayed_internet(src: Source, errors: Errors) -> InternetCheck:
     """The check captured with the folder; unknown when there is none (a replay never probes the network)."""
     try:
@@ -91,7 +90,7 @@ def _replayed_internet(src: Source, errors: Errors) -> InternetCheck:
     try:
         return InternetCheck.model_validate(json.loads(text))
     except ValueError as exc:
-        errors.parsed(network.FAMILY, INTERNET, exc)
+        errors.parsed("network", INTERNET, exc)
         return InternetCheck()
 
 
@@ -121,23 +120,13 @@ def collect_report(
         name = current_platform()
         if name is None:
             raise CollectError("this operating system is not supported (windows, linux and darwin are)")
-        from agent.collectors.network import ConnectivityCheck
-
         check = ConnectivityCheck(connectivity_targets(targets, public_target))  # runs while we collect
-        src = _platform_module(name).live_source(timeout)
-    module = _platform_module(src.platform)
+        src = platform_module(name).live_source(timeout)
     errors = Errors()
-
-    host = _guarded("hostname", errors, lambda: None, lambda: module.hostname(src, errors))
-    ids: list[tuple[str, str]] = _guarded("identity", errors, list, lambda: module.identity(src, errors))
-    hw = _guarded(hardware.FAMILY, errors, Hardware, lambda: hardware.collect(module, src, errors))
-    osi = _guarded(os_info.FAMILY, errors, OperatingSystem, lambda: os_info.collect(module, src, errors))
-    avs: list[AntivirusProduct] = _guarded(
-        antivirus.FAMILY, errors, list, lambda: antivirus.collect(module, src, errors)
-    )
-    fw = _guarded(firewall.FAMILY, errors, Firewall, lambda: firewall.collect(module, src, errors))
-    net = _guarded(network.FAMILY, errors, Network, lambda: network.collect(module, src, errors))
-    per = _guarded(peripherals.FAMILY, errors, Peripherals, lambda: peripherals.collect(module, src, errors))
+    facts = collect_facts(platform_module(src.platform), src, errors)
+    host: str | None = facts.pop("hostname")
+    ids: list[tuple[str, str]] = facts.pop("identity")
+    net: Network = facts["network"]
     net.internet = check.result() if check is not None else _replayed_internet(src, errors)
 
     seed = "|".join([host or "", *sorted(i.mac for i in net.interfaces if i.mac)]).strip("|")
@@ -150,11 +139,6 @@ def collect_report(
         platform=src.platform,
         collected_at=collected_at,
         agent_version=__version__,
-        hardware=hw,
-        os=osi,
-        antivirus=avs,
-        firewall=fw,
-        network=net,
-        peripherals=per,
         errors=errors.items[:200],
+        **facts,
     )

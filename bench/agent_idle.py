@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.agent.service.realprocs import Agent, RealServer, wait_for
+from tests.agent.realprocs import Agent, RealServer, wait_for
 
 
 def measure(seconds: float) -> dict[str, object]:

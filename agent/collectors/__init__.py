@@ -1,7 +1,10 @@
-"""Fact collectors. The OS is chosen once, here; fact modules stay OS-neutral and call the chosen module.
+"""Fact collectors, laid out as psutil's are. The OS is chosen here, once: ``platform_module`` imports the one
+per-OS module a source needs (this machine's, or a replayed capture's) and nothing else.
 
 Each per-OS module (``_windows``, ``_linux``, ``_macos``) has thin probes (a live ``Source``) and pure
-parsers over raw bytes, and exposes the functions of ``PlatformModule``.
+parsers over raw bytes, cut into sections by fact family, and exposes the functions of ``PlatformModule``.
+What they share (sources, value helpers, the psutil snapshot, OS-neutral rules) is in ``_common``, the only
+module of this package they import. ``agent.collect`` walks its table of fact families over the chosen module.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agent.collectors._source import Errors, Source
+    from agent.collectors._common import Errors, Source
     from shared.schema import AntivirusProduct, Firewall, Hardware, Network, OperatingSystem, Peripherals
 
 PLATFORMS = ("windows", "linux", "darwin")

@@ -14,24 +14,32 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from agent.collectors._host import HOST, HostFacts, parse_host, snapshot
-from agent.collectors._source import Errors, LiveBase, ProbeError, Source, decode
-from agent.collectors._values import (
+from agent.collectors._common import (
+    HOST,
+    Errors,
+    LiveBase,
+    ProbeError,
+    Source,
+    chassis_from,
     clean,
     clean_serial,
+    decode,
+    from_epoch,
+    host_facts,
+    interfaces_from,
     load_json,
+    overall,
     parse_date,
+    parse_edid,
+    printer_connection,
+    printer_kind,
     records,
     short,
+    snapshot,
     to_bool,
     to_int,
     usable_uuid,
 )
-from agent.collectors.firewall import overall
-from agent.collectors.hardware import chassis_from
-from agent.collectors.network import interfaces_from
-from agent.collectors.os_info import from_epoch
-from agent.collectors.peripherals import parse_edid, printer_connection, printer_kind
 from shared.schema import (
     AntivirusProduct,
     Disk,
@@ -331,17 +339,6 @@ def parse_nft(text: str) -> bool:
 # ---------------------------------------------------------------- facts
 
 
-def _host(src: Source, errors: Errors, family: str) -> HostFacts | None:
-    text = errors.text(src, HOST, family)
-    if text is None:
-        return None
-    try:
-        return parse_host(text)
-    except ValueError as exc:
-        errors.parsed(family, HOST, exc)
-        return None
-
-
 def _dmi(src: Source, errors: Errors, field: str, *, optional: bool = False) -> str | None:
     text = (errors.optional_text if optional else errors.text)(src, f"dmi/{field}", "hardware")
     return text.strip() if text is not None else None
@@ -349,7 +346,7 @@ def _dmi(src: Source, errors: Errors, field: str, *, optional: bool = False) -> 
 
 def hostname(src: Source, errors: Errors) -> str | None:
     """Hostname from the psutil snapshot."""
-    host = _host(src, errors, "network")
+    host = host_facts(src, errors, "network")
     return host.hostname if host else None
 
 
@@ -372,7 +369,7 @@ def hardware(src: Source, errors: Errors) -> Hardware:
     vendor = clean(_dmi(src, errors, "sys_vendor"))
     model = clean(_dmi(src, errors, "product_name"))
     chassis_code = to_int(_dmi(src, errors, "chassis_type"))
-    host = _host(src, errors, family)
+    host = host_facts(src, errors, family)
     cpu_text = errors.text(src, "cpuinfo", family)
     disks_text = errors.text(src, "disks.json", family)
     disks = []
@@ -402,7 +399,7 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
     family = "os"
     text = errors.text(src, "os-release", family)
     release = parse_os_release(text) if text else {}
-    host = _host(src, errors, family)
+    host = host_facts(src, errors, family)
     last_change = None
     packages = errors.optional_text(src, "package-db.json", family)
     if packages:
@@ -507,7 +504,7 @@ def firewall(src: Source, errors: Errors) -> Firewall:
 def network(src: Source, errors: Errors) -> Network:
     """Interfaces from the psutil snapshot, the gateway from /proc/net/route."""
     family = "network"
-    host = _host(src, errors, family)
+    host = host_facts(src, errors, family)
     route = errors.text(src, "proc-net-route", family)
     return Network(interfaces=interfaces_from(host.interfaces) if host else [],
                    default_gateway=parse_route_gateway(route) if route else None)

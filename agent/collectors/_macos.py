@@ -11,23 +11,31 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.collectors._host import HOST, HostFacts, parse_host, snapshot
-from agent.collectors._source import Errors, LiveBase, ProbeError, Source, decode
-from agent.collectors._values import (
+from agent.collectors._common import (
+    HOST,
+    Errors,
+    LiveBase,
+    ProbeError,
     Record,
+    Source,
+    chassis_from,
     clean,
     clean_serial,
+    decode,
     first,
+    from_epoch,
+    host_facts,
+    interfaces_from,
+    is_virtual,
     load_json,
+    printer_connection,
+    printer_kind,
     records,
     short,
+    snapshot,
     to_int,
     usable_uuid,
 )
-from agent.collectors.hardware import chassis_from, is_virtual
-from agent.collectors.network import interfaces_from
-from agent.collectors.os_info import from_epoch
-from agent.collectors.peripherals import printer_connection, printer_kind
 from shared.schema import (
     AntivirusProduct,
     Chassis,
@@ -267,22 +275,13 @@ def _profile(src: Source, errors: Errors, data_type: str, family: str, *, option
         return []
 
 
-def _host(src: Source, errors: Errors, family: str) -> HostFacts | None:
-    text = errors.text(src, HOST, family)
-    try:
-        return parse_host(text) if text else None
-    except ValueError as exc:
-        errors.parsed(family, HOST, exc)
-        return None
-
-
 def hostname(src: Source, errors: Errors) -> str | None:
     """Computer name from SPSoftwareDataType, else the psutil snapshot."""
     software = first(_profile(src, errors, "SPSoftwareDataType", "os"))
     name = clean(software.get("local_host_name")) or clean(software.get("computer_name"))
     if name:
         return name
-    host = _host(src, errors, "network")
+    host = host_facts(src, errors, "network")
     return host.hostname if host else None
 
 
@@ -319,7 +318,7 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
     """SPSoftwareDataType and the psutil boot time."""
     software = first(_profile(src, errors, "SPSoftwareDataType", "os"))
     name, version, build = parse_os_version(str(software.get("os_version") or ""))
-    host = _host(src, errors, "os")
+    host = host_facts(src, errors, "os")
     return OperatingSystem(
         name=clean(name), version=short(version), build=short(build),
         architecture=short(host.machine) if host else None,
@@ -369,7 +368,7 @@ def firewall(src: Source, errors: Errors) -> Firewall:
 
 def network(src: Source, errors: Errors) -> Network:
     """Interfaces from the psutil snapshot, the gateway from ``route -n get default``."""
-    host = _host(src, errors, "network")
+    host = host_facts(src, errors, "network")
     route = errors.text(src, "route-default", "network")
     match = re.search(r"gateway:\s*(\S+)", route or "")
     interfaces = interfaces_from(host.interfaces) if host else []

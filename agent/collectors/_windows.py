@@ -8,33 +8,41 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from agent.collectors import antivirus as av
-from agent.collectors._host import HOST, parse_host, snapshot
-from agent.collectors._source import Errors, LiveBase, ProbeError, Source, decode
-from agent.collectors._values import (
+from agent.collectors._common import (
+    HOST,
+    Errors,
+    LiveBase,
+    ProbeError,
     Record,
+    Source,
+    chassis_from,
     clean,
     clean_serial,
+    decode,
+    from_epoch,
+    interfaces_from,
     load_json,
+    overall,
     parse_date,
+    parse_host,
     parse_when,
+    printer_connection,
+    printer_kind,
     records,
     short,
+    snapshot,
     to_bool,
     to_int,
     usable_uuid,
 )
-from agent.collectors.firewall import overall
-from agent.collectors.hardware import chassis_from
-from agent.collectors.network import interfaces_from
-from agent.collectors.os_info import from_epoch
-from agent.collectors.peripherals import printer_connection, printer_kind
 from shared.antivirus import is_builtin_antivirus
 from shared.schema import (
     AntivirusProduct,
@@ -365,6 +373,51 @@ def operating_system(src: Source, errors: Errors) -> OperatingSystem:
 
 # ---------------------------------------------------------------- antivirus
 
+# The catalogue lists products common in Vietnamese offices that often do not register with Security Center
+# (Bkav, CMC, some Kaspersky and Dr.Web editions) or run on Windows Server, where Security Center does not
+# exist. They are found by their installed-program names and their service names.
+
+
+@dataclass(frozen=True)
+class KnownProduct:
+    """One product of the catalogue: its display name and how to recognise it."""
+
+    name: str
+    program: re.Pattern[str]  # matched against installed programs' and Security Center's display names
+    service: re.Pattern[str]  # matched against service names (not display names, which are translated)
+
+
+def _p(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+CATALOGUE: tuple[KnownProduct, ...] = (
+    KnownProduct("Bkav", _p(r"\bbkav"), _p(r"^bkav")),
+    KnownProduct("CMC Antivirus", _p(r"\bcmc\b.*(anti.?virus|security|endpoint)"), _p(r"^cmc(av|sec|agent)")),
+    KnownProduct("Kaspersky", _p(r"kaspersky"), _p(r"^(avp(\.\w+)*[\d.]*|kavfs\w*|ksde\w*|kavfsslp)$")),
+    KnownProduct("Dr.Web", _p(r"dr\.?\s?web"), _p(r"^drweb")),
+    KnownProduct("ESET", _p(r"\beset\b"), _p(r"^ekrn$")),
+    KnownProduct("Bitdefender", _p(r"bitdefender"), _p(r"^(vsserv|epsecurityservice|epredline|bdredline)$")),
+    KnownProduct("Avast", _p(r"\bavast\b"), _p(r"^(avast!? antivirus|avastsvc)$")),
+    KnownProduct("AVG", _p(r"\bavg\b.*(anti.?virus|security)"), _p(r"^avg(svc|wd)$")),
+    KnownProduct("Symantec/Norton", _p(r"symantec endpoint|\bnorton\b"), _p(r"^(sepmasterservice|nortonsecurity)$")),
+    KnownProduct("McAfee", _p(r"mcafee|trellix endpoint"), _p(r"^(mfemms|mfefire|mcshield)$")),
+    KnownProduct("Trend Micro", _p(r"trend micro|apex one|officescan"), _p(r"^(ntrtscan|tmlisten)$")),
+    KnownProduct("Sophos", _p(r"sophos.*(endpoint|anti.?virus|intercept)"), _p(r"^(savservice|sophos ?mcs ?agent)$")),
+    KnownProduct("Malwarebytes", _p(r"malwarebytes"), _p(r"^mbamservice$")),
+)
+
+
+def known_by_program(display_name: str) -> KnownProduct | None:
+    """The catalogue entry an installed program's (or Security Center product's) name belongs to."""
+    return next((k for k in CATALOGUE if k.program.search(display_name)), None)
+
+
+def known_by_service(service_name: str) -> KnownProduct | None:
+    """The catalogue entry a service name belongs to."""
+    return next((k for k in CATALOGUE if k.service.search(service_name.strip())), None)
+
+
 _STATES = {0: (False, "off"), 1: (True, "on"), 2: (False, "snoozed"), 3: (False, "expired")}
 _SIGNATURES = {0: (True, "up to date"), 1: (False, "out of date")}
 
@@ -464,7 +517,7 @@ def parse_catalogue(services: list[Record], programs: list[Record]) -> dict[str,
     found: dict[str, AntivirusProduct] = {}
     for svc in services:
         name = clean(svc.get("Name"))
-        known = av.known_by_service(name) if name else None
+        known = known_by_service(name) if name else None
         if known is None:
             continue
         running = (clean(svc.get("State")) or "").lower() == "running"
@@ -476,7 +529,7 @@ def parse_catalogue(services: list[Record], programs: list[Record]) -> dict[str,
                                              detail=clean(f"service {name} {state}"))
     for prog in programs:
         display = clean(prog.get("DisplayName"))
-        known = av.known_by_program(display) if display else None
+        known = known_by_program(display) if display else None
         if known is None or display is None:
             continue
         version = short(prog.get("DisplayVersion"))
@@ -515,7 +568,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
             products.append(defender)
     services = _records(src, "Win32_Service.json", family, errors, optional=True) or []
     programs = _records(src, "Uninstall.json", family, errors, optional=True) or []
-    covered = {k.name for p in products if (k := av.known_by_program(p.name)) is not None}
+    covered = {k.name for p in products if (k := known_by_program(p.name)) is not None}
     products.extend(p for key, p in parse_catalogue(services, programs).items() if key not in covered)
     return products[:64]
 

@@ -27,15 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Collect and show; 0 when a report was made, 2 with a one-line reason when none could be."""
-    from agent.collect import (
-        CONFIGURED,
-        DEFAULT_TIMEOUT,
-        CollectError,
-        Configured,
-        collect_report,
-        parse_public_target,
-    )
+    from agent.collect import DEFAULT_TIMEOUT, CollectError, collect_report
     from agent.config import resolve_data_dir  # the service's search order, so both find the same id
+    from agent.connectivity import CONFIGURED, Configured, parse_public_target
 
     public: str | Configured | None = CONFIGURED
     if args.public_target is not None:

@@ -8,7 +8,7 @@ import pytest
 
 from agent.capture import ReplayError, ReplaySource, capture
 from agent.collectors import current_platform
-from agent.collectors._source import ProbeError
+from agent.collectors._common import ProbeError
 
 
 def _folder(tmp_path: Path) -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +10,11 @@ import pytest
 
 from agent import collect as collect_module
 from agent.capture import capture
-from agent.collect import CollectError, collect_report, configured_public_target, connectivity_targets
+from agent.collect import CollectError, collect_report
 from agent.collectors import current_platform
 from shared.schema import InventoryReport
 
 pytestmark = pytest.mark.skipif(current_platform() != "linux", reason="the live tests run on the Linux CI machine")
-
-
-@pytest.fixture
-def listening_port() -> Iterator[int]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(8)
-        yield server.getsockname()[1]
 
 
 def _facts(report: InventoryReport) -> dict[str, Any]:
@@ -102,15 +92,3 @@ def test_replay_of_a_corrupt_internet_check(tmp_path: Path) -> None:
     report = collect_report(replay=tmp_path)
     assert report.network.internet.reachable is None
     assert ("network", "parse_error") in {(e.collector, e.error) for e in report.errors}
-
-
-def test_public_target_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(collect_module.PUBLIC_TARGET_ENV, raising=False)
-    assert configured_public_target() == "1.1.1.1:443"
-    monkeypatch.setenv(collect_module.PUBLIC_TARGET_ENV, "none")
-    assert configured_public_target() is None
-    monkeypatch.setenv(collect_module.PUBLIC_TARGET_ENV, "127.0.0.1:9")
-    assert connectivity_targets(["https://server.example/", "127.0.0.1:9"], collect_module.CONFIGURED) == [
-        "127.0.0.1:9", "https://server.example/"]
-    assert connectivity_targets(None, None) == []
-

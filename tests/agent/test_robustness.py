@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 
 from agent.collect import collect_report
 from agent.collectors import _linux, _macos, _windows
-from agent.collectors._source import decode
-from agent.collectors._values import parse_when
-from agent.collectors.peripherals import parse_edid
+from agent.collectors._common import decode, parse_edid, parse_when
 
 _scalars = (st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
             | st.text(max_size=20) | st.text(min_size=600, max_size=700))  # longer than the contract allows
@@ -92,10 +90,11 @@ def _keys(module: object) -> list[str]:
 
 
 def test_oversized_values_everywhere_still_make_a_report() -> None:
-    from agent.collectors import _host
+    from agent.collectors import _common
 
     long = "x" * 700
-    everything: dict[str, Any] = dict.fromkeys([*_keys(_windows), *_keys(_macos), *_keys(_host), *_keys(_linux)], long)
+    modules = (_windows, _macos, _common, _linux)
+    everything: dict[str, Any] = dict.fromkeys([key for module in modules for key in _keys(module)], long)
     everything["interfaces"] = [{"name": long, "mac": long, "ipv4": [long], "ipv6": [long]}]
     document = json.dumps(everything).encode()
     for platform, names in _NAMES.items():

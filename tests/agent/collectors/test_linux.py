@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.collectors import _linux as lx
-from agent.collectors._source import Errors, ProbeError
+from agent.collectors._common import Errors, ProbeError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "replay"
 

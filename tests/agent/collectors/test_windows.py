@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agent.collectors import _windows as win
-from agent.collectors._source import ProbeError
+from agent.collectors._common import ProbeError
 
 
 @pytest.mark.parametrize(("state", "enabled", "current", "licence"), [
@@ -183,3 +183,37 @@ def test_stale_entry_check_only_tests_file_paths() -> None:
     assert pattern.match("C:\\Program Files\\ESET\\ESET Security\\ecmds.exe")
     assert pattern.match("%ProgramFiles%\\Windows Defender\\MsMpeng.exe")
     assert not pattern.match("windowsdefender://")
+
+
+# The catalogue recognises the products Vietnamese offices run.
+
+
+@pytest.mark.parametrize(("display", "product"), [
+    ("Bkav Pro", "Bkav"), ("BkavHome", "Bkav"), ("CMC Antivirus Pro", "CMC Antivirus"),
+    ("Kaspersky Endpoint Security for Windows", "Kaspersky"), ("Dr.Web Security Space", "Dr.Web"),
+    ("ESET NOD32 Antivirus", "ESET"), ("Bitdefender Endpoint Security Tools", "Bitdefender"),
+    ("Avast Free Antivirus", "Avast"), ("AVG AntiVirus FREE", "AVG"), ("Norton 360", "Symantec/Norton"),
+])
+def test_catalogue_programs(display: str, product: str) -> None:
+    known = win.known_by_program(display)
+    assert known is not None and known.name == product
+
+
+@pytest.mark.parametrize(("service", "product"), [
+    ("AVP.KES.12.3", "Kaspersky"), ("AVP21.3", "Kaspersky"), ("kavfs", "Kaspersky"), ("ekrn", "ESET"),
+    ("BkavService", "Bkav"), ("DrWebAVService", "Dr.Web"), ("VSSERV", "Bitdefender"), ("EPSecurityService",
+                                                                                       "Bitdefender"),
+])
+def test_catalogue_services(service: str, product: str) -> None:
+    known = win.known_by_service(service)
+    assert known is not None and known.name == product
+
+
+@pytest.mark.parametrize("name", ["Microsoft Office", "klnagent", "CMC Telecom Updater", "Spooler", "Avastar"])
+def test_catalogue_ignores_unrelated_names(name: str) -> None:
+    assert win.known_by_program(name) is None and win.known_by_service(name) is None
+
+
+def test_catalogue_names_are_unique() -> None:
+    names = [k.name for k in win.CATALOGUE]
+    assert len(names) == len(set(names))

@@ -1,32 +1,21 @@
-"""Interface kinds, target parsing and the bounded connectivity check (loopback only)."""
+"""Target parsing, the public target's configuration and the bounded connectivity check (loopback only)."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 
-from agent.collectors._host import HostInterface
-from agent.collectors.network import CHECK_BUDGET_S, ConnectivityCheck, interface_kind, interfaces_from, split_target
-
-
-@pytest.fixture
-def listening_port() -> Iterator[int]:
-    """A loopback port that accepts connections."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(8)
-        yield server.getsockname()[1]
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from agent.connectivity import (
+    CHECK_BUDGET_S,
+    CONFIGURED,
+    PUBLIC_TARGET_ENV,
+    ConnectivityCheck,
+    configured_public_target,
+    connectivity_targets,
+    split_target,
+)
 
 
 @pytest.mark.parametrize(("target", "expected"), [
@@ -43,25 +32,6 @@ def test_split_target_rejects_empty() -> None:
         split_target("")
     with pytest.raises(ValueError):
         split_target("https:///path")
-
-
-@pytest.mark.parametrize(("iface", "kind"), [
-    (HostInterface(name="lo", loopback=True), "loopback"),
-    (HostInterface(name="wlp2s0", wireless=True, device_path="../../devices/pci0000:00/net/wlp2s0"), "wifi"),
-    (HostInterface(name="docker0", device_path="../../devices/virtual/net/docker0"), "virtual"),
-    (HostInterface(name="enp0s31f6", device_path="../../devices/pci0000:00/net/enp0s31f6"), "ethernet"),
-    (HostInterface(name="Wi-Fi"), "wifi"), (HostInterface(name="Ethernet 2"), "ethernet"),
-    (HostInterface(name="vEthernet (Default Switch)"), "virtual"), (HostInterface(name="Loopback Pseudo-Interface 1"),
-                                                                   "loopback"),
-    (HostInterface(name="Kết nối không dây"), "wifi"), (HostInterface(name="ppp0"), "other"),
-])
-def test_interface_kind(iface: HostInterface, kind: str) -> None:
-    assert interface_kind(iface) == kind
-
-
-def test_interfaces_from_keeps_addresses() -> None:
-    nics = interfaces_from([HostInterface(name="eth0", mac="aa:bb:cc:dd:ee:ff", ipv4=["10.0.0.2"], is_up=True)])
-    assert nics[0].ipv4 == ["10.0.0.2"] and nics[0].kind == "ethernet" and nics[0].is_up is True
 
 
 def test_reachable_loopback_target(listening_port: int, closed_port: int) -> None:
@@ -95,3 +65,14 @@ def test_a_hung_target_is_abandoned_within_the_budget(monkeypatch: pytest.Monkey
     finally:
         release.set()
     assert result.reachable is False and result.target == "server.example:443"
+
+
+def test_public_target_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PUBLIC_TARGET_ENV, raising=False)
+    assert configured_public_target() == "1.1.1.1:443"
+    monkeypatch.setenv(PUBLIC_TARGET_ENV, "none")
+    assert configured_public_target() is None
+    monkeypatch.setenv(PUBLIC_TARGET_ENV, "127.0.0.1:9")
+    assert connectivity_targets(["https://server.example/", "127.0.0.1:9"], CONFIGURED) == [
+        "127.0.0.1:9", "https://server.example/"]
+    assert connectivity_targets(None, None) == []

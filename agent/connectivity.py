@@ -1,69 +1,27 @@
-"""Interfaces, default gateway, and the bounded connectivity check that runs beside the other collectors."""
+"""The bounded connectivity check: TCP connects to the public target and the server, beside the collectors.
+
+It starts before the collectors and is read after them, so the report waits at most ``CHECK_BUDGET_S`` in all.
+"""
 
 from __future__ import annotations
 
-import re
+import enum
+import os
 import socket
 import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from shared.schema import InterfaceKind, InternetCheck, Network, NetworkInterface
+from shared.schema import InternetCheck
 
-if TYPE_CHECKING:
-    from agent.collectors import PlatformModule
-    from agent.collectors._host import HostInterface
-    from agent.collectors._source import Errors, Source
-
-FAMILY = "network"
 #: The public host checked when nothing else is configured; override with ``KIEMKE_PUBLIC_TARGET``.
 DEFAULT_PUBLIC_TARGET = "1.1.1.1:443"
 #: The whole connectivity check never takes longer than this.
 CHECK_BUDGET_S = 2.0
-
-_VIRTUAL_NAME = re.compile(
-    r"^(docker|veth|br-|virbr|vmnet|vboxnet|tun|tap|wg|zt|tailscale|ifb|dummy|bond|team|vnet|cni|flannel|"
-    r"cali|lxc|lxd|podman)|vethernet|virtual|hyper-v|vpn|tap-windows|wan miniport|pseudo",
-    re.IGNORECASE,
-)
-_WIFI_NAME = re.compile(r"^(wl|wlan|wifi|ath|ra\d)|wi-?fi|wireless|802\.11|không dây", re.IGNORECASE)
-_ETHERNET_NAME = re.compile(r"^(en|eth|em\d|eno|ens|enp|p\d+p\d+)|ethernet|local area connection|gbe", re.IGNORECASE)
-
-
-def interface_kind(item: HostInterface) -> InterfaceKind:
-    """ethernet, wifi, virtual, loopback or other: sysfs facts first, then the name the OS gives it."""
-    if item.loopback or item.name == "lo" or item.name.lower().startswith("loopback"):
-        return "loopback"
-    if item.wireless:
-        return "wifi"
-    if item.device_path is not None and "/virtual/" in item.device_path:
-        return "virtual"
-    if _VIRTUAL_NAME.search(item.name):
-        return "virtual"
-    if _WIFI_NAME.search(item.name):
-        return "wifi"
-    if item.device_path is not None or _ETHERNET_NAME.search(item.name):
-        return "ethernet"
-    return "other"
-
-
-def interfaces_from(host_interfaces: list[HostInterface]) -> list[NetworkInterface]:
-    """Schema interfaces from the psutil snapshot."""
-    return [
-        NetworkInterface(
-            name=i.name,
-            kind=interface_kind(i),
-            mac=i.mac,
-            ipv4=i.ipv4[:64],
-            ipv6=i.ipv6[:64],
-            speed_mbps=i.speed_mbps,
-            is_up=i.is_up,
-        )
-        for i in host_interfaces[:256]
-    ]
+#: Environment variable that replaces the default public connectivity target; empty or "none" disables it.
+PUBLIC_TARGET_ENV = "KIEMKE_PUBLIC_TARGET"
 
 
 def split_target(target: str) -> tuple[str, int]:
@@ -140,6 +98,29 @@ class ConnectivityCheck:
             return InternetCheck(reachable=False, target=self.targets[-1], checked_at=self._checked_at)
 
 
-def collect(platform: PlatformModule, src: Source, errors: Errors) -> Network:
-    """Interfaces and gateway of ``src`` (the connectivity check is added by ``agent.collect``)."""
-    return platform.network(src, errors)
+class Configured(enum.Enum):
+    """Marker: use the public target from the environment or the built-in default."""
+
+    TARGET = "configured"
+
+
+CONFIGURED = Configured.TARGET
+
+
+def parse_public_target(value: str) -> str | None:
+    """A public target as written by a person: ``host:port``, or None when empty, 'none' or 'off'."""
+    value = value.strip()
+    return None if value.lower() in ("", "none", "off") else value
+
+
+def configured_public_target() -> str | None:
+    """``KIEMKE_PUBLIC_TARGET`` if set (empty or 'none' turns the public check off), else the default."""
+    value = os.environ.get(PUBLIC_TARGET_ENV)
+    return DEFAULT_PUBLIC_TARGET if value is None else parse_public_target(value)
+
+
+def connectivity_targets(targets: Sequence[str] | None, public_target: str | Configured | None) -> list[str]:
+    """The public target (unless turned off) followed by the given ones, without repeats."""
+    public = configured_public_target() if public_target is CONFIGURED else public_target
+    wanted = [*([public] if isinstance(public, str) and public else []), *(targets or [])]
+    return list(dict.fromkeys(t.strip() for t in wanted if t and t.strip()))

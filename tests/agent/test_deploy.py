@@ -20,7 +20,7 @@ import pytest
 
 from agent.cli import build_parser
 
-DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def _unit(name: str) -> configparser.ConfigParser:

@@ -25,7 +25,7 @@ from shared.protocol import HEALTH_PATH
 
 from .helpers import free_port
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 
