@@ -1,4 +1,4 @@
-"""Small real servers and report factories for the agent service tests."""
+"""Helpers the agent tests share: the captured replay folders, small real servers, report factories."""
 
 from __future__ import annotations
 
@@ -10,8 +10,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from shared.schema import InventoryReport
+
+#: Test data: golden reports, and under ``replay/`` captured raw outputs of real machines, one folder each.
+DATA = Path(__file__).resolve().parents[1] / "data"
+REPLAY = DATA / "replay"
+
+
+def replay(folder: str) -> InventoryReport:
+    """The report replay makes of one folder under tests/data/replay."""
+    from agent.collect import collect_report
+
+    return collect_report(replay=REPLAY / folder)
 
 
 def make_report(machine_id: str = "test-machine", hostname: str = "pc-01") -> InventoryReport:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 
-from agent.collect import collect_report
 from agent.render import print_report
 
-REPLAY = Path(__file__).resolve().parents[1] / "data" / "replay"
+from .helpers import replay
 
 
 def _rendered(folder: str) -> str:
     console = Console(record=True, width=160)
-    print_report(collect_report(replay=REPLAY / folder), console)
+    print_report(replay(folder), console)
     return console.export_text()
 
 

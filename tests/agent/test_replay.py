@@ -17,14 +17,9 @@ import pytest
 from agent.collect import collect_report
 from shared.schema import AntivirusProduct, InventoryReport
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-REPLAY = DATA / "replay"
+from .helpers import DATA, REPLAY, replay
+
 GOLDEN = {"windows": "windows10-full-capture", "linux": "linux-office-desktop", "darwin": "macos-intel-imac"}
-
-
-def replay(folder: str) -> InventoryReport:
-    """The report replay makes of one folder under tests/data/replay."""
-    return collect_report(replay=REPLAY / folder)
 
 
 def comparable(report: dict[str, Any]) -> dict[str, Any]:

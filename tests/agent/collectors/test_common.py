@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -38,8 +37,9 @@ from agent.collectors._common import (
     usable_uuid,
 )
 from shared.schema import FirewallProfile
+from tests.agent.helpers import REPLAY
 
-EDID = Path(__file__).resolve().parents[2] / "data/replay/linux-office-desktop/linux/drm"
+EDID = REPLAY / "linux-office-desktop/linux/drm"
 
 
 # ---------------------------------------------------------------- sources and errors

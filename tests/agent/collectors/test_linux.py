@@ -12,8 +12,7 @@ import pytest
 
 from agent.collectors import _linux as lx
 from agent.collectors._common import Errors, ProbeError
-
-DATA = Path(__file__).resolve().parents[2] / "data" / "replay"
+from tests.agent.helpers import REPLAY
 
 
 def test_os_release_and_cpuinfo() -> None:
@@ -66,7 +65,7 @@ def _fake_root(tmp_path: Path) -> Path:
     """A minimal Linux tree: DMI from the office desktop capture, os-release, machine-id, ufw, ClamAV."""
     root = tmp_path / "root"
     dmi = root / "sys/class/dmi/id"
-    shutil.copytree(DATA / "linux-office-desktop/linux/dmi", dmi, ignore=shutil.ignore_patterns("*.error"))
+    shutil.copytree(REPLAY / "linux-office-desktop/linux/dmi", dmi, ignore=shutil.ignore_patterns("*.error"))
     (root / "etc/ufw").mkdir(parents=True)
     (root / "etc/ufw/ufw.conf").write_text("ENABLED=no\n")
     (root / "etc/os-release").write_text('PRETTY_NAME="Test Linux 1"\nVERSION_ID="1"\n')
@@ -79,7 +78,8 @@ def _fake_root(tmp_path: Path) -> Path:
     (db / "daily.cld").write_bytes(header + b"\x1f\x8b compressed signatures")
     (root / "proc").mkdir()
     (root / "sys/class/drm/card0-HDMI-A-1").mkdir(parents=True)
-    shutil.copy(DATA / "linux-office-desktop/linux/drm/card0-HDMI-A-1.edid", root / "sys/class/drm/card0-HDMI-A-1/edid")
+    edid = REPLAY / "linux-office-desktop/linux/drm/card0-HDMI-A-1.edid"
+    shutil.copy(edid, root / "sys/class/drm/card0-HDMI-A-1/edid")
     (root / "sys/class/drm/card0-DP-2").mkdir(parents=True)
     (root / "sys/class/drm/card0-DP-2/edid").write_bytes(b"")  # nothing connected
     return root

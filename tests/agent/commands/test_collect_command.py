@@ -12,9 +12,9 @@ import pytest
 
 from agent.cli import main
 from shared.schema import InventoryReport
+from tests.agent.helpers import REPLAY
 
-ROOT = Path(__file__).resolve().parents[3]
-REPLAY = ROOT / "tests" / "data" / "replay"
+ROOT = REPLAY.parents[2]
 
 
 def test_json_from_a_replay(capsys: pytest.CaptureFixture[str]) -> None:
