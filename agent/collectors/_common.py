@@ -17,11 +17,11 @@ import os
 import platform
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shared.schema import (
     Chassis,
@@ -33,6 +33,8 @@ from shared.schema import (
     NetworkInterface,
     PeripheralKind,
 )
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------- sources and errors
 
@@ -95,6 +97,22 @@ class Errors:
     def parsed(self, collector: str, name: str, exc: Exception) -> None:
         """Record that the output ``name`` could not be parsed."""
         self.add(collector, "parse_error", f"{name}: {exc}")
+
+    def read(
+        self, src: Source, name: str, collector: str, parse: Callable[[str], T], *, optional: bool = False
+    ) -> T | None:
+        """``parse`` of the output ``name``, or None with the reason (missing, unreadable, garbage) recorded.
+
+        ``optional`` outputs only refine facts: their absence is not worth an entry (see ``optional_text``).
+        """
+        text = (self.optional_text if optional else self.text)(src, name, collector)
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            self.parsed(collector, name, exc)
+            return None
 
 
 def decode(data: bytes) -> str:
@@ -426,14 +444,7 @@ def parse_host(text: str) -> HostFacts:
 
 def host_facts(src: Source, errors: Errors, family: str) -> HostFacts | None:
     """The parsed snapshot of ``src``, or None with the reason recorded against ``family``."""
-    text = errors.text(src, HOST, family)
-    if text is None:
-        return None
-    try:
-        return parse_host(text)
-    except ValueError as exc:
-        errors.parsed(family, HOST, exc)
-        return None
+    return errors.read(src, HOST, family, parse_host)
 
 
 def _list(value: Any) -> list[Any]:

@@ -371,13 +371,7 @@ def hardware(src: Source, errors: Errors) -> Hardware:
     chassis_code = to_int(_dmi(src, errors, "chassis_type"))
     host = host_facts(src, errors, family)
     cpu_text = errors.text(src, "cpuinfo", family)
-    disks_text = errors.text(src, "disks.json", family)
-    disks = []
-    if disks_text is not None:
-        try:
-            disks = parse_disks(disks_text)
-        except ValueError as exc:
-            errors.parsed(family, "disks.json", exc)
+    disks = errors.read(src, "disks.json", family, parse_disks) or []
     return Hardware(
         vendor=vendor,
         model=model,

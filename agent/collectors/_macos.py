@@ -264,15 +264,9 @@ def parse_displays(items: list[Record]) -> list[Monitor]:
 
 
 def _profile(src: Source, errors: Errors, data_type: str, family: str, *, optional: bool = False) -> list[Record]:
-    name = f"{data_type}.json"
-    text = (errors.optional_text if optional else errors.text)(src, name, family)
-    if text is None:
-        return []
-    try:
-        return profile_items(text, data_type)
-    except ValueError as exc:
-        errors.parsed(family, name, exc)
-        return []
+    items = errors.read(src, f"{data_type}.json", family, lambda text: profile_items(text, data_type),
+                        optional=optional)
+    return items or []
 
 
 def hostname(src: Source, errors: Errors) -> str | None:

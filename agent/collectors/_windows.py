@@ -224,28 +224,9 @@ def source_names(src: Source) -> list[str]:
 # ---------------------------------------------------------------- reading helpers
 
 
-def _load(src: Source, name: str, family: str, errors: Errors, *, optional: bool = False) -> Any:
-    """Parsed JSON of ``name``, or None with the reason in ``errors`` (missing, unreadable, garbage)."""
-    text = (errors.optional_text if optional else errors.text)(src, name, family)
-    if text is None:
-        return None
-    try:
-        return load_json(text)
-    except ValueError as exc:
-        errors.parsed(family, name, exc)
-        return None
-
-
 def _records(src: Source, name: str, family: str, errors: Errors, *, optional: bool = False) -> list[Record] | None:
     """The objects of ``name``; None when the source is unavailable (as opposed to empty)."""
-    text = (errors.optional_text if optional else errors.text)(src, name, family)
-    if text is None:
-        return None
-    try:
-        return records(load_json(text))
-    except ValueError as exc:
-        errors.parsed(family, name, exc)
-        return None
+    return errors.read(src, name, family, lambda text: records(load_json(text)), optional=optional)
 
 
 def _record(src: Source, name: str, family: str, errors: Errors, *, optional: bool = False) -> Record:
@@ -274,7 +255,7 @@ def identity(src: Source, errors: Errors) -> list[tuple[str, str]]:
     uuid = usable_uuid(_record(src, "Win32_ComputerSystemProduct.json", "identity", errors).get("UUID"))
     if uuid:
         found.append(("smbios_uuid", uuid))
-    guid = _load(src, "MachineGuid.json", "identity", errors)
+    guid = errors.read(src, "MachineGuid.json", "identity", load_json)
     if isinstance(guid, str) and clean(guid):
         found.append(("machine_guid", guid.strip().lower()))
     return found

@@ -79,6 +79,14 @@ def test_errors_record_once_and_optional_skips_not_found() -> None:
     assert errors.items[-1].error == "parse_error" and "os-release" in (errors.items[-1].detail or "")
 
 
+def test_read_parses_or_records_why_not() -> None:
+    errors = Errors()
+    assert errors.read(_Fixed(), "there", "os", str.upper) == "HELLO"
+    assert errors.read(_Fixed(), "there", "os", int) is None  # int("hello") raises ValueError
+    assert errors.read(_Fixed(), "secret", "os", str.upper) is None
+    assert [(e.collector, e.error) for e in errors.items] == [("os", "parse_error"), ("os", "permission_denied")]
+
+
 class _Counting(LiveBase):
     def __init__(self) -> None:
         super().__init__()
