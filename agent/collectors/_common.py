@@ -36,6 +36,7 @@ from shared.schema import (
 
 T = TypeVar("T")
 
+
 # ---------------------------------------------------------------- sources and errors
 
 
@@ -151,6 +152,8 @@ class LiveBase:
 
 # ---------------------------------------------------------------- values
 
+# The odd shapes tools print, as plain Python values: JSON that is one object or a list, the three date
+# styles Windows emits, firmware placeholders that mean "unknown", numbers that arrive as strings.
 
 #: One object of ConvertTo-Json (or system_profiler) output.
 Record = dict[str, Any]
@@ -330,6 +333,8 @@ def usable_uuid(value: Any) -> str | None:
 
 
 # ---------------------------------------------------------------- host snapshot (psutil)
+
+# The facts psutil gives on every OS, snapshotted to JSON so that capture and replay see the same bytes.
 
 
 #: Name of the snapshot among a machine's raw outputs.
