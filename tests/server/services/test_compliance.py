@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import time_machine
+from sqlalchemy.engine import Engine
 
+from agent.collect import collect_report
 from server.config import Settings
+from server.db import reading
 from server.services.compliance import ISSUE_ORDER, check_computer, is_air_gapped, os_supported, signature_freshness
+from server.services.cutoff import coverage_as_of
+from server.services.ingest import Delivery, receive
 from server.services.licences import DeviceLicensing
 from server.services.policy import Policy
+from tests.agent.helpers import REPLAY
+from tests.server.factories import make_unit
 from tests.server.services.state_factories import AS_OF, asset, at, av, pc
 
 POLICY = Policy()
@@ -157,3 +168,25 @@ def test_computer_without_agent_only_says_so() -> None:
     assert check_computer(asset(1, "P1", "desktop"), AS_OF, POLICY).issues == ("no_agent",)
     flagged = check_computer(asset(2, "P1", "laptop", air_gapped=True), AS_OF, POLICY)
     assert flagged.air_gapped and not flagged.air_gap_violation
+
+
+@pytest.mark.parametrize(("max_age", "current"), [("10", 1), ("3", 0)])
+def test_a_replayed_clamav_report_is_judged_by_the_servers_limit(
+    engine: Engine, tmp_path: Path, max_age: str, current: int
+) -> None:
+    # The office desktop's ClamAV database dates from 2024-03-07 12:35 UTC; it is captured and reported
+    # nine days later, past the seven days the agent used to hold against it.
+    reported = datetime(2024, 3, 16, 2, tzinfo=timezone.utc)
+    capture = shutil.copytree(REPLAY / "linux-office-desktop", tmp_path / "capture")
+    (capture / "linux/clamav/state.json").write_text(json.dumps(
+        {"installed": True, "clamd_running": True, "clamonacc_running": False, "checked_at": reported.timestamp()}))
+    with time_machine.travel(reported, tick=False):
+        report = collect_report(replay=capture)
+    unit_id = make_unit(engine, "UBND", at=reported)
+    delivery = Delivery(via="http", unit_id=unit_id)
+    assert receive(engine, report, lambda _conn: delivery, now=reported).status == "accepted"
+    policy = Policy.from_settings(Settings.from_env({"KIEMKE_SIGNATURE_MAX_AGE_DAYS": max_age}))
+    with reading(engine) as session:
+        _, coverage = coverage_as_of(session, date(2024, 3, 16), None, policy)
+    assert coverage.figures["antivirus_enabled"].numerator == 1
+    assert coverage.figures["antivirus_up_to_date"].numerator == current
