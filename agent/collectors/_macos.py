@@ -7,7 +7,6 @@ import os
 import plistlib
 import re
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +118,7 @@ class LiveSource(LiveBase):
                 modified = (XPROTECT / "Contents").stat().st_mtime
             except OSError as exc:
                 raise ProbeError("not_found", f"XProtect: {exc}") from None
-            return json.dumps({"modified": modified, "checked_at": time.time()}).encode()
+            return json.dumps({"modified": modified}).encode()
         raise ProbeError("not_found", f"no macOS probe named {name}")
 
     def names(self, prefix: str) -> list[str]:
