@@ -230,3 +230,24 @@ def topology(database_url: str, work: Path, replicas: int = 2, *, factory: str |
         trust = ssl.create_default_context(cafile=str(ca))
         _wait(lambda: _answers(topo.url + HEALTH, trust), "nginx", proxy)
         yield topo
+
+
+@contextmanager
+def scratch_postgres(base_url: str) -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database next to ``base_url``'s (for benchmarks); dropped after."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"kiemke_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield base_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
