@@ -120,16 +120,24 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     parser.add_argument("--agents", type=int, default=200, help="distinct enrolled agents (default 200)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="deploy 1 then 2 replicas this many times, alternating (default 1)")
     parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
                                                              "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
-    results = [run_replicas(args.postgres, n, args) for n in (1, 2)]
-    for r in results:
-        print(f"{r['replicas']} replica(s): baseline {r['baseline']:6.0f} req/s | ingest {r['ingest']:6.0f} req/s "
-              f"({r['ratio']:.0%} of baseline) | {r['reports']} reports sent, {r['stored']} stored", flush=True)
-    print(f"2 replicas / 1 replica: ingest {results[1]['ingest'] / results[0]['ingest']:.2f}x, "
-          f"baseline {results[1]['baseline'] / results[0]['baseline']:.2f}x")
+    results = []
+    for _ in range(args.repeat):
+        for n in (1, 2):
+            load = os.getloadavg()[0]
+            r = {**run_replicas(args.postgres, n, args), "load_before": load}
+            results.append(r)
+            print(f"{r['replicas']} replica(s): baseline {r['baseline']:6.0f} req/s | ingest {r['ingest']:6.0f} req/s "
+                  f"({r['ratio']:.0%} of baseline) | {r['reports']} reports sent, {r['stored']} stored "
+                  f"| load average before {load:.1f}", flush=True)
+    one = statistics.median(r["ingest"] for r in results if r["replicas"] == 1)
+    two = statistics.median(r["ingest"] for r in results if r["replicas"] == 2)
+    print(f"2 replicas / 1 replica, median ingest: {two / one:.2f}x on {os.cpu_count()} CPUs")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
