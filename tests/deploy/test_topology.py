@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.topology import Topology, nginx_binary, topology, write_ca
-from tests.agent.service.realprocs import Agent, report_id_of
+from server.clock import local_today
+from server.config import Settings
+from tests.agent.service.realprocs import Agent, report_id_of, wait_for
 from tests.server.conftest import new_postgres_database
 
 pytestmark = pytest.mark.slow
@@ -29,7 +32,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     """Two replicas on a new PostgreSQL database behind nginx, with a unit and a token."""
     if nginx_binary() is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run installs it)")
-    with new_postgres_database() as url, topology(url, tmp_path_factory.mktemp("topology"), replicas=2) as topo:
+    # Every replica schedules the report snapshots; yesterday (the district's) is a cut-off due at start-up.
+    yesterday = local_today(Settings.from_env().tz) - timedelta(days=1)
+    jobs = {"KIEMKE_SCHEDULER": "true", "KIEMKE_REPORT_CUTOFFS": yesterday.strftime("%m-%d")}
+    with new_postgres_database() as url, \
+            topology(url, tmp_path_factory.mktemp("topology"), replicas=2, env=jobs) as topo:
         sheet = Path(topo.env["KIEMKE_DATA_DIR"]).parent / "units.csv"
         sheet.write_text("code,name,kind\nUBND,UBND huyện,district\n", encoding="utf-8")
         done = topo.cli("units", "import", str(sheet))
@@ -90,3 +97,25 @@ def test_agents_report_once_through_the_proxy_and_both_replicas_serve(deployment
     assert through_proxy.status_code == 404
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(topo.url + "/api/v1/health", verify=str(wrong_ca), timeout=10)
+
+
+def _job_runs(topo: Topology) -> list[tuple[str, str]]:
+    engine = sa.create_engine(topo.database_url)
+    try:
+        with engine.connect() as conn:
+            return [(r.job, r.status) for r in conn.execute(sa.text("SELECT job, status FROM job_run"))]
+    finally:
+        engine.dispose()
+
+
+def test_the_scheduled_report_is_made_once_across_replicas(deployment: Topology) -> None:
+    runs = wait_for(lambda: [r for r in _job_runs(deployment) if r[1] != "running"], timeout=120,
+                    what="the scheduled report")
+    assert runs == [("report-snapshots:*:vi", "done")]
+    assert len(_job_runs(deployment)) == 1  # the other replica lost the claim and made nothing
+    engine = sa.create_engine(deployment.database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM report_snapshot")).scalar_one() == 1
+    finally:
+        engine.dispose()
