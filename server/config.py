@@ -51,6 +51,7 @@ class Settings(BaseModel):
     stale_after_days: int = Field(30, gt=0, description="An agent silent for longer than this is stale")
     builtin_av_licensed: bool = Field(True, description="Antivirus built into the OS counts as licensed")
     scheduler: bool = Field(True, description="Run scheduled jobs (report snapshots) in this process")
+    metrics_token: str | None = Field(None, description="Bearer token of /metrics; None: no /metrics (404)")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -87,6 +88,7 @@ class Settings(BaseModel):
             "stale_after_days": "KIEMKE_STALE_AFTER_DAYS",
             "builtin_av_licensed": "KIEMKE_BUILTIN_AV_LICENSED",
             "scheduler": "KIEMKE_SCHEDULER",
+            "metrics_token": "KIEMKE_METRICS_TOKEN",
         }
         values: dict[str, object] = {field: env[var] for field, var in names.items() if env.get(var)}
         url = env.get("KIEMKE_DATABASE_URL") or env.get("DATABASE_URL")

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import __version__
-from server.api import ingest, report
+from server.api import health, ingest, report
+from server.api.metrics import install_metrics
 from server.config import Settings
 from server.console.views import install_console
 from server.db import open_database
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ingest_writer = ingest_writer
     app.include_router(ingest.router)
     app.include_router(report.router)
+    app.include_router(health.router)
+    install_metrics(app)
     install_console(app)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

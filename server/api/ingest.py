@@ -1,4 +1,4 @@
-"""Agent endpoints: enrol, deliver a report, heartbeat, health."""
+"""Agent endpoints: enrol, deliver a report, heartbeat (health is in ``server/api/health.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from server import __version__
 from server.api.body import read_limited
 from server.api.deps import EngineDep, SettingsDep
 from server.db import reading, writing
@@ -21,7 +20,6 @@ from server.services.ingest_writer import IngestWriter
 from server.services.validation import InvalidReport, report_from_json
 from shared.protocol import (
     ENROLL_PATH,
-    HEALTH_PATH,
     HEARTBEAT_PATH,
     REPORTS_PATH,
     EnrollRequest,
@@ -119,10 +117,3 @@ def heartbeat(engine: EngineDep, authorization: AuthorizationHeader = None) -> d
         session.add(agent)
     return {"status": "ok", "server_time": now.isoformat()}
 
-
-@router.get(HEALTH_PATH)
-def health(engine: EngineDep) -> dict[str, str]:
-    """The server is up and its database answers."""
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
-    return {"status": "ok", "version": __version__}

@@ -1,0 +1,1 @@
+"""Operations on a whole database: backup, restore and copy to another engine."""

@@ -1,0 +1,27 @@
+"""What deploy/README.md says about rotating KIEMKE_SECRET_KEY: sessions end, agents' keys keep working."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from server.config import Settings
+from server.console.auth import create_user, session_token, signing_key, user_from_session
+from server.db import reading
+from server.services.enrolment import authenticate
+from tests.server.factories import enrolled_agent, make_unit
+
+
+def test_a_new_secret_ends_console_sessions_but_not_agents(engine: Engine, tmp_path: Path) -> None:
+    make_unit(engine)
+    user = create_user(engine, "admin", "mat-khau-rat-dai-1", "admin", None, actor="test")
+    _, agent_key = enrolled_agent(engine)
+    old = Settings(environment="production", data_dir=tmp_path, secret_key="old-" + "x" * 40)
+    new = old.model_copy(update={"secret_key": "new-" + "y" * 40})
+    cookie = session_token(signing_key(old), user)
+    assert user_from_session(engine, signing_key(old), cookie) is not None
+
+    assert user_from_session(engine, signing_key(new), cookie) is None
+    with reading(engine) as session:
+        assert authenticate(session, agent_key) is not None
