@@ -72,10 +72,11 @@ def as_json(cov: Coverage, per_unit: bool) -> dict[str, Any]:
 
 
 def share_text(fig: Figure) -> str:
-    """'99.99% (17236/17307)', or 'no data (0/0)' when there is nothing to count."""
-    if fig.percent is None:
+    """'22.73% (10/44)' (half up, ``figure.percent_of``), or 'no data (0/0)' when there is nothing to count."""
+    value = fig.percent_exact
+    if value is None:
         return f"no data ({fig.numerator}/{fig.denominator})"
-    return f"{fig.percent:.2f}% ({fig.numerator}/{fig.denominator})"
+    return f"{value:.2f}% ({fig.numerator}/{fig.denominator})"
 
 
 def _explain(fig: Figure) -> str:

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+
+
+def percent_of(numerator: int, denominator: int) -> Decimal | None:
+    """THE rounding of every share: half up to two decimals, as an official report and a calculator read it.
+
+    Two clamps keep a share honest where rounding would lie: only all of it reads ``100.00``
+    (17306/17307 reads ``99.99``), only none of it reads ``0.00`` (1/30000 reads ``0.01``).
+    None when the denominator is 0: nothing to count is missing data, not 0% or 100%.
+    """
+    if denominator <= 0:
+        return None
+    hundredths, rest = divmod(numerator * 10000, denominator)  # integers: exact, no float or context rounding
+    if 2 * rest >= denominator:
+        hundredths += 1
+    if numerator != denominator:
+        hundredths = min(hundredths, 9999)
+    if numerator != 0:
+        hundredths = max(hundredths, 1)
+    return Decimal(hundredths).scaleb(-2)
 
 
 @dataclass(frozen=True)
@@ -27,11 +47,15 @@ class Figure:
         return self.numerator / self.denominator if self.denominator else None
 
     @property
+    def percent_exact(self) -> Decimal | None:
+        """The percentage as an exact Decimal with two decimals (``percent_of``); None for missing data."""
+        return percent_of(self.numerator, self.denominator)
+
+    @property
     def percent(self) -> float | None:
-        """Percentage truncated (not rounded) to two decimals: 17306/17307 is 99.99, never 100.00."""
-        if not self.denominator:
-            return None
-        return (self.numerator * 10000 // self.denominator) / 100
+        """The percentage for JSON: 10/44 is 22.73, 2/3 is 66.67, 17306/17307 is 99.99, never 100.00."""
+        exact = self.percent_exact
+        return None if exact is None else float(exact)
 
     def as_json(self) -> dict[str, object]:
         """``{numerator, denominator, percent, items}`` plus note and detail when present."""

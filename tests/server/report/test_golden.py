@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -154,7 +155,8 @@ def test_json_carries_every_figure(markdown: str) -> None:
     for key, (num, den) in EXPECTED.items():
         figure = data["figures"][key]
         assert (figure["numerator"], figure["denominator"]) == (num, den), key
-        assert figure["percent"] == (None if den == 0 else (num * 10000 // den) / 100)
+        assert figure["percent"] == (None if den == 0 else float(  # half up, as a calculator shows it
+            (Decimal(num) * 100 / den).quantize(Decimal("0.01"), ROUND_HALF_UP)))
         assert len(figure["items"]) == num
     assert data["figures"]["computers_air_gapped"]["items"] == [3, 13]
     assert data["figures"]["os_unsupported"]["items"] == [8]
@@ -162,8 +164,8 @@ def test_json_carries_every_figure(markdown: str) -> None:
 
 def test_infrastructure_section(markdown: str) -> None:
     expected = [
-        "- Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 47,36% (9/19). Trong đó: phòng, ban, "
-        "ngành huyện 42,85% (6/14); xã, thị trấn 60,00% (3/5); trường học chưa có số liệu (chưa nhập số biên chế).",
+        "- Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 47,37% (9/19). Trong đó: phòng, ban, "
+        "ngành huyện 42,86% (6/14); xã, thị trấn 60,00% (3/5); trường học chưa có số liệu (chưa nhập số biên chế).",
         "- Đơn vị chưa nhập số biên chế (chưa tính vào tỷ lệ, có 1 máy tính): Trường Tiểu học Hòa An.",
         "- Cơ quan, đơn vị được bố trí máy Scan: 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An.",
         "- Bộ phận tiếp nhận và trả kết quả (một cửa) được trang bị đủ máy tính, máy in, máy photo, máy Scan, "
@@ -210,9 +212,9 @@ def test_limitations_section(markdown: str) -> None:
     assert "- Thiết bị đang sử dụng đã quá thời hạn sử dụng: 33,33% (6/18)." in section
     assert "- Chưa xác định được năm đưa vào sử dụng của 1 thiết bị." in section
     # per unit, most first: VP 1, 2, 4 of its 7 devices; TCKH 10 of 4; XTB 12 of 6; THHA 18 of 1
-    assert ("| 1 | Văn phòng HĐND và UBND huyện | 3 | 42,85% (3/7) |\n"
+    assert ("| 1 | Văn phòng HĐND và UBND huyện | 3 | 42,86% (3/7) |\n"
             "| 2 | Phòng Tài chính - Kế hoạch | 1 | 25,00% (1/4) |\n"
-            "| 3 | Xã Tân Bình | 1 | 16,66% (1/6) |\n"
+            "| 3 | Xã Tân Bình | 1 | 16,67% (1/6) |\n"
             "| 4 | Trường Tiểu học Hòa An | 1 | 100,00% (1/1) |") in section
     # the BIOS-updated PC is dated by its first BIOS (01/06/2014): 3.639 days, 9,96 years at 18/05/2024,
     # shown truncated; dated by its current BIOS (2021) it would look three years old
@@ -237,10 +239,10 @@ def test_annex_infrastructure_per_unit(markdown: str) -> None:
     assert rows["UBND huyện Phụng Hiệp"] == "| 1 | UBND huyện Phụng Hiệp | — | — | — | — | — | — | — | — |"
     # units in reading order: departments by name, then communes, then schools
     assert rows["Văn phòng HĐND và UBND huyện"] == (
-        "| 3 | Văn phòng HĐND và UBND huyện | 30,00% (3/10) | Có | Có | Có | Có | Có | 100,00% (2/2) | 42,85% (3/7) |")
+        "| 3 | Văn phòng HĐND và UBND huyện | 30,00% (3/10) | Có | Có | Có | Có | Có | 100,00% (2/2) | 42,86% (3/7) |")
     # Wi-Fi not entered for the commune: no data, not "no"
     assert rows["Xã Tân Bình"] == (
-        "| 4 | Xã Tân Bình | 60,00% (3/5) | Có | Có | — | Chưa có | Chưa có | 50,00% (1/2) | 16,66% (1/6) |")
+        "| 4 | Xã Tân Bình | 60,00% (3/5) | Có | Có | — | Chưa có | Chưa có | 50,00% (1/2) | 16,67% (1/6) |")
     assert rows["Trường Tiểu học Hòa An"] == (
         "| 5 | Trường Tiểu học Hòa An | — | Chưa có | Chưa có | Chưa có | Chưa có | Có | — | 100,00% (1/1) |")
 
@@ -249,14 +251,14 @@ def test_annex_security_per_unit(markdown: str) -> None:
     rows = _rows(markdown.split("#### b)", 1)[1].split("## Phụ lục 2", 1)[0])
     # agent, AV installed, on, current, licensed, firewall, unsupported OS, silent
     assert rows["Phòng Tài chính - Kế hoạch"] == (
-        "| 2 | Phòng Tài chính - Kế hoạch | 66,66% (2/3) | 100,00% (2/2) | 100,00% (2/2) | 0,00% (0/2) | 0,00% (0/2) "
+        "| 2 | Phòng Tài chính - Kế hoạch | 66,67% (2/3) | 100,00% (2/2) | 100,00% (2/2) | 0,00% (0/2) | 0,00% (0/2) "
         "| 50,00% (1/2) | 50,00% (1/2) | 50,00% (1/2) |")
     assert rows["Văn phòng HĐND và UBND huyện"] == (
         "| 3 | Văn phòng HĐND và UBND huyện | 100,00% (3/3) | 100,00% (3/3) | 100,00% (3/3) | 100,00% (3/3) "
-        "| 66,66% (2/3) | 100,00% (3/3) | 0,00% (0/3) | 0,00% (0/3) |")
+        "| 66,67% (2/3) | 100,00% (3/3) | 0,00% (0/3) | 0,00% (0/3) |")
     assert rows["Xã Tân Bình"] == (
-        "| 4 | Xã Tân Bình | 100,00% (3/3) | 66,66% (2/3) | 66,66% (2/3) | 33,33% (1/3) | 0,00% (0/3) "
-        "| 66,66% (2/3) | 0,00% (0/3) | 0,00% (0/3) |")
+        "| 4 | Xã Tân Bình | 100,00% (3/3) | 66,67% (2/3) | 66,67% (2/3) | 33,33% (1/3) | 0,00% (0/3) "
+        "| 66,67% (2/3) | 0,00% (0/3) | 0,00% (0/3) |")
     assert rows["Trường Tiểu học Hòa An"] == (
         "| 5 | Trường Tiểu học Hòa An | 0,00% (0/1) | — | — | — | — | — | — | — |")
     assert rows["toàn bộ các cơ quan, đơn vị"] == (

@@ -59,7 +59,7 @@ def test_json_has_every_figure_with_counts_percent_and_items(document: ReportDoc
     assert set(data["figures"]) == set(FIGURE_KEYS)
     internet = data["figures"]["computers_internet_connected"]
     assert {k: internet[k] for k in ("numerator", "denominator", "percent", "items")} == {
-        "numerator": 2, "denominator": 3, "percent": 66.66, "items": [1, 2]}
+        "numerator": 2, "denominator": 3, "percent": 66.67, "items": [1, 2]}
     assert internet["detail"] == {"air_gapped": 1}
     assert data["figures"]["computers_per_staff:school"]["percent"] is None
     assert data["per_unit"]["TB"]["units_with_fibre"]["numerator"] == 0
@@ -81,7 +81,7 @@ def test_docx_reads_back_with_headings_tables_and_vietnamese(document: ReportDoc
     assert [c.text for c in shops.rows[0].cells][:3] == ["STT", "Cơ quan, đơn vị", "Máy tính"]
     assert shops.rows[0]._tr.trPr is not None  # header row repeats on each page
     annex = opened.tables[4]
-    assert annex.rows[-1].cells[2].text == "99,58% (17.236/17.307)"
+    assert annex.rows[-1].cells[2].text == "99,59% (17.236/17.307)"
     assert len(opened.sections) == 2  # the wide annex is on its own landscape section
     assert opened.sections[1].page_width > opened.sections[1].page_height
 
