@@ -21,6 +21,8 @@ from shared.schema import InventoryReport
 from tests.server.factories import T0, make_unit
 from tests.server.factories import make_report as agent_report
 
+pytestmark = pytest.mark.dates  # cut-off days end at local midnight: run again under another TZ
+
 DAY = T0.date()  # 01/05/2024
 
 

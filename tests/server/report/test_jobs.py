@@ -18,6 +18,8 @@ from server.report.store import JobRun, ReportSnapshot, clear
 from server.services.policy import Policy
 from tests.server.report.handbuilt import make_coverage, make_snapshot
 
+pytestmark = pytest.mark.dates  # cut-off days end at local midnight: run again under another TZ
+
 T0 = datetime(2024, 5, 19, 0, 30, tzinfo=timezone.utc)
 
 
