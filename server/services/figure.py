@@ -72,19 +72,29 @@ class Figure:
         return out
 
 
+#: The kinds of unit the district report breaks figures down by, in its order: ``<key>:<kind>`` is the figure
+#: over units of that kind only (``units_with_lan:commune``: "100% xã, thị trấn có mạng LAN").
+UNIT_KINDS = ("department", "commune", "school")
+#: One-stop shops are at district and commune level: schools have none, so no breakdown for them.
+SHOP_KINDS = ("department", "commune")
+
+
+def by_kind(key: str, kinds: tuple[str, ...] = UNIT_KINDS) -> tuple[str, ...]:
+    """A figure key followed by its breakdown keys, one per unit kind."""
+    return (key, *(f"{key}:{kind}" for kind in kinds))
+
+
 # Figure keys: the public names shared by coverage (which computes them), the console and the report
 # (which only render them), and users' scripts reading ``kiemke-server figures --json``.
 INFRASTRUCTURE_KEYS = (
-    "computers_per_staff",  # staff equipped: sum over units of min(computers in use, staff) / sum of staff
-    "computers_per_staff:department",
-    "computers_per_staff:commune",
-    "computers_per_staff:school",
-    "units_with_scanner",
-    "one_stop_shops_equipped",  # detail: how many shops have each of computer/printer/photocopier/scanner/camera
-    "units_with_lan",
-    "units_with_wifi",
-    "units_with_wan",
-    "units_with_fibre",
+    *by_kind("computers_per_staff"),  # staff equipped: sum over units of min(computers in use, staff) / staff
+    *by_kind("units_with_scanner"),
+    # detail: how many shops have each of computer/printer/photocopier/scanner/camera
+    *by_kind("one_stop_shops_equipped", SHOP_KINDS),
+    *by_kind("units_with_lan"),
+    *by_kind("units_with_wifi"),
+    *by_kind("units_with_wan"),
+    *by_kind("units_with_fibre"),
     "computers_internet_connected",  # denominator excludes air-gapped computers (detail["air_gapped"])
     "computers_air_gapped",
     "computers_with_agent",

@@ -109,11 +109,29 @@ EXPECTED = {
     "computers_per_staff:school": (0, 0),
     # places: VP, TCKH, XTB, THHA (PH is a grouping with nothing of its own)
     "units_with_scanner": (3, 4),
+    # by kind: departments VP and TCKH, the commune XTB, the school THHA
+    "units_with_scanner:department": (2, 2),
+    "units_with_scanner:commune": (1, 1),
+    "units_with_scanner:school": (0, 1),
     "one_stop_shops_equipped": (1, 2),
+    "one_stop_shops_equipped:department": (1, 1),  # VP's shop is fully equipped
+    "one_stop_shops_equipped:commune": (0, 1),  # XTB's has no photocopier
     "units_with_lan": (3, 4),
+    "units_with_lan:department": (2, 2),
+    "units_with_lan:commune": (1, 1),
+    "units_with_lan:school": (0, 1),
     "units_with_wifi": (1, 4),
+    "units_with_wifi:department": (1, 2),
+    "units_with_wifi:commune": (0, 1),  # not entered: not a yes
+    "units_with_wifi:school": (0, 1),
     "units_with_wan": (1, 4),
+    "units_with_wan:department": (1, 2),
+    "units_with_wan:commune": (0, 1),
+    "units_with_wan:school": (0, 1),
     "units_with_fibre": (3, 4),
+    "units_with_fibre:department": (2, 2),
+    "units_with_fibre:commune": (0, 1),  # XTB's link is not fibre
+    "units_with_fibre:school": (1, 1),
     # over computers with an agent that are not air-gapped: 1, 2, 8, 9, 12, 14; 14 unknown
     "computers_internet_connected": (5, 6),
     "computers_air_gapped": (2, 10),
@@ -167,14 +185,20 @@ def test_infrastructure_section(markdown: str) -> None:
         "- Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 47,37% (9/19). Trong đó: phòng, ban, "
         "ngành huyện 42,86% (6/14); xã, thị trấn 60,00% (3/5); trường học chưa có số liệu (chưa nhập số biên chế).",
         "- Đơn vị chưa nhập số biên chế (chưa tính vào tỷ lệ, có 1 máy tính): Trường Tiểu học Hòa An.",
-        "- Cơ quan, đơn vị được bố trí máy Scan: 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An.",
+        "- Cơ quan, đơn vị được bố trí máy Scan: 75,00% (3/4). Trong đó: 100,00% (2/2) phòng, ban, ngành huyện; "
+        "100,00% (1/1) xã, thị trấn; 0,00% (0/1) trường học. Đơn vị chưa có: Trường Tiểu học Hòa An.",
         "- Bộ phận tiếp nhận và trả kết quả (một cửa) được trang bị đủ máy tính, máy in, máy photo, máy Scan, "
-        "Camera: 50,00% (1/2). Số bộ phận một cửa có: máy tính 2/2, máy in 2/2, máy photo 1/2, máy Scan 2/2, "
-        "Camera 2/2.",
-        "- Cơ quan, đơn vị có mạng nội bộ (LAN): 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An.",
-        "- Cơ quan, đơn vị có mạng không dây (Wi-Fi): 25,00% (1/4). Chưa nhập thông tin của 1 đơn vị.",
-        "- Cơ quan, đơn vị có mạng diện rộng (WAN): 25,00% (1/4).",
-        "- Cơ quan, đơn vị có kết nối internet băng thông rộng, tốc độ cao (cáp quang): 75,00% (3/4). Đơn vị chưa "
+        "Camera: 50,00% (1/2). Trong đó: 100,00% (1/1) phòng, ban, ngành huyện; 0,00% (0/1) xã, thị trấn. Số bộ "
+        "phận một cửa có: máy tính 2/2, máy in 2/2, máy photo 1/2, máy Scan 2/2, Camera 2/2.",
+        # the seed's "100% xã, thị trấn có mạng nội bộ (LAN)"
+        "- Cơ quan, đơn vị có mạng nội bộ (LAN): 75,00% (3/4). Trong đó: 100,00% (2/2) phòng, ban, ngành huyện; "
+        "100,00% (1/1) xã, thị trấn; 0,00% (0/1) trường học. Đơn vị chưa có: Trường Tiểu học Hòa An.",
+        "- Cơ quan, đơn vị có mạng không dây (Wi-Fi): 25,00% (1/4). Trong đó: 50,00% (1/2) phòng, ban, ngành "
+        "huyện; 0,00% (0/1) xã, thị trấn; 0,00% (0/1) trường học. Chưa nhập thông tin của 1 đơn vị.",
+        "- Cơ quan, đơn vị có mạng diện rộng (WAN): 25,00% (1/4). Trong đó: 50,00% (1/2) phòng, ban, ngành huyện; "
+        "0,00% (0/1) xã, thị trấn; 0,00% (0/1) trường học.",
+        "- Cơ quan, đơn vị có kết nối internet băng thông rộng, tốc độ cao (cáp quang): 75,00% (3/4). Trong đó: "
+        "100,00% (2/2) phòng, ban, ngành huyện; 0,00% (0/1) xã, thị trấn; 100,00% (1/1) trường học. Đơn vị chưa "
         "có: Xã Tân Bình.",
         "- Máy tính được kết nối internet: 83,33% (5/6), không tính 2 máy tính xử lý văn bản mật không kết nối "
         "internet, chưa tính 2 máy tính chưa cài phần mềm kiểm kê. Chưa xác định được 1 máy.",
@@ -270,3 +294,9 @@ def test_items_behind_a_figure(markdown: str) -> None:
     listing = markdown.split("#### Máy tính xử lý văn bản mật nhưng vẫn kết nối internet (vi phạm quy định) (1/2)",
                              1)[1].split("####", 1)[0]
     assert "| 1 | XTB-MAT | Xã Tân Bình | — |" in listing
+
+
+def test_breakdowns_by_kind_in_english() -> None:
+    text = render(build_report(coverage_for(SNAPSHOT, Policy()), SNAPSHOT, "en"), "md").decode()
+    assert ("- Agencies and units with a local network (LAN): 75.00% (3/4). Of which: district departments "
+            "100.00% (2/2); communes and towns 100.00% (1/1); schools 0.00% (0/1).") in text
