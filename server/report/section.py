@@ -112,13 +112,16 @@ class SectionWriter(FigureWriter):
 
     def kind_breakdown(self, key: str) -> str:
         """`` Trong đó: 100,00% (15/15) xã, thị trấn; …`` for a unit figure, over the kinds the scope has."""
-        parts = []
+        parts, counts = [], []
         for kind in STAFF_KINDS:
-            share = format_share(self.cov.figures.get(f"{key}:{kind}") or Figure(key, 0, 0), self.lang)
+            fig = self.cov.figures.get(f"{key}:{kind}") or Figure(key, 0, 0)
+            share = format_share(fig, self.lang)
             if share is not None:  # a kind of unit the scope does not have is left out, not "no data"
                 parts.append(self.t("units_breakdown_part", share=share, label=self.t(f"kind:{kind}")))
-        if not parts or not self.figure(key).denominator:
-            return ""
+                counts.append((fig.numerator, fig.denominator))
+        total = self.figure(key)
+        if not parts or not total.denominator or counts == [(total.numerator, total.denominator)]:
+            return ""  # one kind that is the whole figure: the breakdown would only repeat it
         return " " + self.t("breakdown", parts="; ".join(parts))
 
     def with_unknown(self, text: str, key: str, label: str) -> str:

@@ -300,3 +300,9 @@ def test_breakdowns_by_kind_in_english() -> None:
     text = render(build_report(coverage_for(SNAPSHOT, Policy()), SNAPSHOT, "en"), "md").decode()
     assert ("- Agencies and units with a local network (LAN): 75.00% (3/4). Of which: district departments "
             "100.00% (2/2); communes and towns 100.00% (1/1); schools 0.00% (0/1).") in text
+
+
+def test_a_breakdown_that_would_repeat_the_figure_is_left_out() -> None:
+    cov = coverage_for(SNAPSHOT, Policy(), "XTB")
+    text = render(build_report(cov, SNAPSHOT, "vi"), "md").decode()
+    assert "- Cơ quan, đơn vị có mạng nội bộ (LAN): 100,00% (1/1).\n" in text
