@@ -6,7 +6,8 @@ Use these instead of ``date.today()`` or a naive ``datetime.now()`` anywhere in 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 
 def utcnow() -> datetime:
@@ -28,3 +29,10 @@ def local_date(value: datetime, tz: tzinfo) -> date:
     """The district's date of an instant (an import at 05:21 local on 02/12 is dated 02/12)."""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
     return aware.astimezone(tz).date()
+
+
+@lru_cache(maxsize=512)  # called once per device and judgement; the zone arithmetic is not free
+def end_of_day(day: date, tz: tzinfo) -> datetime:
+    """The first instant after ``day`` in the district's zone, as aware UTC: what "as of the end of" means."""
+    following = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return following.astimezone(timezone.utc)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from server.clock import local_today
 from server.db import reading, writing
 from server.report.document import ReportDocument
 from server.report.generate import ReportRequest, keep, make_report
@@ -143,7 +144,7 @@ def start_scheduler(engine: Engine, settings: Settings, schedule: ReportSchedule
     tz = settings.tz
 
     def tick() -> None:
-        run_report_job(engine, policy, schedule, datetime.now(tz).date(), tz=tz)
+        run_report_job(engine, policy, schedule, local_today(tz), tz=tz)
 
     scheduler = BackgroundScheduler(timezone=tz)
     # coalesce + one instance: a tick delayed by a sleeping host runs once, never twice in parallel

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, SettingsDep
+from server.clock import local_today
 from server.db import reading
 from server.models import ReportSnapshot
 from server.report import MEDIA_TYPES, Format, render
@@ -63,7 +64,7 @@ async def get_report(
     compare_to: Annotated[date | None, Query(description="Previous cut-off to compare with")] = None,
 ) -> Response:
     """Generated from history on each request: the same numbers as the console and the command line."""
-    cut_off = as_of or datetime.now(settings.tz).date()
+    cut_off = as_of or local_today(settings.tz)
     try:
         keys = item_keys(items) if items is not None else ()
     except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class Computed:
     snapshot: Snapshot
     coverage: Coverage
     policy: Policy
+    tz: tzinfo  # the district's zone: dates shown to a person are local dates
 
 
 def compute(as_of: date | None, unit_code: str | None) -> Computed:
@@ -43,8 +44,7 @@ def compute(as_of: date | None, unit_code: str | None) -> Computed:
     The whole tree is rebuilt even for one unit: licence seats are allotted across the district, so a unit's
     figures read the same as in the district's own figures.
     """
-    from datetime import datetime
-
+    from server.clock import local_today
     from server.config import Settings
     from server.db import open_database, reading
     from server.services.cutoff import coverage_as_of
@@ -52,7 +52,7 @@ def compute(as_of: date | None, unit_code: str | None) -> Computed:
 
     settings = Settings.from_env()
     engine = open_database(settings.url)
-    day = as_of or datetime.now(settings.tz).date()
+    day = as_of or local_today(settings.tz)
     policy = Policy.from_settings(settings)
     try:
         with reading(engine) as session:
@@ -61,4 +61,4 @@ def compute(as_of: date | None, unit_code: str | None) -> Computed:
         raise KeyError(f"unit {unit_code!r} is not in the inventory as of {day.isoformat()}") from None
     finally:
         engine.dispose()
-    return Computed(snap, coverage, policy)
+    return Computed(snap, coverage, policy, settings.tz)

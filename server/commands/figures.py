@@ -10,6 +10,7 @@ from server.commands._coverage import add_scope
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import tzinfo
 
     from server.services.figure import Coverage, Figure
     from server.services.state import UnitState
@@ -17,9 +18,6 @@ if TYPE_CHECKING:
 #: One line of English per key, for the table; the report has its own Vietnamese wording.
 LABELS = {
     "computers_per_staff": "Staff equipped with a computer",
-    "computers_per_staff:department": "  of which in departments",
-    "computers_per_staff:commune": "  of which in communes",
-    "computers_per_staff:school": "  of which in schools",
     "units_with_scanner": "Units with a scanner",
     "one_stop_shops_equipped": "One-stop shops fully equipped",
     "units_with_lan": "Units with a LAN",
@@ -39,6 +37,17 @@ LABELS = {
     "agents_stale": "Agents not seen recently",
     "past_service_life": "Devices in use past their service life",
 }
+
+
+_KINDS = {"department": "departments", "commune": "communes", "school": "schools"}
+
+
+def label(key: str) -> str:
+    """The table's label of a figure; a breakdown by unit kind (``units_with_lan:commune``) is indented."""
+    base, _, kind = key.partition(":")
+    if kind:
+        return f"  of which in {_KINDS.get(kind, kind)}"
+    return LABELS.get(base, base)
 
 
 def register(sub: Any) -> None:
@@ -72,10 +81,11 @@ def as_json(cov: Coverage, per_unit: bool) -> dict[str, Any]:
 
 
 def share_text(fig: Figure) -> str:
-    """'99.99% (17236/17307)', or 'no data (0/0)' when there is nothing to count."""
-    if fig.percent is None:
+    """'22.73% (10/44)' (half up, ``figure.percent_of``), or 'no data (0/0)' when there is nothing to count."""
+    value = fig.percent_exact
+    if value is None:
         return f"no data ({fig.numerator}/{fig.denominator})"
-    return f"{fig.percent:.2f}% ({fig.numerator}/{fig.denominator})"
+    return f"{value:.2f}% ({fig.numerator}/{fig.denominator})"
 
 
 def _explain(fig: Figure) -> str:
@@ -97,13 +107,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(as_json(cov, args.per_unit))
         return 0
-    _print_tables(cov, computed.snapshot.units, args.per_unit)
+    _print_tables(cov, computed.snapshot.units, args.per_unit, computed.tz)
     return 0
 
 
-def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool) -> None:
+def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool, tz: tzinfo) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from server.clock import local_date
 
     console = Console(markup=False)  # unit names come from spreadsheets: print them, never style them
     scope = cov.unit_code or "whole tree"
@@ -112,10 +124,10 @@ def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool) -> 
     table.add_column("share", justify="right")
     table.add_column("why / breakdown")
     for key, fig in cov.figures.items():
-        table.add_row(LABELS.get(key, key), share_text(fig), _explain(fig))
+        table.add_row(label(key), share_text(fig), _explain(fig))
     console.print(table)
     if cov.corrected_after is not None:
-        console.print(f"Inputs for this date were corrected on {cov.corrected_after.date().isoformat()}.")
+        console.print(f"Inputs for this date were corrected on {local_date(cov.corrected_after, tz).isoformat()}.")
     years = sorted(cov.forecast)
     if years:
         forecast = Table(title="Devices reaching the end of their service life per budget year")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print("kiemke-server report: --format docx needs --out FILE (a Word file cannot go to the terminal)",
               file=sys.stderr)
         return 2
+    from server.clock import local_today
     from server.config import Settings
     from server.db import open_database, reading, writing
     from server.report import render
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_kept(engine, args.unit)
     if args.kept is not None:
         return _print_kept(engine, args)
-    as_of = args.as_of or datetime.now(settings.tz).date()
+    as_of = args.as_of or local_today(settings.tz)
     try:
         keys = item_keys(args.items) if args.items is not None else ()
     except ValueError as exc:

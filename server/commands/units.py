@@ -23,8 +23,8 @@ def register(sub: Any) -> None:
 def run_list(args: argparse.Namespace) -> int:
     """Print the units, parents before children."""
     from dataclasses import asdict
-    from datetime import datetime
 
+    from server.clock import local_today
     from server.commands._common import open_db, print_json
     from server.config import Settings
     from server.db import reading
@@ -33,7 +33,7 @@ def run_list(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     engine = open_db()
     with reading(engine) as session:
-        units = units_as_of(session, datetime.now(settings.tz).date(), tz=settings.tz)
+        units = units_as_of(session, local_today(settings.tz), tz=settings.tz)
     engine.dispose()
     if args.json:
         print_json({"data": [asdict(u) for u in units], "count": len(units)})

@@ -12,7 +12,7 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
+from server.clock import local_date, local_today
 from server.console import auth
 from server.console.auth import ConsoleUser
 from server.console.data import (
@@ -193,7 +194,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
     settings = _settings(request)
     lang = _lang(request)
     texts = Texts(lang)
-    today = datetime.now(settings.tz).date()
+    today = local_today(settings.tz)
     day = today
     future = False
     if as_of:
@@ -359,7 +360,7 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
     return _page(request, view, "overview.html", parts=parts, cards=cards, todo=issue_counts(computed.snapshot, cov),
                  forecast=forecast, forecast_max=max((n for _, n in forecast), default=0),
                  past=past, past_max=max((r[2] for r in past), default=0),
-                 corrected=format_date(corrected.date(), view.lang) if corrected else None)
+                 corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
 
 
 def _device_filters(computed: Computed, figure: str | None, issue: str | None) -> tuple[str | None, str | None]:

@@ -64,7 +64,7 @@ def make_report(session: Session, request: ReportRequest, policy: Policy, tz: tz
                 previous = None  # the unit did not exist yet: there is nothing to compare with
     return build_report(
         cov, snap, request.lang, period=request.period, previous=previous, items=request.items or False,
-        service_life_years=policy.service_life_years,
+        service_life_years=policy.service_life_years, tz=tz,
     )
 
 

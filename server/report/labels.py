@@ -8,6 +8,7 @@ appear as ``note:<note>`` and ``detail:<name>``.
 from __future__ import annotations
 
 from server.report.numbers import Lang
+from server.services.figure import FIGURE_KEYS
 
 VI: dict[str, str] = {
     # title and frame
@@ -42,6 +43,8 @@ VI: dict[str, str] = {
     "breakdown": "Trong đó: {parts}.",
     "breakdown_part": "{label} {share}",
     "breakdown_missing": "{label} {reason}",
+    "units_breakdown_part": "{share} {label}",
+    "no_data": "chưa có số liệu",
     "missing_staff": "chưa có số liệu (chưa nhập số biên chế)",
     "missing_units": "chưa có số liệu (chưa có cơ quan, đơn vị)",
     "missing_shops": "chưa có số liệu (chưa khai báo bộ phận một cửa)",
@@ -138,9 +141,6 @@ VI: dict[str, str] = {
     "equipment:camera": "Camera",
     # figures
     "fig:computers_per_staff": "Cán bộ, công chức, viên chức được trang bị máy tính để làm việc",
-    "fig:computers_per_staff:department": "Phòng, ban, ngành huyện",
-    "fig:computers_per_staff:commune": "Xã, thị trấn",
-    "fig:computers_per_staff:school": "Trường học",
     "fig:units_with_scanner": "Cơ quan, đơn vị được bố trí máy Scan",
     "fig:one_stop_shops_equipped": "Bộ phận tiếp nhận và trả kết quả (một cửa) được trang bị đủ máy tính, máy "
     "in, máy photo, máy Scan, Camera",
@@ -200,6 +200,8 @@ EN: dict[str, str] = {
     "breakdown": "Of which: {parts}.",
     "breakdown_part": "{label} {share}",
     "breakdown_missing": "{label} {reason}",
+    "units_breakdown_part": "{label} {share}",
+    "no_data": "no data",
     "missing_staff": "no data (staff headcount not entered)",
     "missing_units": "no data (no agency or unit)",
     "missing_shops": "no data (no one-stop shop recorded)",
@@ -291,9 +293,6 @@ EN: dict[str, str] = {
     "equipment:scanner": "scanner",
     "equipment:camera": "camera",
     "fig:computers_per_staff": "Officials and public employees equipped with a computer for their work",
-    "fig:computers_per_staff:department": "District departments",
-    "fig:computers_per_staff:commune": "Communes and towns",
-    "fig:computers_per_staff:school": "Schools",
     "fig:units_with_scanner": "Agencies and units provided with a scanner",
     "fig:one_stop_shops_equipped": "One-stop shops equipped with a computer, printer, photocopier, scanner and "
     "camera",
@@ -321,6 +320,16 @@ EN: dict[str, str] = {
     "note:licence_problem": "{product} itself reports a non-genuine or expired licence",
     "note:licence_overused": "{product} is installed on {used} computers but only {seats} licences were bought",
 }
+
+#: A breakdown of a figure by unit kind (``units_with_lan:commune``) is titled by the kind alone.
+_KIND_TITLES: dict[Lang, dict[str, str]] = {
+    "vi": {"department": "Phòng, ban, ngành huyện", "commune": "Xã, thị trấn", "school": "Trường học"},
+    "en": {"department": "District departments", "commune": "Communes and towns", "school": "Schools"},
+}
+for _lang, _texts in (("vi", VI), ("en", EN)):
+    for _key in FIGURE_KEYS:
+        if ":" in _key:
+            _texts[f"fig:{_key}"] = _KIND_TITLES[_lang][_key.split(":", 1)[1]]  # type: ignore[index]
 
 LABELS: dict[Lang, dict[str, str]] = {"vi": VI, "en": EN}
 

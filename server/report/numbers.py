@@ -15,6 +15,8 @@ Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
 _LOCALES: dict[Lang, str] = {"vi": "vi_VN", "en": "en_US"}
 PERCENT_PATTERN = "#,##0.00%"
+#: What a figure with nothing to count reads in every output: never 0,00% and never 100%.
+NO_DATA: dict[Lang, str] = {"vi": "chưa có số liệu", "en": "no data"}
 
 
 def locale_of(lang: Lang) -> str:
@@ -23,14 +25,12 @@ def locale_of(lang: Lang) -> str:
 
 
 def percent_decimal(figure: Figure) -> Decimal | None:
-    """The truncated percentage as an exact Decimal (no float noise before Babel rounds)."""
-    value = figure.percent
-    # str() of a float with two decimals is exact ("99.99"), so Babel's rounding cannot carry it to 100.00
-    return None if value is None else Decimal(str(value))
+    """The figure's percentage, rounded once by ``figure.percent_of`` (half up, clamped), as an exact Decimal."""
+    return figure.percent_exact
 
 
 def format_percent_value(value: Decimal, lang: Lang) -> str:
-    """``99,99%`` (vi) or ``99.99%`` (en) for a percentage already truncated to two decimals."""
+    """``99,99%`` (vi) or ``99.99%`` (en) for a percentage already rounded to two decimals (nothing left to round)."""
     return format_percent(value / 100, PERCENT_PATTERN, locale=locale_of(lang))
 
 
@@ -68,3 +68,8 @@ def format_share(figure: Figure, lang: Lang) -> str | None:
         return None
     counts = f"{format_count(figure.numerator, lang)}/{format_count(figure.denominator, lang)}"
     return f"{format_percent_value(value, lang)} ({counts})"
+
+
+def format_share_or_no_data(figure: Figure, lang: Lang) -> str:
+    """``66,67% (2/3)``, or ``chưa có số liệu`` / ``no data`` when the denominator is 0."""
+    return format_share(figure, lang) or NO_DATA[lang]

@@ -8,8 +8,10 @@ it is never shown as 100%.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, tzinfo
 
+from server.clock import local_date, utcnow
+from server.config import report_timezone
 from server.report.annex import annex_items, annex_units
 from server.report.document import Block, BulletList, Heading, Paragraph, ReportDocument, ReportMeta, Table
 from server.report.labels import Labels
@@ -36,15 +38,16 @@ def default_period(as_of: date, lang: Lang) -> str:
 class SectionWriter(FigureWriter):
     """Builds the blocks of sections II.6, II.8 and III.2."""
 
-    def frame(self) -> list[Block]:
-        """The sentences above the sections: where the numbers come from, corrections, comparison period."""
+    def frame(self, tz: tzinfo) -> list[Block]:
+        """The sentences above the sections: where the numbers come from, corrections (dated in ``tz``), and
+        the comparison period."""
         blocks: list[Block] = [Paragraph(self.t("source_note", date=format_date(self.cov.as_of, self.lang)))]
         corrected = self.cov.corrected_after or self.snap.corrected_after
         if corrected is not None:
             blocks.append(Paragraph(self.t(
                 "corrected_note",
                 date=format_date(self.cov.as_of, self.lang),
-                corrected=format_date(corrected.date(), self.lang),
+                corrected=format_date(local_date(corrected, tz), self.lang),
             )))
         if self.prev is not None:
             blocks.append(Paragraph(self.t("previous_note", date=format_date(self.prev.as_of, self.lang))))
@@ -75,7 +78,7 @@ class SectionWriter(FigureWriter):
         items.append(self.shops_line())
         items.append(self.with_lacking("units_with_lan"))
         for key in ("units_with_wifi", "units_with_wan"):
-            items.append(self.with_unknown(self.line(key), key, "not_entered_units"))
+            items.append(self.with_unknown(self.line(key) + self.kind_breakdown(key), key, "not_entered_units"))
         items.append(self.with_lacking("units_with_fibre"))
         air = self.figure("computers_air_gapped")
         internet = self.figure("computers_internet_connected")
@@ -98,7 +101,7 @@ class SectionWriter(FigureWriter):
 
     def with_lacking(self, key: str) -> str:
         """A unit figure's sentence, the units that lack the thing, and those whose fact was not entered."""
-        text = self.line(key)
+        text = self.line(key) + self.kind_breakdown(key)
         lacking = self.units_lacking(key)
         if lacking and self.figure(key).denominator:
             text += " " + self.t("units_lacking", label=self.t("lacking"), units=self.unit_list(lacking))
@@ -106,6 +109,20 @@ class SectionWriter(FigureWriter):
         if unknown:
             text += " " + self.t("units_lacking", label=self.t("not_entered"), units=self.unit_list(unknown))
         return text
+
+    def kind_breakdown(self, key: str) -> str:
+        """`` Trong đó: 100,00% (15/15) xã, thị trấn; …`` for a unit figure, over the kinds the scope has."""
+        parts, counts = [], []
+        for kind in STAFF_KINDS:
+            fig = self.cov.figures.get(f"{key}:{kind}") or Figure(key, 0, 0)
+            share = format_share(fig, self.lang)
+            if share is not None:  # a kind of unit the scope does not have is left out, not "no data"
+                parts.append(self.t("units_breakdown_part", share=share, label=self.t(f"kind:{kind}")))
+                counts.append((fig.numerator, fig.denominator))
+        total = self.figure(key)
+        if not parts or not total.denominator or counts == [(total.numerator, total.denominator)]:
+            return ""  # one kind that is the whole figure: the breakdown would only repeat it
+        return " " + self.t("breakdown", parts="; ".join(parts))
 
     def with_unknown(self, text: str, key: str, label: str) -> str:
         """A sentence followed by how many could not be judged (a fact not entered or not reported)."""
@@ -115,7 +132,7 @@ class SectionWriter(FigureWriter):
     def shops_line(self) -> str:
         """One-stop shops fully equipped, and how many have each kind of equipment."""
         fig = self.figure("one_stop_shops_equipped")
-        text = self.line("one_stop_shops_equipped")
+        text = self.line("one_stop_shops_equipped") + self.kind_breakdown("one_stop_shops_equipped")
         parts = [
             self.t("shops_part", label=self.t(f"equipment:{kind}"), count=format_count(fig.detail[kind], self.lang),
                    total=format_count(fig.denominator, self.lang))
@@ -259,10 +276,12 @@ def build_report(
     items: bool | Sequence[str] = False,
     service_life_years: float = 5,
     generated_at: datetime | None = None,
+    tz: tzinfo | None = None,
 ) -> ReportDocument:
     """The whole report document for ``coverage``: title, II.6, II.8, III.2, annex, and lists on request.
 
     ``items``: False for no lists, True for the lists behind every figure, or the figure keys to list.
+    ``tz``: the district's zone, in which a correction is dated (default ``KIEMKE_TIMEZONE``).
     """
     writer = SectionWriter(coverage, snapshot, lang, previous, service_life_years)
     t = writer.t
@@ -273,7 +292,7 @@ def build_report(
         lang=lang,
         unit_code=coverage.unit_code,
         unit_name=scope,
-        generated_at=generated_at or datetime.now(timezone.utc),
+        generated_at=generated_at or utcnow(),
         corrected_after=coverage.corrected_after or snapshot.corrected_after,
         previous_as_of=previous.as_of if previous else None,
     )
@@ -282,7 +301,7 @@ def build_report(
         t("subtitle", period=meta.period),
         t("as_of_line", date=format_date(coverage.as_of, lang)),
     )
-    blocks: list[Block] = [Paragraph(t("scope_line", unit=scope)), *writer.frame()]
+    blocks: list[Block] = [Paragraph(t("scope_line", unit=scope)), *writer.frame(tz or report_timezone())]
     blocks.append(Heading(t("part_results"), 1))
     blocks.extend(writer.infrastructure())
     blocks.extend(writer.security())

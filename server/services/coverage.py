@@ -35,7 +35,7 @@ from datetime import date
 
 from server.services.age import assess_age
 from server.services.compliance import ComputerCompliance, check_computer
-from server.services.figure import FIGURE_KEYS, Assessment, Coverage, Figure
+from server.services.figure import FIGURE_KEYS, UNIT_KINDS, Assessment, Coverage, Figure
 from server.services.forecast import replacement_forecast
 from server.services.gcpause import cycle_collector_paused
 from server.services.licences import LicenceReport, assess_licences
@@ -43,7 +43,7 @@ from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot, UnitState
 from server.services.unit_tree import UnitTree
 
-STAFF_KINDS = ("department", "commune", "school")
+STAFF_KINDS = UNIT_KINDS
 #: What a one-stop shop needs, by the names of ``detail``; each maps to the device kinds that provide it.
 SHOP_EQUIPMENT: dict[str, frozenset[str]] = {
     "computer": COMPUTER_KINDS,
@@ -166,8 +166,13 @@ def _count_device(
             internet.add("unknown")
 
 
+def _with_kind(t: dict[str, _Tally], key: str, kind: str) -> list[_Tally]:
+    """The tally of ``key`` and, when the figure breaks down by this unit kind, that of ``key:kind``."""
+    return [t[key]] + ([t[f"{key}:{kind}"]] if f"{key}:{kind}" in t else [])
+
+
 def _count_unit(t: dict[str, _Tally], unit: UnitState, own: _UnitDevices) -> None:
-    """Add one unit's hand-kept facts and own equipment to its tallies."""
+    """Add one unit's hand-kept facts and own equipment to its tallies (and to those of its kind)."""
     code = unit.code
     place = unit.kind != "district" or unit.staff is not None or own.any_device
     if place:
@@ -180,31 +185,29 @@ def _count_unit(t: dict[str, _Tally], unit: UnitState, own: _UnitDevices) -> Non
         agents = {"units_with_lan": own.lan_evidence, "units_with_wifi": own.wifi_evidence}
         for key, value in facts.items():
             seen = agents.get(key, False)
-            t[key].count(value is True or seen, code)
-            if key in agents:
-                if value is True:
-                    t[key].add("from_hand_entry")
-                elif seen:
-                    t[key].add("from_agents")
-                    if value is False:
-                        t[key].add("hand_entry_contradicted")
-            if value is None and not seen:
-                t[key].add("unknown")
-                t[key].notes.add("missing_data")
-        t["units_with_scanner"].count("scanner" in own.kinds, code)
+            for tally in _with_kind(t, key, unit.kind):
+                tally.count(value is True or seen, code)
+                if key in agents:
+                    if value is True:
+                        tally.add("from_hand_entry")
+                    elif seen:
+                        tally.add("from_agents")
+                        if value is False:
+                            tally.add("hand_entry_contradicted")
+                if value is None and not seen:
+                    tally.add("unknown")
+                    tally.notes.add("missing_data")
+        for tally in _with_kind(t, "units_with_scanner", unit.kind):
+            tally.count("scanner" in own.kinds, code)
     if unit.one_stop_shop:
-        shop = t["one_stop_shops_equipped"]
         have = {name: bool(kinds & own.kinds) for name, kinds in SHOP_EQUIPMENT.items()}
-        shop.count(all(have.values()), code)
-        for name, present in have.items():
-            shop.add(name, int(present))
+        for shop in _with_kind(t, "one_stop_shops_equipped", unit.kind):
+            shop.count(all(have.values()), code)
+            for name, present in have.items():
+                shop.add(name, int(present))
     if not place:
         return
-    staff_keys = ["computers_per_staff"]
-    if unit.kind in STAFF_KINDS:
-        staff_keys.append(f"computers_per_staff:{unit.kind}")
-    for key in staff_keys:
-        tally = t[key]
+    for tally in _with_kind(t, "computers_per_staff", unit.kind):
         if unit.staff is None:
             tally.add("units_without_staff")
             tally.add("computers_without_staff", len(own.staff_computers))

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+
+
+def percent_of(numerator: int, denominator: int) -> Decimal | None:
+    """THE rounding of every share: half up to two decimals, as an official report and a calculator read it.
+
+    Two clamps keep a share honest where rounding would lie: only all of it reads ``100.00``
+    (17306/17307 reads ``99.99``), only none of it reads ``0.00`` (1/30000 reads ``0.01``).
+    None when the denominator is 0: nothing to count is missing data, not 0% or 100%.
+    """
+    if denominator <= 0:
+        return None
+    hundredths, rest = divmod(numerator * 10000, denominator)  # integers: exact, no float or context rounding
+    if 2 * rest >= denominator:
+        hundredths += 1
+    if numerator != denominator:
+        hundredths = min(hundredths, 9999)
+    if numerator != 0:
+        hundredths = max(hundredths, 1)
+    return Decimal(hundredths).scaleb(-2)
 
 
 @dataclass(frozen=True)
@@ -27,11 +47,15 @@ class Figure:
         return self.numerator / self.denominator if self.denominator else None
 
     @property
+    def percent_exact(self) -> Decimal | None:
+        """The percentage as an exact Decimal with two decimals (``percent_of``); None for missing data."""
+        return percent_of(self.numerator, self.denominator)
+
+    @property
     def percent(self) -> float | None:
-        """Percentage truncated (not rounded) to two decimals: 17306/17307 is 99.99, never 100.00."""
-        if not self.denominator:
-            return None
-        return (self.numerator * 10000 // self.denominator) / 100
+        """The percentage for JSON: 10/44 is 22.73, 2/3 is 66.67, 17306/17307 is 99.99, never 100.00."""
+        exact = self.percent_exact
+        return None if exact is None else float(exact)
 
     def as_json(self) -> dict[str, object]:
         """``{numerator, denominator, percent, items}`` plus note and detail when present."""
@@ -48,19 +72,29 @@ class Figure:
         return out
 
 
+#: The kinds of unit the district report breaks figures down by, in its order: ``<key>:<kind>`` is the figure
+#: over units of that kind only (``units_with_lan:commune``: "100% xã, thị trấn có mạng LAN").
+UNIT_KINDS = ("department", "commune", "school")
+#: One-stop shops are at district and commune level: schools have none, so no breakdown for them.
+SHOP_KINDS = ("department", "commune")
+
+
+def by_kind(key: str, kinds: tuple[str, ...] = UNIT_KINDS) -> tuple[str, ...]:
+    """A figure key followed by its breakdown keys, one per unit kind."""
+    return (key, *(f"{key}:{kind}" for kind in kinds))
+
+
 # Figure keys: the public names shared by coverage (which computes them), the console and the report
 # (which only render them), and users' scripts reading ``kiemke-server figures --json``.
 INFRASTRUCTURE_KEYS = (
-    "computers_per_staff",  # staff equipped: sum over units of min(computers in use, staff) / sum of staff
-    "computers_per_staff:department",
-    "computers_per_staff:commune",
-    "computers_per_staff:school",
-    "units_with_scanner",
-    "one_stop_shops_equipped",  # detail: how many shops have each of computer/printer/photocopier/scanner/camera
-    "units_with_lan",
-    "units_with_wifi",
-    "units_with_wan",
-    "units_with_fibre",
+    *by_kind("computers_per_staff"),  # staff equipped: sum over units of min(computers in use, staff) / staff
+    *by_kind("units_with_scanner"),
+    # detail: how many shops have each of computer/printer/photocopier/scanner/camera
+    *by_kind("one_stop_shops_equipped", SHOP_KINDS),
+    *by_kind("units_with_lan"),
+    *by_kind("units_with_wifi"),
+    *by_kind("units_with_wan"),
+    *by_kind("units_with_fibre"),
     "computers_internet_connected",  # denominator excludes air-gapped computers (detail["air_gapped"])
     "computers_air_gapped",
     "computers_with_agent",

@@ -10,12 +10,13 @@ and a report collected after the cut-off never changes it.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from server import clock
 from server.config import report_timezone
 from server.models import (
     Agent,
@@ -56,9 +57,8 @@ _LICENCE_V = table_of(AntivirusLicenceVersion)
 
 
 def end_of_day(as_of: date, tz: tzinfo | None = None) -> datetime:
-    """The first instant after ``as_of`` in ``tz`` (default: ``KIEMKE_TIMEZONE``, Asia/Ho_Chi_Minh), as UTC."""
-    zone = tz or report_timezone()
-    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc)
+    """``clock.end_of_day`` in ``tz``, by default ``KIEMKE_TIMEZONE`` (Asia/Ho_Chi_Minh)."""
+    return clock.end_of_day(as_of, tz or report_timezone())
 
 
 def _covers(start: sa.ColumnElement[Any], end: sa.ColumnElement[Any], cutoff: datetime) -> sa.ColumnElement[bool]:

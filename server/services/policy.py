@@ -7,10 +7,11 @@ a test or a report can judge the same snapshot under other rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from server.clock import end_of_day
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -54,14 +55,9 @@ class Policy:
 
     def end_of_day(self, day: date) -> datetime:
         """The first instant after ``day`` in the district's zone, in UTC: what "as of the end of" means."""
-        return _end_of_day(self.timezone, day)
+        return end_of_day(day, ZoneInfo(self.timezone))
 
     def budget_year(self, day: date) -> int:
         """The budget year a day belongs to: Vietnam's state budget year is the calendar year."""
         return day.year
 
-
-@lru_cache(maxsize=256)  # called once per device and judgement; the zone arithmetic is not free
-def _end_of_day(zone: str, day: date) -> datetime:
-    following = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
-    return following.astimezone(timezone.utc)

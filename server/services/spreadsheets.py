@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from server.clock import local_today
+from server.config import report_timezone
 from server.db import writing
 from server.models import AntivirusLicence, Device, OrgUnit, utcnow
 from server.services.records import audit, normalise_serial, save_device, save_licence, save_unit
@@ -292,7 +294,7 @@ def _asset_row(row: Row, units: dict[str, int]) -> dict[str, Any]:
         "status": _choice(row.get("status", ""), "status", STATUSES),
         "air_gapped": yes_no(row["air_gapped"], "air_gapped") if "air_gapped" in row else None,
     }
-    if facts["purchased_on"] and facts["purchased_on"] > date.today():
+    if facts["purchased_on"] and facts["purchased_on"] > local_today(report_timezone()):
         raise RowError(f"purchased_on: {facts['purchased_on']} is in the future")
     if normalise_serial(facts["serial"]) is None and not facts["name"]:
         raise RowError("serial or name: one is needed so that a later import updates this asset")

@@ -72,6 +72,11 @@ def test_figures_as_of_a_day(district: Engine, capsys: pytest.CaptureFixture[str
     assert share(f["computers_per_staff"]) == (2, 28, 7.14)
     assert share(f["computers_per_staff:commune"]) == (1, 8, 12.5)
     assert share(f["units_with_lan"]) == (1, 2, 50.0) and f["units_with_lan"]["items"] == ["UBND"]
+    # by unit kind: the commune has no LAN; the office is of kind district, so in no kind's figure; no school
+    assert share(f["units_with_lan:commune"]) == (0, 1, 0.0) and f["units_with_lan:commune"]["items"] == []
+    assert share(f["units_with_lan:school"]) == (0, 0, None)  # no data, never 0% or 100%
+    assert share(f["units_with_fibre:commune"]) == (0, 1, 0.0)
+    assert share(f["units_with_scanner:department"]) == (0, 0, None)
     assert share(f["one_stop_shops_equipped"]) == (0, 1, 0.0)
     assert share(f["antivirus_licensed"]) == (2, 2, 100.0)  # Windows Defender, licensed by the setting
     assert share(f["past_service_life"]) == (2, 2, 100.0)  # both from 2014, whatever the BIOS says now
@@ -130,3 +135,14 @@ def test_devices_list_problems_and_table(district: Engine, capsys: pytest.Captur
     assert [row["issues"] for row in out["data"]] == [["not_seen_recently"]]  # type: ignore[attr-defined]
     assert main(["devices", "list", "--as-of", DAY.isoformat()]) == 0
     assert "2 devices as of the end of 2024-05-01" in capsys.readouterr().out
+
+
+def test_the_table_rounds_as_the_report_does() -> None:
+    from server.commands.figures import label, share_text
+    from server.services.figure import Figure
+
+    assert share_text(Figure("k", 10, 44)) == "22.73% (10/44)"
+    assert share_text(Figure("k", 2, 3)) == "66.67% (2/3)"
+    assert share_text(Figure("k", 17306, 17307)) == "99.99% (17306/17307)"
+    assert share_text(Figure("k", 0, 0)) == "no data (0/0)"
+    assert label("units_with_lan:commune") == "  of which in communes"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -108,11 +109,29 @@ EXPECTED = {
     "computers_per_staff:school": (0, 0),
     # places: VP, TCKH, XTB, THHA (PH is a grouping with nothing of its own)
     "units_with_scanner": (3, 4),
+    # by kind: departments VP and TCKH, the commune XTB, the school THHA
+    "units_with_scanner:department": (2, 2),
+    "units_with_scanner:commune": (1, 1),
+    "units_with_scanner:school": (0, 1),
     "one_stop_shops_equipped": (1, 2),
+    "one_stop_shops_equipped:department": (1, 1),  # VP's shop is fully equipped
+    "one_stop_shops_equipped:commune": (0, 1),  # XTB's has no photocopier
     "units_with_lan": (3, 4),
+    "units_with_lan:department": (2, 2),
+    "units_with_lan:commune": (1, 1),
+    "units_with_lan:school": (0, 1),
     "units_with_wifi": (1, 4),
+    "units_with_wifi:department": (1, 2),
+    "units_with_wifi:commune": (0, 1),  # not entered: not a yes
+    "units_with_wifi:school": (0, 1),
     "units_with_wan": (1, 4),
+    "units_with_wan:department": (1, 2),
+    "units_with_wan:commune": (0, 1),
+    "units_with_wan:school": (0, 1),
     "units_with_fibre": (3, 4),
+    "units_with_fibre:department": (2, 2),
+    "units_with_fibre:commune": (0, 1),  # XTB's link is not fibre
+    "units_with_fibre:school": (1, 1),
     # over computers with an agent that are not air-gapped: 1, 2, 8, 9, 12, 14; 14 unknown
     "computers_internet_connected": (5, 6),
     "computers_air_gapped": (2, 10),
@@ -154,7 +173,8 @@ def test_json_carries_every_figure(markdown: str) -> None:
     for key, (num, den) in EXPECTED.items():
         figure = data["figures"][key]
         assert (figure["numerator"], figure["denominator"]) == (num, den), key
-        assert figure["percent"] == (None if den == 0 else (num * 10000 // den) / 100)
+        assert figure["percent"] == (None if den == 0 else float(  # half up, as a calculator shows it
+            (Decimal(num) * 100 / den).quantize(Decimal("0.01"), ROUND_HALF_UP)))
         assert len(figure["items"]) == num
     assert data["figures"]["computers_air_gapped"]["items"] == [3, 13]
     assert data["figures"]["os_unsupported"]["items"] == [8]
@@ -162,17 +182,23 @@ def test_json_carries_every_figure(markdown: str) -> None:
 
 def test_infrastructure_section(markdown: str) -> None:
     expected = [
-        "- Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 47,36% (9/19). Trong đó: phòng, ban, "
-        "ngành huyện 42,85% (6/14); xã, thị trấn 60,00% (3/5); trường học chưa có số liệu (chưa nhập số biên chế).",
+        "- Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 47,37% (9/19). Trong đó: phòng, ban, "
+        "ngành huyện 42,86% (6/14); xã, thị trấn 60,00% (3/5); trường học chưa có số liệu (chưa nhập số biên chế).",
         "- Đơn vị chưa nhập số biên chế (chưa tính vào tỷ lệ, có 1 máy tính): Trường Tiểu học Hòa An.",
-        "- Cơ quan, đơn vị được bố trí máy Scan: 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An.",
+        "- Cơ quan, đơn vị được bố trí máy Scan: 75,00% (3/4). Trong đó: 100,00% (2/2) phòng, ban, ngành huyện; "
+        "100,00% (1/1) xã, thị trấn; 0,00% (0/1) trường học. Đơn vị chưa có: Trường Tiểu học Hòa An.",
         "- Bộ phận tiếp nhận và trả kết quả (một cửa) được trang bị đủ máy tính, máy in, máy photo, máy Scan, "
-        "Camera: 50,00% (1/2). Số bộ phận một cửa có: máy tính 2/2, máy in 2/2, máy photo 1/2, máy Scan 2/2, "
-        "Camera 2/2.",
-        "- Cơ quan, đơn vị có mạng nội bộ (LAN): 75,00% (3/4). Đơn vị chưa có: Trường Tiểu học Hòa An.",
-        "- Cơ quan, đơn vị có mạng không dây (Wi-Fi): 25,00% (1/4). Chưa nhập thông tin của 1 đơn vị.",
-        "- Cơ quan, đơn vị có mạng diện rộng (WAN): 25,00% (1/4).",
-        "- Cơ quan, đơn vị có kết nối internet băng thông rộng, tốc độ cao (cáp quang): 75,00% (3/4). Đơn vị chưa "
+        "Camera: 50,00% (1/2). Trong đó: 100,00% (1/1) phòng, ban, ngành huyện; 0,00% (0/1) xã, thị trấn. Số bộ "
+        "phận một cửa có: máy tính 2/2, máy in 2/2, máy photo 1/2, máy Scan 2/2, Camera 2/2.",
+        # the seed's "100% xã, thị trấn có mạng nội bộ (LAN)"
+        "- Cơ quan, đơn vị có mạng nội bộ (LAN): 75,00% (3/4). Trong đó: 100,00% (2/2) phòng, ban, ngành huyện; "
+        "100,00% (1/1) xã, thị trấn; 0,00% (0/1) trường học. Đơn vị chưa có: Trường Tiểu học Hòa An.",
+        "- Cơ quan, đơn vị có mạng không dây (Wi-Fi): 25,00% (1/4). Trong đó: 50,00% (1/2) phòng, ban, ngành "
+        "huyện; 0,00% (0/1) xã, thị trấn; 0,00% (0/1) trường học. Chưa nhập thông tin của 1 đơn vị.",
+        "- Cơ quan, đơn vị có mạng diện rộng (WAN): 25,00% (1/4). Trong đó: 50,00% (1/2) phòng, ban, ngành huyện; "
+        "0,00% (0/1) xã, thị trấn; 0,00% (0/1) trường học.",
+        "- Cơ quan, đơn vị có kết nối internet băng thông rộng, tốc độ cao (cáp quang): 75,00% (3/4). Trong đó: "
+        "100,00% (2/2) phòng, ban, ngành huyện; 0,00% (0/1) xã, thị trấn; 100,00% (1/1) trường học. Đơn vị chưa "
         "có: Xã Tân Bình.",
         "- Máy tính được kết nối internet: 83,33% (5/6), không tính 2 máy tính xử lý văn bản mật không kết nối "
         "internet, chưa tính 2 máy tính chưa cài phần mềm kiểm kê. Chưa xác định được 1 máy.",
@@ -210,9 +236,9 @@ def test_limitations_section(markdown: str) -> None:
     assert "- Thiết bị đang sử dụng đã quá thời hạn sử dụng: 33,33% (6/18)." in section
     assert "- Chưa xác định được năm đưa vào sử dụng của 1 thiết bị." in section
     # per unit, most first: VP 1, 2, 4 of its 7 devices; TCKH 10 of 4; XTB 12 of 6; THHA 18 of 1
-    assert ("| 1 | Văn phòng HĐND và UBND huyện | 3 | 42,85% (3/7) |\n"
+    assert ("| 1 | Văn phòng HĐND và UBND huyện | 3 | 42,86% (3/7) |\n"
             "| 2 | Phòng Tài chính - Kế hoạch | 1 | 25,00% (1/4) |\n"
-            "| 3 | Xã Tân Bình | 1 | 16,66% (1/6) |\n"
+            "| 3 | Xã Tân Bình | 1 | 16,67% (1/6) |\n"
             "| 4 | Trường Tiểu học Hòa An | 1 | 100,00% (1/1) |") in section
     # the BIOS-updated PC is dated by its first BIOS (01/06/2014): 3.639 days, 9,96 years at 18/05/2024,
     # shown truncated; dated by its current BIOS (2021) it would look three years old
@@ -237,10 +263,10 @@ def test_annex_infrastructure_per_unit(markdown: str) -> None:
     assert rows["UBND huyện Phụng Hiệp"] == "| 1 | UBND huyện Phụng Hiệp | — | — | — | — | — | — | — | — |"
     # units in reading order: departments by name, then communes, then schools
     assert rows["Văn phòng HĐND và UBND huyện"] == (
-        "| 3 | Văn phòng HĐND và UBND huyện | 30,00% (3/10) | Có | Có | Có | Có | Có | 100,00% (2/2) | 42,85% (3/7) |")
+        "| 3 | Văn phòng HĐND và UBND huyện | 30,00% (3/10) | Có | Có | Có | Có | Có | 100,00% (2/2) | 42,86% (3/7) |")
     # Wi-Fi not entered for the commune: no data, not "no"
     assert rows["Xã Tân Bình"] == (
-        "| 4 | Xã Tân Bình | 60,00% (3/5) | Có | Có | — | Chưa có | Chưa có | 50,00% (1/2) | 16,66% (1/6) |")
+        "| 4 | Xã Tân Bình | 60,00% (3/5) | Có | Có | — | Chưa có | Chưa có | 50,00% (1/2) | 16,67% (1/6) |")
     assert rows["Trường Tiểu học Hòa An"] == (
         "| 5 | Trường Tiểu học Hòa An | — | Chưa có | Chưa có | Chưa có | Chưa có | Có | — | 100,00% (1/1) |")
 
@@ -249,14 +275,14 @@ def test_annex_security_per_unit(markdown: str) -> None:
     rows = _rows(markdown.split("#### b)", 1)[1].split("## Phụ lục 2", 1)[0])
     # agent, AV installed, on, current, licensed, firewall, unsupported OS, silent
     assert rows["Phòng Tài chính - Kế hoạch"] == (
-        "| 2 | Phòng Tài chính - Kế hoạch | 66,66% (2/3) | 100,00% (2/2) | 100,00% (2/2) | 0,00% (0/2) | 0,00% (0/2) "
+        "| 2 | Phòng Tài chính - Kế hoạch | 66,67% (2/3) | 100,00% (2/2) | 100,00% (2/2) | 0,00% (0/2) | 0,00% (0/2) "
         "| 50,00% (1/2) | 50,00% (1/2) | 50,00% (1/2) |")
     assert rows["Văn phòng HĐND và UBND huyện"] == (
         "| 3 | Văn phòng HĐND và UBND huyện | 100,00% (3/3) | 100,00% (3/3) | 100,00% (3/3) | 100,00% (3/3) "
-        "| 66,66% (2/3) | 100,00% (3/3) | 0,00% (0/3) | 0,00% (0/3) |")
+        "| 66,67% (2/3) | 100,00% (3/3) | 0,00% (0/3) | 0,00% (0/3) |")
     assert rows["Xã Tân Bình"] == (
-        "| 4 | Xã Tân Bình | 100,00% (3/3) | 66,66% (2/3) | 66,66% (2/3) | 33,33% (1/3) | 0,00% (0/3) "
-        "| 66,66% (2/3) | 0,00% (0/3) | 0,00% (0/3) |")
+        "| 4 | Xã Tân Bình | 100,00% (3/3) | 66,67% (2/3) | 66,67% (2/3) | 33,33% (1/3) | 0,00% (0/3) "
+        "| 66,67% (2/3) | 0,00% (0/3) | 0,00% (0/3) |")
     assert rows["Trường Tiểu học Hòa An"] == (
         "| 5 | Trường Tiểu học Hòa An | 0,00% (0/1) | — | — | — | — | — | — | — |")
     assert rows["toàn bộ các cơ quan, đơn vị"] == (
@@ -268,3 +294,15 @@ def test_items_behind_a_figure(markdown: str) -> None:
     listing = markdown.split("#### Máy tính xử lý văn bản mật nhưng vẫn kết nối internet (vi phạm quy định) (1/2)",
                              1)[1].split("####", 1)[0]
     assert "| 1 | XTB-MAT | Xã Tân Bình | — |" in listing
+
+
+def test_breakdowns_by_kind_in_english() -> None:
+    text = render(build_report(coverage_for(SNAPSHOT, Policy()), SNAPSHOT, "en"), "md").decode()
+    assert ("- Agencies and units with a local network (LAN): 75.00% (3/4). Of which: district departments "
+            "100.00% (2/2); communes and towns 100.00% (1/1); schools 0.00% (0/1).") in text
+
+
+def test_a_breakdown_that_would_repeat_the_figure_is_left_out() -> None:
+    cov = coverage_for(SNAPSHOT, Policy(), "XTB")
+    text = render(build_report(cov, SNAPSHOT, "vi"), "md").decode()
+    assert "- Cơ quan, đơn vị có mạng nội bộ (LAN): 100,00% (1/1).\n" in text

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from server.report import build_report, render
 from server.services.coverage import coverage_for
+from server.services.figure import percent_of
 from server.services.policy import Policy
 from server.services.state import AntivirusState, DeviceState, LicenceState, Snapshot, UnitState
 
@@ -79,7 +80,8 @@ def test_no_rendered_share_above_100_percent(snapshot: Snapshot, lang_items: boo
         shown = float(match.group(1).replace(".", "").replace(",", "."))
         num, den = _number(match.group(2)), _number(match.group(3))
         assert 0 <= num <= den and den > 0, match.group(0)
-        assert shown == (num * 10000 // den) / 100, match.group(0)  # truncated, never rounded up
+        assert shown == float(percent_of(num, den) or 0), match.group(0)  # the one rounding rule, clamped
+        assert (shown == 0) == (num == 0), match.group(0)
         assert shown <= 100
         assert (shown == 100) == (num == den), match.group(0)
     data = json.loads(render(document, "json"))

@@ -41,8 +41,8 @@ def test_sections_follow_the_district_report(coverage: Coverage, snapshot: Snaps
 def test_infrastructure_sentences(coverage: Coverage, snapshot: Snapshot) -> None:
     bullets = _bullets(build_report(coverage, snapshot, "vi"))
     assert bullets[0] == (
-        "Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 99,58% (17.236/17.307). Trong đó: "
-        "phòng, ban, ngành huyện 100,00% (8/8); xã, thị trấn 91,66% (11/12); trường học chưa có số liệu "
+        "Cán bộ, công chức, viên chức được trang bị máy tính để làm việc: 99,59% (17.236/17.307). Trong đó: "
+        "phòng, ban, ngành huyện 100,00% (8/8); xã, thị trấn 91,67% (11/12); trường học chưa có số liệu "
         "(chưa nhập số biên chế)."
     )
     assert ("Đơn vị chưa nhập số biên chế (chưa tính vào tỷ lệ, có 2 máy tính): Trường Tiểu học Hòa An."
@@ -54,7 +54,7 @@ def test_infrastructure_sentences(coverage: Coverage, snapshot: Snapshot) -> Non
     assert any(b.startswith("Cơ quan, đơn vị có kết nối internet băng thông rộng, tốc độ cao (cáp quang): 50,00% "
                             "(2/4). Đơn vị chưa có: Xã Tân Bình, Trường Tiểu học Hòa An.") for b in bullets)
     # air-gapped machines are out of the denominator, and said so
-    assert ("Máy tính được kết nối internet: 66,66% (2/3), không tính 1 máy tính xử lý văn bản mật không kết "
+    assert ("Máy tính được kết nối internet: 66,67% (2/3), không tính 1 máy tính xử lý văn bản mật không kết "
             "nối internet.") in bullets
     assert any("máy photo 1/2" in b for b in bullets)
 
@@ -88,10 +88,10 @@ def test_annex_rows_are_each_units_own_figures(coverage: Coverage, snapshot: Sna
     annex = [b for b in doc.blocks if isinstance(b, Table)][-2]
     rows = {row[1]: row for row in annex.rows}
     # the district office itself: 17.236 - 8 - 11 equipped out of 17.307 - 8 - 12 staff
-    assert rows["UBND huyện Phụng Hiệp"][2] == "99,59% (17.217/17.287)"
-    assert rows["Xã Tân Bình"][2:8] == ("91,66% (11/12)", "Có", "Có", "Chưa có", "—", "Chưa có")
+    assert rows["UBND huyện Phụng Hiệp"][2] == "99,60% (17.217/17.287)"
+    assert rows["Xã Tân Bình"][2:8] == ("91,67% (11/12)", "Có", "Có", "Chưa có", "—", "Chưa có")
     assert rows["Trường Tiểu học Hòa An"][2] == "—"
-    assert rows["toàn bộ các cơ quan, đơn vị"][2] == "99,58% (17.236/17.307)"
+    assert rows["toàn bộ các cơ quan, đơn vị"][2] == "99,59% (17.236/17.307)"
 
 
 def test_missing_data_is_said_never_100_percent(snapshot: Snapshot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -14,6 +15,8 @@ from server.services.ingest import Delivery, receive
 from server.services.records import save_device, save_licence, unit_by_code
 from shared.schema import InventoryReport
 from tests.server.factories import T0, enrolled_agent, make_report, make_unit
+
+pytestmark = pytest.mark.dates  # cut-off days end at local midnight: run again under another TZ
 
 DAY = T0.date()
 

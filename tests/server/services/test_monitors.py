@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from server.clock import local_today
+from server.config import report_timezone
 from server.db import reading, writing
 from server.models import Device, MonitorSighting, Observation, table_of
 from server.services.coverage import coverage_for
@@ -212,27 +215,34 @@ def test_a_late_report_between_two_others_leaves_the_monitors_of_the_next_one(
     assert again.host_id is not None and again.last_seen == T0 + timedelta(days=2)
 
 
-def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[int, int], tmp_path: Path) -> None:
-    p1, x1 = units
-    sheet = tmp_path / "assets.csv"
-    sheet.write_text("unit,kind,name,vendor,model,serial,purchased_on\n"
-                     "X1,monitor,Màn hình một cửa,Dell,E2216H,CN0XV9NP7426,2015-03-01\n", encoding="utf-8")
-    assert not import_assets(engine, sheet, "test").errors
-    _send(engine, _report("a", T0, [DELL]), p1)
-    [monitor] = _monitors(engine)
-    assert (monitor.name, monitor.edid_key, monitor.unit_id) == ("Màn hình một cửa", "DEL|CN0XV9NP7426", x1)
-    state = _monitor_states(_state(engine, DAY))["E2216H"]
-    assert state.unit_code == "P1"  # agents show it on a computer of P1
-    assessment = coverage_for(_state(engine, DAY), Policy()).assessments[state.id]
-    assert assessment.age_source == "purchase_record" and state.monitor_year == 2016
-    # And an import after the agent saw it updates that device.
-    sheet.write_text("unit,kind,name,serial,status\nX1,monitor,Màn hình cũ,cn0xv9np7426,spare\n", encoding="utf-8")
-    assert not import_assets(engine, sheet, "test").errors
-    [monitor] = _monitors(engine)
-    assert (monitor.name, monitor.status, monitor.unit_id) == ("Màn hình cũ", "spare", x1)
-    # The officer's word is newer than the agents' sighting: it holds from then on.
-    today = _monitor_states(_state(engine, date.today()))["E2216H"]
-    assert (today.id, today.unit_code, today.status) == (monitor.id, "X1", "spare")
+@pytest.mark.dates
+@pytest.mark.parametrize("now", [datetime(2026, 12, 1, 16, 59, tzinfo=timezone.utc),  # 23:59 in the district
+                                 datetime(2026, 12, 1, 17, 1, tzinfo=timezone.utc)])  # 00:01 the next day there
+def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[int, int], tmp_path: Path,
+                                                  now: datetime) -> None:
+    with time_machine.travel(now):  # the clock runs on from an hour where UTC's and HCM's dates differ
+        p1, x1 = units
+        sheet = tmp_path / "assets.csv"
+        sheet.write_text("unit,kind,name,vendor,model,serial,purchased_on\n"
+                         "X1,monitor,Màn hình một cửa,Dell,E2216H,CN0XV9NP7426,2015-03-01\n", encoding="utf-8")
+        assert not import_assets(engine, sheet, "test").errors
+        _send(engine, _report("a", T0, [DELL]), p1)
+        [monitor] = _monitors(engine)
+        assert (monitor.name, monitor.edid_key, monitor.unit_id) == ("Màn hình một cửa", "DEL|CN0XV9NP7426", x1)
+        state = _monitor_states(_state(engine, DAY))["E2216H"]
+        assert state.unit_code == "P1"  # agents show it on a computer of P1
+        assessment = coverage_for(_state(engine, DAY), Policy()).assessments[state.id]
+        assert assessment.age_source == "purchase_record" and state.monitor_year == 2016
+        # And an import after the agent saw it updates that device.
+        sheet.write_text("unit,kind,name,serial,status\nX1,monitor,Màn hình cũ,cn0xv9np7426,spare\n", encoding="utf-8")
+        assert not import_assets(engine, sheet, "test").errors
+        [monitor] = _monitors(engine)
+        assert (monitor.name, monitor.status, monitor.unit_id) == ("Màn hình cũ", "spare", x1)
+        # The officer's word is newer than the agents' sighting: it holds from then on.
+        # the district's today, as the product computes it: the machine's date.today() is a day behind in HCM
+        # from 17:00 to 24:00 UTC, when the import made a moment ago is still in the future of its end of day
+        today = _monitor_states(_state(engine, local_today(report_timezone())))["E2216H"]
+        assert (today.id, today.unit_code, today.status) == (monitor.id, "X1", "spare")
 
 
 def test_one_new_monitor_reported_by_many_computers_at_once_is_one_device(

@@ -9,6 +9,8 @@ import pytest
 from server.config import Settings
 from server.services.policy import Policy
 
+pytestmark = pytest.mark.dates  # cut-off days end at local midnight: run again under another TZ
+
 
 def test_policy_from_settings() -> None:
     settings = Settings(service_life_years=6, signature_max_age_days=3, stale_after_days=14,
