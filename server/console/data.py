@@ -12,8 +12,9 @@ import csv
 import io
 import json
 import threading
+import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -269,7 +270,7 @@ def _severity(assessment: Assessment) -> int:
 
 
 def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None = None, issue: str | None = None,
-                   search: str | None = None) -> list[DeviceState]:
+                   search: str | None = None, unit_names: Mapping[str, str] | None = None) -> list[DeviceState]:
     """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first."""
     devices = [d for d in snapshot.devices if d.id in coverage.assessments]
     if figure is not None:
@@ -283,15 +284,28 @@ def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None
     elif issue is not None:
         devices = [d for d in devices if issue in coverage.assessments[d.id].issues]
     if search:
-        needle = search.casefold()
-        devices = [d for d in devices if any(needle in (v or "").casefold()
-                                             for v in (d.name, d.hostname, d.serial, d.model, d.unit_code))]
+        needle = fold(search)
+        names = unit_names or {}
+        devices = [d for d in devices if needle in _haystack(d, names.get(d.unit_code))]
 
     def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
         a = coverage.assessments[d.id]
         return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
 
     return sorted(devices, key=order)
+
+
+def fold(text: str) -> str:
+    """``text`` for a search that ignores case and Vietnamese marks: "Máy in", "MAY IN" and "may in" are equal."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _haystack(d: DeviceState, unit_name: str | None) -> str:
+    """What a search looks through: names, unit, serial, model, OS and antivirus products, folded."""
+    parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
+             *(p.name for p in d.antivirus))
+    return fold("\n".join(p for p in parts if p))
 
 
 def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:

@@ -9,8 +9,10 @@ nothing fetched from elsewhere, and a Content-Security-Policy that says so. Each
 from __future__ import annotations
 
 import hmac
+import inspect
 import math
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,8 +21,10 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
@@ -214,7 +218,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
         if user.unit_code is not None or unit in units:
             # Out of reach and unknown read the same to a bound user: the page does not confirm a unit exists.
             raise ConsoleError(403, "forbidden_title", texts("forbidden"))
-        raise ConsoleError(404, "forbidden_title", texts("unknown_unit", unit=unit, date=format_date(day, lang)))
+        raise ConsoleError(404, "not_found_title", texts("unknown_unit", unit=unit, date=format_date(day, lang)))
     name = units[unit][0] if unit is not None and unit in units else texts("scope_all")
     return View(user, texts, lang, day, today, unit, choices, name, future)
 
@@ -225,7 +229,7 @@ def _computed(request: Request, view: View) -> Computed:
     try:
         return cache.get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings), settings.tz)
     except UnknownUnit:
-        raise ConsoleError(404, "forbidden_title", view.texts(
+        raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
 
 
@@ -387,7 +391,8 @@ def devices(
     figure, issue = _device_filters(computed, figure, issue)
     if figure in UNIT_FIGURES:
         return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None)
+    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None,
+                              unit_names={u.code: u.name for u in computed.snapshot.units})
     pages = max(1, math.ceil(len(selected) / PAGE_SIZE))
     page = min(page, pages)
     shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
@@ -412,7 +417,8 @@ def devices_export(
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
     figure, issue = _device_filters(computed, figure, issue)
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None)
+    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None,
+                              unit_names={u.code: u.name for u in computed.snapshot.units})
     names = {u.code: u.name for u in computed.snapshot.units}
     body = devices_csv(selected, computed.coverage, names)
     name = f"thiet-bi-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.csv"
@@ -459,7 +465,7 @@ def report(
         with reading(engine) as session:
             document = make_report(session, wanted, Policy.from_settings(settings), settings.tz)
     except UnknownUnit:
-        raise ConsoleError(404, "forbidden_title", view.texts(
+        raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
     auth.record(engine, user.username, "console.report", as_of=view.as_of.isoformat(), unit=view.unit,
                 format=format, lang=view.lang)
@@ -515,11 +521,52 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     return _html(request, "error.html", status=exc.status, title=texts(exc.title_key), message=exc.message)
 
 
+async def _answer(result: Response | Awaitable[Response]) -> Response:
+    return await result if inspect.isawaitable(result) else result
+
+
+def _is_console(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
 def install_console(app: FastAPI) -> None:
-    """Add the console's pages, static files and error pages to the app."""
+    """Add the console's pages, static files and error pages to the app.
+
+    Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
+    console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
+    """
+    from server.console import device_views
+
     app.state.console_cache = CoverageCache()
     app.state.console_throttle = auth.LoginThrottle()
+    app.include_router(device_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(ConsoleError, _error_page)
+    api_http = app.exception_handlers.get(StarletteHTTPException)
+    api_invalid = app.exception_handlers.get(RequestValidationError)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not _is_console(request) and api_http is not None:
+            return await _answer(api_http(request, exc))
+        texts = Texts(_lang(request))
+        title, message = _HTTP_PAGES.get(exc.status_code, ("error_title", "error_message"))
+        return _html(request, "error.html", status=exc.status_code, title=texts(title), message=texts(message))
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not _is_console(request) and api_invalid is not None:
+            return await _answer(api_invalid(request, exc))
+        texts = Texts(_lang(request))
+        fields = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()}))
+        return _html(request, "error.html", status=400, title=texts("bad_request_title"),
+                     message=texts("bad_parameter", fields=fields))
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+
+
+#: Title and message keys of the console's page for an HTTP error status.
+_HTTP_PAGES = {404: ("not_found_title", "not_found"), 405: ("bad_request_title", "method_not_allowed")}
