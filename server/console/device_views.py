@@ -22,7 +22,7 @@ from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _comp
 from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_count, format_date, format_years
-from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetError, AssetForm, add_asset, edit_device
+from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetForm, FormError, add_asset, edit_device
 from server.services.policy import Policy
 from server.services.spreadsheets import DEVICE_KINDS, STATUSES
 
@@ -46,7 +46,7 @@ def _not_found(view: View) -> ConsoleError:
     return ConsoleError(404, "not_found_title", view.texts("device_not_found"))
 
 
-def _check_csrf(view: View, csrf: str) -> None:
+def check_csrf(view: View, csrf: str) -> None:
     if not hmac.compare_digest(csrf, view.user.csrf):
         raise ConsoleError(403, "forbidden_title", view.texts("login_form_expired"))
 
@@ -66,13 +66,13 @@ def new_asset(request: Request, user: EditorDep, csrf: Text = "", name: Text = "
               purchased_on: Text = "", air_gapped: Text = "") -> Response:
     """Create the asset, or show the form again with a message at each refused field."""
     view = _view(request, user, None, None)
-    _check_csrf(view, csrf)
+    check_csrf(view, csrf)
     values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
                       strict=True))
     try:
         saved = add_asset(_engine(request), AssetForm(values), actor=user.username,
                           allowed={c.code for c in view.choices}, today=local_today(_settings(request).tz))
-    except AssetError as exc:
+    except FormError as exc:
         return _form(request, view, None, values, exc.problems, status=400)
     return _harden(request, RedirectResponse(f"/devices/{saved.device_id}?saved=1", status_code=303))
 
@@ -123,7 +123,7 @@ def edit(request: Request, user: EditorDep, device_id: int, csrf: Text = "", nam
          purchased_on: Text = "", air_gapped: Text = "") -> Response:
     """Save the corrections as a new version (audited), or show the form again with each field's problem."""
     view = _view(request, user, None, None)
-    _check_csrf(view, csrf)
+    check_csrf(view, csrf)
     values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
                       strict=True))
     try:
@@ -131,7 +131,7 @@ def edit(request: Request, user: EditorDep, device_id: int, csrf: Text = "", nam
                     allowed={c.code for c in view.choices}, today=local_today(_settings(request).tz))
     except LookupError:
         raise _not_found(view) from None
-    except AssetError as exc:
+    except FormError as exc:
         values["agent"] = _current(request, view, device_id)["agent"]
         return _form(request, view, device_id, values, exc.problems, status=400)
     return _harden(request, RedirectResponse(f"/devices/{device_id}?saved=1", status_code=303))

@@ -434,6 +434,7 @@ def units(
     as_of: AsOf = None,
     unit: UnitQ = None,
     figure: Annotated[str | None, Query(max_length=64)] = None,
+    saved: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The scope's units as a tree: facts entered by hand, devices, and a few of their figures."""
     view = _view(request, user, as_of, unit)
@@ -444,7 +445,8 @@ def units(
     lines = unit_lines(writer, figure)
     if figure is not None:
         lines = [line for line in lines if line.in_figure is not None]
-    return _page(request, view, "units.html", lines=lines, figure=figure)
+    return _page(request, view, "units.html", lines=lines, figure=figure, saved=saved,
+                 can_edit=user.role in ("admin", "officer"))
 
 
 @router.get("/report")
@@ -535,11 +537,12 @@ def install_console(app: FastAPI) -> None:
     Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
     console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
     """
-    from server.console import device_views
+    from server.console import device_views, unit_views
 
     app.state.console_cache = CoverageCache()
     app.state.console_throttle = auth.LoginThrottle()
     app.include_router(device_views.router)
+    app.include_router(unit_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)

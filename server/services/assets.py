@@ -30,8 +30,8 @@ HAND_KINDS = tuple(k for k in DEVICE_KINDS if k != "monitor")
 _LIMITS = {"name": 256, "vendor": 512, "model": 512, "serial": 512}
 
 
-class AssetError(ValueError):
-    """The form cannot be saved: ``problems`` maps a field to a message key (``err:...``) and its values."""
+class FormError(ValueError):
+    """A form that cannot be saved: ``problems`` maps a field to a message key (``err:...``) and its values."""
 
     def __init__(self, problems: dict[str, tuple[str, dict[str, object]]]) -> None:
         super().__init__(", ".join(problems))
@@ -88,7 +88,7 @@ def _facts(form: AssetForm, units: dict[str, int], today: date) -> dict[str, Any
     facts["purchased_on"] = bought
     facts["air_gapped"] = form.get("air_gapped") in ("on", "yes", "true", "1")
     if problems:
-        raise AssetError(problems)
+        raise FormError(problems)
     return facts
 
 
@@ -110,7 +110,7 @@ def edit_device(engine: Engine, device_id: int, form: AssetForm, *, actor: str, 
                 today: date, at: datetime | None = None) -> Saved:
     """Change a device's hand-kept facts; ``allowed`` are the unit codes the actor may reach (before and after).
 
-    ``LookupError`` when the device does not exist or is out of reach; ``AssetError`` with per-field problems.
+    ``LookupError`` when the device does not exist or is out of reach; ``FormError`` with per-field problems.
     """
     at = at or utcnow()
     with writing(engine) as session:
@@ -119,7 +119,7 @@ def edit_device(engine: Engine, device_id: int, form: AssetForm, *, actor: str, 
             raise LookupError(device_id)
         facts = _facts(form, _units(session, allowed), today)
         if device.machine_id is not None and facts["kind"] not in COMPUTER_KINDS | {"other"}:
-            raise AssetError({"kind": ("err:agent_kind", {})})
+            raise FormError({"kind": ("err:agent_kind", {})})
         before = {name: getattr(device, name) for name in DEVICE_FIELDS}
         for name, value in facts.items():
             setattr(device, name, value)
@@ -134,7 +134,7 @@ def edit_device(engine: Engine, device_id: int, form: AssetForm, *, actor: str, 
 
 def add_asset(engine: Engine, form: AssetForm, *, actor: str, allowed: set[str], today: date,
               at: datetime | None = None) -> Saved:
-    """Create a hand-entered asset (no agent); ``AssetError`` when the form is refused."""
+    """Create a hand-entered asset (no agent); ``FormError`` when the form is refused."""
     at = at or utcnow()
     with writing(engine) as session:
         facts = _facts(form, _units(session, allowed), today)
@@ -147,7 +147,7 @@ def add_asset(engine: Engine, form: AssetForm, *, actor: str, allowed: set[str],
         if key is not None and session.exec(select(Device).where(Device.serial_key == key)).first() is not None:
             problems["serial"] = ("err:serial_taken", {})
         if problems:
-            raise AssetError(problems)
+            raise FormError(problems)
         device = Device(**facts)
         device.serial_key = key
         save_device(session, device, at)
