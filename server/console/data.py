@@ -355,10 +355,12 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         value = ";".join(str(v) for v in value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    return neutralise(str(value))
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) with an apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def devices_csv(devices: Iterable[DeviceState], coverage: Coverage, unit_names: dict[str, str]) -> str:

@@ -48,6 +48,15 @@ from server.console.data import (
     unit_lines,
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
+from server.console.inventory import (
+    AGE_BANDS,
+    PAGE_SIZES,
+    DeviceQuery,
+    Narrowed,
+    devices_xlsx,
+    export_name,
+    narrow,
+)
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import (
@@ -63,9 +72,9 @@ from server.report.writer import UNIT_FIGURES, FigureWriter
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import FIGURE_KEYS, Figure
 from server.services.policy import Policy
+from server.services.spreadsheets import DEVICE_KINDS, STATUSES
 
 HERE = Path(__file__).parent
-PAGE_SIZE = 100
 _CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
         "frame-ancestors 'none'")
 
@@ -190,7 +199,7 @@ class View:
         if self.as_of != self.today:
             query["as_of"] = self.as_of.isoformat()
         query.update({k: v for k, v in params.items() if v is not None})
-        return f"{path}?{urlencode(query)}" if query else path
+        return f"{path}?{urlencode(query, doseq=True)}" if query else path
 
 
 def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None) -> View:
@@ -366,65 +375,89 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
                  corrected=format_date(corrected.date(), view.lang) if corrected else None)
 
 
-def _device_filters(computed: Computed, figure: str | None, issue: str | None) -> tuple[str | None, str | None]:
+def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
+              q: str | None) -> tuple[str | None, DeviceQuery, Narrowed]:
+    """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones)."""
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
         figure = None
-    if issue is not None and issue not in (*ISSUE_ORDER, "any", "past_service_life"):
-        issue = None
-    return figure, issue
+    query = DeviceQuery.parse(request.query_params, issue)
+    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, search=q or None,
+                              unit_names={u.code: u.name for u in computed.snapshot.units})
+    narrowed = narrow(selected, computed.coverage, query, unit=view.unit, as_of=view.as_of,
+                      tz=_settings(request).tz)
+    return figure, query, narrowed
+
+
+Issues = Annotated[list[str], Query(max_length=64)]
+Search = Annotated[str | None, Query(max_length=200)]
+FigureQ = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/devices")
-def devices(
-    request: Request,
-    user: UserDep,
-    as_of: AsOf = None,
-    unit: UnitQ = None,
-    figure: Annotated[str | None, Query(max_length=64)] = None,
-    issue: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    """Devices of the scope, most serious problems first, narrowed by a figure, a problem or a search."""
+def devices(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None, figure: FigureQ = None,
+            issue: Issues = [], q: Search = None,  # noqa: B006 (FastAPI copies list defaults)
+            page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """Devices of the scope, most serious problems first, narrowed by filters that combine, sortable, paged.
+
+    Besides ``figure``, ``issue`` (repeatable) and ``q``: ``kind``, ``status``, ``os``, ``av``, ``age``,
+    ``unseen`` (days), ``air_gapped`` (yes/no), ``subunits=0``, ``sort`` + ``dir``, ``size`` (see inventory.py).
+    """
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
-    figure, issue = _device_filters(computed, figure, issue)
     if figure in UNIT_FIGURES:
         return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None,
-                              unit_names={u.code: u.name for u in computed.snapshot.units})
-    pages = max(1, math.ceil(len(selected) / PAGE_SIZE))
+    figure, query, narrowed = _selected(request, view, computed, figure, issue, q)
+    selected = narrowed.devices
+    pages = max(1, math.ceil(len(selected) / query.size))
     page = min(page, pages)
-    shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = selected[(page - 1) * query.size: page * query.size]
     writer = _writer(view, computed, request)
     lines = list(device_lines(shown, writer, view.texts, _settings(request).tz))
+    filters: dict[str, Any] = {"figure": figure, "issue": list(query.issues) or None, "q": q or None,
+                               **query.params()}
+    unsorted = {k: v for k, v in filters.items() if k not in ("sort", "dir")}
     return _page(request, view, "devices.html", lines=lines, total=format_count(len(selected), view.lang),
-                 figure=figure, issue=issue, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
-                 filters={"figure": figure, "issue": issue, "q": q or None})
+                 figure=figure, query=query, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
+                 filters=filters, unsorted=unsorted, kinds=DEVICE_KINDS, statuses=STATUSES, age_bands=AGE_BANDS,
+                 sizes=PAGE_SIZES, os_names=narrowed.os_names, av_names=narrowed.av_names)
+
+
+def _export(request: Request, user: ConsoleUser, view: View, extension: str, rows: int, body: bytes,
+            media_type: str) -> Response:
+    """An export as a download, audited with who, what scope and date, which filters and how many rows."""
+    filters = {k: v for k, v in request.query_params.multi_items() if k not in ("lang",)}
+    auth.record(_engine(request), user.username, "console.export", format=extension, unit=view.unit,
+                as_of=view.as_of.isoformat(), rows=rows, filters=filters)
+    name = export_name(extension, view.as_of, view.unit)
+    response = Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _harden(request, response)
 
 
 @router.get("/devices.csv")
-def devices_export(
-    request: Request,
-    user: UserDep,
-    as_of: AsOf = None,
-    unit: UnitQ = None,
-    figure: Annotated[str | None, Query(max_length=64)] = None,
-    issue: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    """The same list as CSV with stable English column names, every page at once."""
+def devices_export(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None, figure: FigureQ = None,
+                   issue: Issues = [], q: Search = None) -> Response:  # noqa: B006
+    """The same list as CSV with stable English column names (for scripts), every page at once."""
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
-    figure, issue = _device_filters(computed, figure, issue)
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None,
-                              unit_names={u.code: u.name for u in computed.snapshot.units})
+    _, _, narrowed = _selected(request, view, computed, figure, issue, q)
     names = {u.code: u.name for u in computed.snapshot.units}
-    body = devices_csv(selected, computed.coverage, names)
-    name = f"thiet-bi-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.csv"
-    response = Response(body.encode(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return _harden(request, response)
+    body = devices_csv(narrowed.devices, computed.coverage, names)
+    return _export(request, user, view, "csv", len(narrowed.devices), body.encode(), "text/csv; charset=utf-8")
+
+
+@router.get("/devices.xlsx")
+def devices_workbook(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None,
+                     figure: FigureQ = None, issue: Issues = [], q: Search = None) -> Response:  # noqa: B006
+    """The same list as an Excel workbook with the leader's columns, headers in the console's language."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    _, _, narrowed = _selected(request, view, computed, figure, issue, q)
+    names = {u.code: u.name for u in computed.snapshot.units}
+    body = devices_xlsx(narrowed.devices, computed.coverage, names, view.texts, view.lang, _settings(request).tz)
+    return _export(request, user, view, "xlsx", len(narrowed.devices), body, XLSX_MEDIA_TYPE)
+
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/units")
