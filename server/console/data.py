@@ -185,9 +185,11 @@ def figure_rows(writer: FigureWriter, keys: Iterable[str], no_data: str) -> list
         if ":" in key and not fig.denominator and "no_staff" not in (fig.note or ""):
             continue  # a breakdown by a kind of unit the scope does not have
         share = format_share(fig, writer.lang)
+        share_missing = share is None or not fig.denominator
         note = writer.note_text(fig.note) if fig.note else None
         if share is None:
-            share = f"{no_data} ({fig.numerator}/{fig.denominator})"
+            counts = "/".join(format_count(n, writer.lang) for n in (fig.numerator, fig.denominator))
+            share = f"{no_data} ({counts})"
             reason = writer.t(missing_reason_key(key))  # "no data (why)": the why is the useful part
             note = reason[reason.find("(") + 1 : -1] if reason.endswith(")") else reason
         rows.append(FigureRow(
@@ -197,7 +199,9 @@ def figure_rows(writer: FigureWriter, keys: Iterable[str], no_data: str) -> list
             percent=fig.percent,
             numerator=fig.numerator,
             denominator=fig.denominator,
-            tone="neutral" if key in NEUTRAL else ("bad" if key in LOWER_IS_BETTER else "good"),
+            # A figure with nothing to count is grey, never green: "no data" is not "all is well".
+            tone="none" if share_missing else "neutral" if key in NEUTRAL else (
+                "bad" if key in LOWER_IS_BETTER else "good"),
             sub=":" in key,
             list_page="units" if key in UNIT_FIGURES else "devices",
             lacking_issue=LACKING_ISSUE.get(key) if fig.numerator < fig.denominator else None,

@@ -21,7 +21,7 @@ from server.console.device_detail import load_detail, local_time
 from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
 from server.db import reading
 from server.models import Device, OrgUnit
-from server.report.numbers import format_count, format_date, format_years
+from server.report.numbers import format_date, format_years
 from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetForm, FormError, add_asset, edit_device
 from server.services.policy import Policy
 from server.services.spreadsheets import DEVICE_KINDS, STATUSES
@@ -93,7 +93,6 @@ def device_page(request: Request, user: UserDep, device_id: int, as_of: AsOf = N
     return _page(request, view, "device.html", d=detail, saved=saved, can_edit=user.role in ("admin", "officer"),
                  when=lambda value: local_time(value, tz, lang) if value else "",
                  day=lambda value: format_date(value, lang) if value else "",
-                 count=lambda value: format_count(value, lang),
                  years=lambda value: format_years(value, lang))
 
 

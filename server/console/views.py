@@ -258,7 +258,8 @@ def _page(request: Request, view: View, template: str, **context: Any) -> HTMLRe
         return "—" if value is None else format_percent_value(value, lang)
 
     return _html(request, template, t=texts, lang=lang, user=view.user, view=view, csrf=view.user.csrf,
-                 share=share, percent=percent, as_of_text=format_date(view.as_of, lang), **context)
+                 share=share, percent=percent, as_of_text=format_date(view.as_of, lang),
+                 count=lambda value: format_count(value, lang), **context)
 
 
 AsOf = Annotated[str | None, Query(max_length=10)]

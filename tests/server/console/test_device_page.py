@@ -261,3 +261,10 @@ def test_search_ignores_marks_and_case(admin: TestClient) -> None:
     count = marked.split('class="count"><b>')[1].split("<")[0]
     assert count != "0 thiết bị" and count in plain and count in upper
     assert "Máy in" in plain
+
+
+def test_a_figure_without_data_is_grey_and_says_so(admin: TestClient) -> None:
+    page = admin.get("/?as_of=2020-01-01").text  # before the district's first record
+    assert "stat ok" not in page and page.count("stat nodata") == 2
+    assert "chưa có số liệu" in page and "Không có máy tính nào cần xử lý" not in page
+    assert 'class="fill good"' not in page
