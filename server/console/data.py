@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
@@ -27,7 +26,6 @@ from server.db import reading
 from server.models import (
     Agent,
     AntivirusLicenceVersion,
-    AuditLog,
     DeviceVersion,
     Observation,
     OrgUnit,
@@ -426,37 +424,4 @@ def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
             past_life=figs.get("past_service_life"),
             in_figure=True if code in counted else (False if code in lacking else None),
         ))
-    return lines
-
-
-# --- audit log ------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditLine:
-    """One audit log entry as the admin page shows it."""
-
-    at: str
-    actor: str
-    action: str
-    detail: str
-
-
-def recent_audit(engine: Engine, tz: tzinfo, action: str | None = None, limit: int = 300) -> list[AuditLine]:
-    """The newest audit log entries (of one action when given), newest first."""
-    log = table_of(AuditLog)
-    query = sa.select(log.c.at, log.c.actor, log.c.action, log.c.detail).order_by(log.c.at.desc(), log.c.id.desc())
-    if action:
-        query = query.where(log.c.action == action)
-    with engine.connect() as conn:
-        rows = conn.execute(query.limit(limit)).all()
-    lines = []
-    for row in rows:
-        try:
-            detail = json.loads(row.detail)
-            text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "")) \
-                if isinstance(detail, dict) else str(detail)
-        except ValueError:
-            text = str(row.detail)
-        lines.append(AuditLine(f"{row.at.astimezone(tz):%Y-%m-%d %H:%M:%S}", row.actor, row.action, text))
     return lines

@@ -29,6 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.console import auth
+from server.console.audit_log import PAGE as AUDIT_PAGE
+from server.console.audit_log import AuditFilter, audit_page
 from server.console.auth import ConsoleUser
 from server.console.data import (
     PARTS,
@@ -43,7 +45,6 @@ from server.console.data import (
     issue_counts,
     past_life_by_unit,
     reachable,
-    recent_audit,
     select_devices,
     unit_lines,
 )
@@ -512,13 +513,27 @@ def report(
 
 
 @router.get("/audit")
-def audit_log(request: Request, user: UserDep, action: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    """The latest entries of the audit log (sign-ins, failures, reports, imports, enrolments): admins only."""
+def audit_log(
+    request: Request,
+    user: UserDep,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=128)] = None,
+    unit: UnitQ = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The audit log in words, newest first, filtered by actor, action, unit and local dates: admins only."""
     view = _view(request, user, None, None)
     if not user.is_admin:
         raise ConsoleError(403, "forbidden_title", view.texts("admin_only"))
-    entries = recent_audit(_engine(request), _settings(request).tz, action or None)
-    return _page(request, view, "audit.html", entries=entries, action=action or "")
+    wanted = AuditFilter(actor=actor or None, action=action or None, unit=unit or None, since=since, until=until)
+    lines, total, actors, actions = audit_page(_engine(request), _settings(request).tz, view.lang, wanted, page)
+    pages = max(1, math.ceil(total / AUDIT_PAGE))
+    filters = {"action": wanted.action, "actor": wanted.actor, "unit": wanted.unit,
+               "since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+    return _page(request, view, "audit.html", entries=lines, wanted=wanted, actors=actors, actions=actions,
+                 total=format_count(total, view.lang), page=min(page, pages), pages=pages, filters=filters)
 
 
 # --- the report API's reader ---------------------------------------------------------------------------------

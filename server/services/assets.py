@@ -128,7 +128,7 @@ def edit_device(engine: Engine, device_id: int, form: AssetForm, *, actor: str, 
                    if before[name] != getattr(device, name)}
         if changes and save_device(session, device, at):
             audit(session, actor, "device.edit", at, device_id=device_id, device=device.name or device.hostname,
-                  changes=_changes_json(session, changes))
+                  unit=_unit_code(session, device.unit_id), changes=_changes_json(session, changes))
         return Saved(device_id, changes)
 
 
@@ -154,7 +154,7 @@ def add_asset(engine: Engine, form: AssetForm, *, actor: str, allowed: set[str],
         assert device.id is not None
         changes = {name: (None, facts[name]) for name in DEVICE_FIELDS if facts.get(name) not in (None, False)}
         audit(session, actor, "device.create", at, device_id=device.id, device=device.name,
-              changes=_changes_json(session, changes))
+              unit=_unit_code(session, device.unit_id), changes=_changes_json(session, changes))
         return Saved(device.id, changes)
 
 
