@@ -268,3 +268,12 @@ def test_a_figure_without_data_is_grey_and_says_so(admin: TestClient) -> None:
     assert "stat ok" not in page and page.count("stat nodata") == 2
     assert "chưa có số liệu" in page and "Không có máy tính nào cần xử lý" not in page
     assert 'class="fill good"' not in page
+
+
+def test_every_page_has_a_skip_link_a_favicon_and_scoped_headers(admin: TestClient) -> None:
+    for path in ("/", "/devices", "/units", "/audit", f"/devices/{_device_id(admin, hostname='PB01-PC01')}"):
+        text = admin.get(path).text
+        assert '<a class="skip" href="#main">' in text and '<main id="main"' in text, path
+        assert 'rel="icon" href="/static/favicon.svg"' in text, path
+        assert "<th>" not in text, path  # every header cell says what it heads
+    assert admin.get("/static/favicon.svg").headers["content-type"].startswith("image/svg")
