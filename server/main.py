@@ -61,10 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(report.router)
     app.include_router(health.router)
     install_metrics(app)
-    install_console(app)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(status.HTTP_500_INTERNAL_SERVER_ERROR, _unexpected)
+    install_console(app)  # after the API's handlers: it keeps them for /api/ and answers pages itself
     return app
 
 

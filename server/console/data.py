@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import threading
+import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -26,7 +26,6 @@ from server.db import reading
 from server.models import (
     Agent,
     AntivirusLicenceVersion,
-    AuditLog,
     DeviceVersion,
     Observation,
     OrgUnit,
@@ -184,9 +183,11 @@ def figure_rows(writer: FigureWriter, keys: Iterable[str], no_data: str) -> list
         if ":" in key and not fig.denominator and "no_staff" not in (fig.note or ""):
             continue  # a breakdown by a kind of unit the scope does not have
         share = format_share(fig, writer.lang)
+        share_missing = share is None or not fig.denominator
         note = writer.note_text(fig.note) if fig.note else None
         if share is None:
-            share = f"{no_data} ({fig.numerator}/{fig.denominator})"
+            counts = "/".join(format_count(n, writer.lang) for n in (fig.numerator, fig.denominator))
+            share = f"{no_data} ({counts})"
             reason = writer.t(missing_reason_key(key))  # "no data (why)": the why is the useful part
             note = reason[reason.find("(") + 1 : -1] if reason.endswith(")") else reason
         rows.append(FigureRow(
@@ -196,7 +197,9 @@ def figure_rows(writer: FigureWriter, keys: Iterable[str], no_data: str) -> list
             percent=fig.percent,
             numerator=fig.numerator,
             denominator=fig.denominator,
-            tone="neutral" if key in NEUTRAL else ("bad" if key in LOWER_IS_BETTER else "good"),
+            # A figure with nothing to count is grey, never green: "no data" is not "all is well".
+            tone="none" if share_missing else "neutral" if key in NEUTRAL else (
+                "bad" if key in LOWER_IS_BETTER else "good"),
             sub=":" in key,
             list_page="units" if key in UNIT_FIGURES else "devices",
             lacking_issue=LACKING_ISSUE.get(key) if fig.numerator < fig.denominator else None,
@@ -269,7 +272,7 @@ def _severity(assessment: Assessment) -> int:
 
 
 def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None = None, issue: str | None = None,
-                   search: str | None = None) -> list[DeviceState]:
+                   search: str | None = None, unit_names: Mapping[str, str] | None = None) -> list[DeviceState]:
     """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first."""
     devices = [d for d in snapshot.devices if d.id in coverage.assessments]
     if figure is not None:
@@ -283,15 +286,28 @@ def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None
     elif issue is not None:
         devices = [d for d in devices if issue in coverage.assessments[d.id].issues]
     if search:
-        needle = search.casefold()
-        devices = [d for d in devices if any(needle in (v or "").casefold()
-                                             for v in (d.name, d.hostname, d.serial, d.model, d.unit_code))]
+        needle = fold(search)
+        names = unit_names or {}
+        devices = [d for d in devices if needle in _haystack(d, names.get(d.unit_code))]
 
     def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
         a = coverage.assessments[d.id]
         return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
 
     return sorted(devices, key=order)
+
+
+def fold(text: str) -> str:
+    """``text`` for a search that ignores case and Vietnamese marks: "Máy in", "MAY IN" and "may in" are equal."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _haystack(d: DeviceState, unit_name: str | None) -> str:
+    """What a search looks through: names, unit, serial, model, OS and antivirus products, folded."""
+    parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
+             *(p.name for p in d.antivirus))
+    return fold("\n".join(p for p in parts if p))
 
 
 def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:
@@ -341,10 +357,12 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         value = ";".join(str(v) for v in value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    return neutralise(str(value))
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) with an apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def devices_csv(devices: Iterable[DeviceState], coverage: Coverage, unit_names: dict[str, str]) -> str:
@@ -406,37 +424,4 @@ def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
             past_life=figs.get("past_service_life"),
             in_figure=True if code in counted else (False if code in lacking else None),
         ))
-    return lines
-
-
-# --- audit log ------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditLine:
-    """One audit log entry as the admin page shows it."""
-
-    at: str
-    actor: str
-    action: str
-    detail: str
-
-
-def recent_audit(engine: Engine, tz: tzinfo, action: str | None = None, limit: int = 300) -> list[AuditLine]:
-    """The newest audit log entries (of one action when given), newest first."""
-    log = table_of(AuditLog)
-    query = sa.select(log.c.at, log.c.actor, log.c.action, log.c.detail).order_by(log.c.at.desc(), log.c.id.desc())
-    if action:
-        query = query.where(log.c.action == action)
-    with engine.connect() as conn:
-        rows = conn.execute(query.limit(limit)).all()
-    lines = []
-    for row in rows:
-        try:
-            detail = json.loads(row.detail)
-            text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "")) \
-                if isinstance(detail, dict) else str(detail)
-        except ValueError:
-            text = str(row.detail)
-        lines.append(AuditLine(f"{row.at.astimezone(tz):%Y-%m-%d %H:%M:%S}", row.actor, row.action, text))
     return lines

@@ -9,8 +9,10 @@ nothing fetched from elsewhere, and a Content-Security-Policy that says so. Each
 from __future__ import annotations
 
 import hmac
+import inspect
 import math
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,13 +21,17 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.clock import local_date, local_today
 from server.console import auth
+from server.console.audit_log import PAGE as AUDIT_PAGE
+from server.console.audit_log import AuditFilter, audit_page
 from server.console.auth import ConsoleUser
 from server.console.data import (
     PARTS,
@@ -40,11 +46,19 @@ from server.console.data import (
     issue_counts,
     past_life_by_unit,
     reachable,
-    recent_audit,
     select_devices,
     unit_lines,
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
+from server.console.inventory import (
+    AGE_BANDS,
+    PAGE_SIZES,
+    DeviceQuery,
+    Narrowed,
+    devices_xlsx,
+    export_name,
+    narrow,
+)
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import (
@@ -60,9 +74,9 @@ from server.report.writer import UNIT_FIGURES, FigureWriter
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import FIGURE_KEYS, Figure
 from server.services.policy import Policy
+from server.services.spreadsheets import DEVICE_KINDS, STATUSES
 
 HERE = Path(__file__).parent
-PAGE_SIZE = 100
 _CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
         "frame-ancestors 'none'")
 
@@ -187,7 +201,7 @@ class View:
         if self.as_of != self.today:
             query["as_of"] = self.as_of.isoformat()
         query.update({k: v for k, v in params.items() if v is not None})
-        return f"{path}?{urlencode(query)}" if query else path
+        return f"{path}?{urlencode(query, doseq=True)}" if query else path
 
 
 def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None) -> View:
@@ -215,7 +229,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
         if user.unit_code is not None or unit in units:
             # Out of reach and unknown read the same to a bound user: the page does not confirm a unit exists.
             raise ConsoleError(403, "forbidden_title", texts("forbidden"))
-        raise ConsoleError(404, "forbidden_title", texts("unknown_unit", unit=unit, date=format_date(day, lang)))
+        raise ConsoleError(404, "not_found_title", texts("unknown_unit", unit=unit, date=format_date(day, lang)))
     name = units[unit][0] if unit is not None and unit in units else texts("scope_all")
     return View(user, texts, lang, day, today, unit, choices, name, future)
 
@@ -226,7 +240,7 @@ def _computed(request: Request, view: View) -> Computed:
     try:
         return cache.get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings), settings.tz)
     except UnknownUnit:
-        raise ConsoleError(404, "forbidden_title", view.texts(
+        raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
 
 
@@ -246,7 +260,8 @@ def _page(request: Request, view: View, template: str, **context: Any) -> HTMLRe
         return "—" if value is None else format_percent_value(value, lang)
 
     return _html(request, template, t=texts, lang=lang, user=view.user, view=view, csrf=view.user.csrf,
-                 share=share, percent=percent, as_of_text=format_date(view.as_of, lang), **context)
+                 share=share, percent=percent, as_of_text=format_date(view.as_of, lang),
+                 count=lambda value: format_count(value, lang), **context)
 
 
 AsOf = Annotated[str | None, Query(max_length=10)]
@@ -363,63 +378,89 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
                  corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
 
 
-def _device_filters(computed: Computed, figure: str | None, issue: str | None) -> tuple[str | None, str | None]:
+def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
+              q: str | None) -> tuple[str | None, DeviceQuery, Narrowed]:
+    """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones)."""
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
         figure = None
-    if issue is not None and issue not in (*ISSUE_ORDER, "any", "past_service_life"):
-        issue = None
-    return figure, issue
+    query = DeviceQuery.parse(request.query_params, issue)
+    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, search=q or None,
+                              unit_names={u.code: u.name for u in computed.snapshot.units})
+    narrowed = narrow(selected, computed.coverage, query, unit=view.unit, as_of=view.as_of,
+                      tz=_settings(request).tz)
+    return figure, query, narrowed
+
+
+Issues = Annotated[list[str], Query(max_length=64)]
+Search = Annotated[str | None, Query(max_length=200)]
+FigureQ = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/devices")
-def devices(
-    request: Request,
-    user: UserDep,
-    as_of: AsOf = None,
-    unit: UnitQ = None,
-    figure: Annotated[str | None, Query(max_length=64)] = None,
-    issue: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    """Devices of the scope, most serious problems first, narrowed by a figure, a problem or a search."""
+def devices(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None, figure: FigureQ = None,
+            issue: Issues = [], q: Search = None,  # noqa: B006 (FastAPI copies list defaults)
+            page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """Devices of the scope, most serious problems first, narrowed by filters that combine, sortable, paged.
+
+    Besides ``figure``, ``issue`` (repeatable) and ``q``: ``kind``, ``status``, ``os``, ``av``, ``age``,
+    ``unseen`` (days), ``air_gapped`` (yes/no), ``subunits=0``, ``sort`` + ``dir``, ``size`` (see inventory.py).
+    """
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
-    figure, issue = _device_filters(computed, figure, issue)
     if figure in UNIT_FIGURES:
         return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None)
-    pages = max(1, math.ceil(len(selected) / PAGE_SIZE))
+    figure, query, narrowed = _selected(request, view, computed, figure, issue, q)
+    selected = narrowed.devices
+    pages = max(1, math.ceil(len(selected) / query.size))
     page = min(page, pages)
-    shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = selected[(page - 1) * query.size: page * query.size]
     writer = _writer(view, computed, request)
     lines = list(device_lines(shown, writer, view.texts, _settings(request).tz))
+    filters: dict[str, Any] = {"figure": figure, "issue": list(query.issues) or None, "q": q or None,
+                               **query.params()}
+    unsorted = {k: v for k, v in filters.items() if k not in ("sort", "dir")}
     return _page(request, view, "devices.html", lines=lines, total=format_count(len(selected), view.lang),
-                 figure=figure, issue=issue, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
-                 filters={"figure": figure, "issue": issue, "q": q or None})
+                 figure=figure, query=query, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
+                 filters=filters, unsorted=unsorted, kinds=DEVICE_KINDS, statuses=STATUSES, age_bands=AGE_BANDS,
+                 sizes=PAGE_SIZES, os_names=narrowed.os_names, av_names=narrowed.av_names)
+
+
+def _export(request: Request, user: ConsoleUser, view: View, extension: str, rows: int, body: bytes,
+            media_type: str) -> Response:
+    """An export as a download, audited with who, what scope and date, which filters and how many rows."""
+    filters = {k: v for k, v in request.query_params.multi_items() if k not in ("lang",)}
+    auth.record(_engine(request), user.username, "console.export", format=extension, unit=view.unit,
+                as_of=view.as_of.isoformat(), rows=rows, filters=filters)
+    name = export_name(extension, view.as_of, view.unit)
+    response = Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _harden(request, response)
 
 
 @router.get("/devices.csv")
-def devices_export(
-    request: Request,
-    user: UserDep,
-    as_of: AsOf = None,
-    unit: UnitQ = None,
-    figure: Annotated[str | None, Query(max_length=64)] = None,
-    issue: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    """The same list as CSV with stable English column names, every page at once."""
+def devices_export(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None, figure: FigureQ = None,
+                   issue: Issues = [], q: Search = None) -> Response:  # noqa: B006
+    """The same list as CSV with stable English column names (for scripts), every page at once."""
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
-    figure, issue = _device_filters(computed, figure, issue)
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, issue=issue, search=q or None)
+    _, _, narrowed = _selected(request, view, computed, figure, issue, q)
     names = {u.code: u.name for u in computed.snapshot.units}
-    body = devices_csv(selected, computed.coverage, names)
-    name = f"thiet-bi-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.csv"
-    response = Response(body.encode(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return _harden(request, response)
+    body = devices_csv(narrowed.devices, computed.coverage, names)
+    return _export(request, user, view, "csv", len(narrowed.devices), body.encode(), "text/csv; charset=utf-8")
+
+
+@router.get("/devices.xlsx")
+def devices_workbook(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None,
+                     figure: FigureQ = None, issue: Issues = [], q: Search = None) -> Response:  # noqa: B006
+    """The same list as an Excel workbook with the leader's columns, headers in the console's language."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    _, _, narrowed = _selected(request, view, computed, figure, issue, q)
+    names = {u.code: u.name for u in computed.snapshot.units}
+    body = devices_xlsx(narrowed.devices, computed.coverage, names, view.texts, view.lang, _settings(request).tz)
+    return _export(request, user, view, "xlsx", len(narrowed.devices), body, XLSX_MEDIA_TYPE)
+
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/units")
@@ -429,6 +470,7 @@ def units(
     as_of: AsOf = None,
     unit: UnitQ = None,
     figure: Annotated[str | None, Query(max_length=64)] = None,
+    saved: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The scope's units as a tree: facts entered by hand, devices, and a few of their figures."""
     view = _view(request, user, as_of, unit)
@@ -439,7 +481,8 @@ def units(
     lines = unit_lines(writer, figure)
     if figure is not None:
         lines = [line for line in lines if line.in_figure is not None]
-    return _page(request, view, "units.html", lines=lines, figure=figure)
+    return _page(request, view, "units.html", lines=lines, figure=figure, saved=saved,
+                 can_edit=user.role in ("admin", "officer"))
 
 
 @router.get("/report")
@@ -460,7 +503,7 @@ def report(
         with reading(engine) as session:
             document = make_report(session, wanted, Policy.from_settings(settings), settings.tz)
     except UnknownUnit:
-        raise ConsoleError(404, "forbidden_title", view.texts(
+        raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
     auth.record(engine, user.username, "console.report", as_of=view.as_of.isoformat(), unit=view.unit,
                 format=format, lang=view.lang)
@@ -471,13 +514,27 @@ def report(
 
 
 @router.get("/audit")
-def audit_log(request: Request, user: UserDep, action: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    """The latest entries of the audit log (sign-ins, failures, reports, imports, enrolments): admins only."""
+def audit_log(
+    request: Request,
+    user: UserDep,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=128)] = None,
+    unit: UnitQ = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The audit log in words, newest first, filtered by actor, action, unit and local dates: admins only."""
     view = _view(request, user, None, None)
     if not user.is_admin:
         raise ConsoleError(403, "forbidden_title", view.texts("admin_only"))
-    entries = recent_audit(_engine(request), _settings(request).tz, action or None)
-    return _page(request, view, "audit.html", entries=entries, action=action or "")
+    wanted = AuditFilter(actor=actor or None, action=action or None, unit=unit or None, since=since, until=until)
+    lines, total, actors, actions = audit_page(_engine(request), _settings(request).tz, view.lang, wanted, page)
+    pages = max(1, math.ceil(total / AUDIT_PAGE))
+    filters = {"action": wanted.action, "actor": wanted.actor, "unit": wanted.unit,
+               "since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+    return _page(request, view, "audit.html", entries=lines, wanted=wanted, actors=actors, actions=actions,
+                 total=format_count(total, view.lang), page=min(page, pages), pages=pages, filters=filters)
 
 
 # --- the report API's reader ---------------------------------------------------------------------------------
@@ -516,11 +573,54 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     return _html(request, "error.html", status=exc.status, title=texts(exc.title_key), message=exc.message)
 
 
+async def _answer(result: Response | Awaitable[Response]) -> Response:
+    return await result if inspect.isawaitable(result) else result
+
+
+def _is_console(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
 def install_console(app: FastAPI) -> None:
-    """Add the console's pages, static files and error pages to the app."""
+    """Add the console's pages, static files and error pages to the app.
+
+    Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
+    console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
+    """
+    from server.console import device_views, unit_views, user_views
+
     app.state.console_cache = CoverageCache()
     app.state.console_throttle = auth.LoginThrottle()
+    app.include_router(device_views.router)
+    app.include_router(unit_views.router)
+    app.include_router(user_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(ConsoleError, _error_page)
+    api_http = app.exception_handlers.get(StarletteHTTPException)
+    api_invalid = app.exception_handlers.get(RequestValidationError)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not _is_console(request) and api_http is not None:
+            return await _answer(api_http(request, exc))
+        texts = Texts(_lang(request))
+        title, message = _HTTP_PAGES.get(exc.status_code, ("error_title", "error_message"))
+        return _html(request, "error.html", status=exc.status_code, title=texts(title), message=texts(message))
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not _is_console(request) and api_invalid is not None:
+            return await _answer(api_invalid(request, exc))
+        texts = Texts(_lang(request))
+        fields = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()}))
+        return _html(request, "error.html", status=400, title=texts("bad_request_title"),
+                     message=texts("bad_parameter", fields=fields))
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+
+
+#: Title and message keys of the console's page for an HTTP error status.
+_HTTP_PAGES = {404: ("not_found_title", "not_found"), 405: ("bad_request_title", "method_not_allowed")}

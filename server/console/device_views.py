@@ -1,0 +1,146 @@
+"""The device page, and the forms that correct a device's hand-kept facts or add a hand-entered asset.
+
+Reading is for every signed-in user within their reach; the forms are for officers and admins only, and the
+server refuses a viewer's POST with 403 whatever the page showed. Every POST carries the session's CSRF
+token. A device outside the user's reach reads exactly like one that does not exist (404).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from server.api.deps import get_engine as _engine
+from server.api.deps import get_settings as _settings
+from server.clock import local_today
+from server.console.auth import ConsoleUser
+from server.console.device_detail import load_detail, local_time
+from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
+from server.db import reading
+from server.models import Device, OrgUnit
+from server.report.numbers import format_date, format_years
+from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetForm, FormError, add_asset, edit_device
+from server.services.policy import Policy
+from server.services.spreadsheets import DEVICE_KINDS, STATUSES
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=2000)]
+
+
+def editor(request: Request, user: UserDep) -> ConsoleUser:
+    """The signed-in user when they may change records (officer or admin), else the console's 403 page."""
+    if user.role not in ("admin", "officer"):
+        view = _view(request, user, None, None)
+        raise ConsoleError(403, "forbidden_title", view.texts("editors_only"))
+    return user
+
+
+EditorDep = Annotated[ConsoleUser, Depends(editor)]
+
+
+def _not_found(view: View) -> ConsoleError:
+    return ConsoleError(404, "not_found_title", view.texts("device_not_found"))
+
+
+def check_csrf(view: View, csrf: str) -> None:
+    if not hmac.compare_digest(csrf, view.user.csrf):
+        raise ConsoleError(403, "forbidden_title", view.texts("login_form_expired"))
+
+
+@router.get("/devices/new")
+def new_asset_form(request: Request, user: EditorDep, unit: UnitQ = None) -> Response:
+    """The form for a hand-entered asset (a scanner, a printer, a PC without an agent...)."""
+    view = _view(request, user, None, unit)
+    values = {"unit": view.unit or (view.choices[0].code if view.choices else ""), "kind": "scanner",
+              "status": "in_use"}
+    return _form(request, view, None, values, {})
+
+
+@router.post("/devices/new")
+def new_asset(request: Request, user: EditorDep, csrf: Text = "", name: Text = "", unit: Text = "",
+              kind: Text = "", status: Text = "", vendor: Text = "", model: Text = "", serial: Text = "",
+              purchased_on: Text = "", air_gapped: Text = "") -> Response:
+    """Create the asset, or show the form again with a message at each refused field."""
+    view = _view(request, user, None, None)
+    check_csrf(view, csrf)
+    values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
+                      strict=True))
+    try:
+        saved = add_asset(_engine(request), AssetForm(values), actor=user.username,
+                          allowed={c.code for c in view.choices}, today=local_today(_settings(request).tz))
+    except FormError as exc:
+        return _form(request, view, None, values, exc.problems, status=400)
+    return _harden(request, RedirectResponse(f"/devices/{saved.device_id}?saved=1", status_code=303))
+
+
+@router.get("/devices/{device_id}")
+def device_page(request: Request, user: UserDep, device_id: int, as_of: AsOf = None, unit: UnitQ = None,
+                saved: bool = False) -> Response:
+    """One device as of the date: identity, hardware, OS, antivirus, network, age evidence, checks, timeline."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
+    settings = _settings(request)
+    names = {u.code: u.name for u in computed.snapshot.units}
+    detail = load_detail(_engine(request), computed.snapshot, computed.coverage.assessments, device_id, names,
+                         settings.tz, Policy.from_settings(settings))
+    if detail is None:
+        raise _not_found(view)
+    lang, tz = view.lang, settings.tz
+    return _page(request, view, "device.html", d=detail, saved=saved, can_edit=user.role in ("admin", "officer"),
+                 when=lambda value: local_time(value, tz, lang) if value else "",
+                 day=lambda value: format_date(value, lang) if value else "",
+                 years=lambda value: format_years(value, lang))
+
+
+def _current(request: Request, view: View, device_id: int) -> dict[str, str]:
+    """The device's hand-kept facts as they stand now, as form values; 404 when out of reach."""
+    with reading(_engine(request)) as session:
+        device = session.get(Device, device_id)
+        unit = session.get(OrgUnit, device.unit_id) if device is not None else None
+    if device is None or unit is None or unit.code not in {c.code for c in view.choices}:
+        raise _not_found(view)
+    return {"name": device.name or "", "unit": unit.code, "kind": device.kind, "status": device.status,
+            "vendor": device.vendor or "", "model": device.model or "", "serial": device.serial or "",
+            "purchased_on": device.purchased_on.isoformat() if device.purchased_on else "",
+            "air_gapped": "on" if device.air_gapped else "", "agent": "yes" if device.machine_id else ""}
+
+
+@router.get("/devices/{device_id}/edit")
+def edit_form(request: Request, user: EditorDep, device_id: int) -> Response:
+    """The form with the device's kept facts as they stand today."""
+    view = _view(request, user, None, None)
+    return _form(request, view, device_id, _current(request, view, device_id), {})
+
+
+@router.post("/devices/{device_id}/edit")
+def edit(request: Request, user: EditorDep, device_id: int, csrf: Text = "", name: Text = "", unit: Text = "",
+         kind: Text = "", status: Text = "", vendor: Text = "", model: Text = "", serial: Text = "",
+         purchased_on: Text = "", air_gapped: Text = "") -> Response:
+    """Save the corrections as a new version (audited), or show the form again with each field's problem."""
+    view = _view(request, user, None, None)
+    check_csrf(view, csrf)
+    values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
+                      strict=True))
+    try:
+        edit_device(_engine(request), device_id, AssetForm(values), actor=user.username,
+                    allowed={c.code for c in view.choices}, today=local_today(_settings(request).tz))
+    except LookupError:
+        raise _not_found(view) from None
+    except FormError as exc:
+        values["agent"] = _current(request, view, device_id)["agent"]
+        return _form(request, view, device_id, values, exc.problems, status=400)
+    return _harden(request, RedirectResponse(f"/devices/{device_id}?saved=1", status_code=303))
+
+
+def _form(request: Request, view: View, device_id: int | None, values: dict[str, str],
+          problems: dict[str, tuple[str, dict[str, object]]], status: int = 200) -> Response:
+    errors = {name: view.texts(key, **args) for name, (key, args) in problems.items()}
+    kinds = DEVICE_KINDS if device_id is not None else HAND_KINDS
+    response = _page(request, view, "device_form.html", device_id=device_id, values=values, errors=errors,
+                     kinds=kinds, statuses=STATUSES)
+    response.status_code = status
+    return response
