@@ -168,7 +168,7 @@ def devices_xlsx(devices: Iterable[DeviceState], coverage: Coverage, unit_names:
         a = coverage.assessments[d.id]
         how = texts(f"age:{a.age_source}") if a.age_years is not None else ""
         seen = d.last_seen.astimezone(tz).replace(tzinfo=None) if d.last_seen else None
-        values: list[object] = [
+        values: list[str | float | datetime | None] = [
             unit_names.get(d.unit_code, d.unit_code), texts(f"kind:{d.kind}"), d.hostname or d.name, d.vendor,
             d.model, d.serial, texts(f"status:{d.status}"),
             " ".join(p for p in (d.os_name, d.os_version) if p) or None,

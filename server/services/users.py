@@ -45,7 +45,7 @@ def list_users(engine: Engine) -> list[UserLine]:
 
 
 def _get(session: Session, username: str) -> User:
-    found = session.exec(select(User).where(User.username == username)).first()
+    found: User | None = session.exec(select(User).where(User.username == username)).first()
     if found is None:
         raise UserError(f"no user named {username!r}")
     return found
