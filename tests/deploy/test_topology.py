@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.topology import Topology, nginx_binary, topology, write_ca
 from server.clock import local_today
 from server.config import Settings
-from tests.agent.service.realprocs import Agent, report_id_of, wait_for
+from tests.agent.realprocs import Agent, report_id_of, wait_for
 from tests.server.conftest import new_postgres_database
 
 pytestmark = pytest.mark.slow
