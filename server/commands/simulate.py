@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.commands._common import add_json
+
+if TYPE_CHECKING:
+    from server.simulate.runner import Simulator
+    from server.simulate.tally import Summary
 
 
 def register(sub: Any) -> None:
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.refused == 0 and summary.errors == 0 and summary.enrolment_refused == 0 else 1
 
 
-def _with_progress(simulator: Any, tokens: list[str], *, quiet: bool) -> Any:
+def _with_progress(simulator: Simulator, tokens: list[str], *, quiet: bool) -> Summary:
     """Enrol and run with a live progress display on stderr (none with --json)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -134,7 +138,7 @@ def _with_progress(simulator: Any, tokens: list[str], *, quiet: bool) -> Any:
         return simulator.run(on_report)
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: Summary) -> None:
     from rich.console import Console
     from rich.table import Table
 
