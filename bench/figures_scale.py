@@ -159,8 +159,12 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 # --- through SQLite ---------------------------------------------------------------------------------------------
 
 
-def fill_database(url: str, count: int) -> None:
-    """Insert the district and ``count`` devices in bulk, as ingest and the spreadsheet imports would leave them."""
+def fill_database(url: str, count: int, history: int = 2) -> None:
+    """Insert the district and ``count`` devices in bulk, as ingest and the spreadsheet imports would leave them.
+
+    Each agent computer has ``history`` reports, each kept as an observation, spread evenly over the 400 days
+    before it was last seen (``bench/growth.py`` asks for a year of monthly ones).
+    """
     from server.db import open_database
     from server.models import (
         AntivirusLicence,
@@ -190,22 +194,29 @@ def fill_database(url: str, count: int) -> None:
             conn.execute(table_of(AntivirusLicenceVersion).insert(),
                          [{"licence_id": lic.id, "recorded_from": start, **facts}])
         devices, versions, observations, reports = [], [], [], []
-        for d in fleet(count, units):
+        machines = fleet(count, units)
+        for d in machines:
             agent = "machine_id" in d
             facts = {"unit_id": unit_ids[d["unit_code"]], "kind": d["kind"], "name": d.get("hostname"),
                      "purchased_on": d.get("purchased_on"), "status": d.get("status", "in_use"),
                      "air_gapped": d.get("air_gapped", False), "vendor": None, "model": None, "serial": None}
             devices.append({"id": d["id"], "machine_id": d.get("machine_id"), "hostname": d.get("hostname"),
                             "first_seen": start if agent else None, "last_seen": d.get("last_seen"),
-                            "reports_received": 2 if agent else 0, "created_at": start, **facts})
+                            "reports_received": history if agent else 0, "created_at": start, **facts})
             versions.append({"device_id": d["id"], "valid_from": start, **facts})
-            if not agent:
+        for table, rows in ((Device, devices), (DeviceVersion, versions)):
+            for i in range(0, len(rows), 20_000):
+                conn.execute(table_of(table).insert(), rows[i : i + 20_000])
+        for d in machines:
+            if "machine_id" not in d:
                 continue
             av = json.dumps([{"name": p.name, "enabled": p.enabled, "up_to_date": p.up_to_date, "source": p.source,
                               "signatures_updated_at": p.signatures_updated_at.isoformat()
                               if p.signatures_updated_at else None} for p in d["antivirus"]])
             seen_at = d["last_seen"]
-            for when, bios in ((start, d["earliest_bios_date"]), (seen_at, d["bios_date"])):
+            times = [start + (seen_at - start) * k / (history - 1) for k in range(history)]
+            for k, when in enumerate(times):
+                bios = d["earliest_bios_date"] if k == 0 else d["bios_date"]
                 observations.append({
                     "device_id": d["id"], "observed_at": when, "received_at": when, "report_id": uuid.uuid4(),
                     "content_hash": uuid.uuid4().hex, "hostname": d["hostname"], "platform": "windows",
@@ -216,10 +227,13 @@ def fill_database(url: str, count: int) -> None:
                 })
                 reports.append({"report_id": observations[-1]["report_id"], "device_id": d["id"], "collected_at": when,
                                 "received_at": when, "via": "http", "signed": True, "stored": True})
-        for table, rows in ((Device, devices), (DeviceVersion, versions), (Observation, observations),
-                            (ReceivedReport, reports)):
-            for i in range(0, len(rows), 20_000):
-                conn.execute(table_of(table).insert(), rows[i : i + 20_000])
+            if len(observations) >= 20_000:  # in chunks: 100,000 devices' year would not fit in memory at once
+                conn.execute(table_of(Observation).insert(), observations)
+                conn.execute(table_of(ReceivedReport).insert(), reports)
+                observations, reports = [], []
+        if observations:
+            conn.execute(table_of(Observation).insert(), observations)
+            conn.execute(table_of(ReceivedReport).insert(), reports)
     engine.dispose()
 
 

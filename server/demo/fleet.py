@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from server.demo.district import DemoUnit, units
 from shared.schema import (
@@ -76,6 +77,11 @@ class SimulatedPC:
     firewall_on: bool
     online: bool
     stale: bool  # agent stopped reporting a while ago
+    disk_model: str = "WDC WD5000AAKX"
+    disk_kind: str = "hdd"
+    # When the antivirus last fetched signatures; None: a few hours before each collection if healthy, else
+    # 40 days before (the fleet's steady state). The simulator sets it as signatures age and get updated.
+    signatures_updated_at: datetime | None = None
 
 
 def _pc(rng: random.Random, unit: DemoUnit, index: int) -> SimulatedPC:
@@ -113,6 +119,41 @@ def _pc(rng: random.Random, unit: DemoUnit, index: int) -> SimulatedPC:
     )
 
 
+def simulated_pc(index: int, seed: int = 0, unit_code: str = "SIM") -> SimulatedPC:
+    """The ``index``-th machine of a simulated fleet of any size: the same identity for the same seed and index.
+
+    Its machine id does not depend on the unit, so a machine keeps its identity whichever token enrols it.
+    """
+    rng = random.Random(f"kiemke-sim-{seed}-{index}")
+    pc = _pc(rng, DemoUnit(unit_code, unit_code, "other", 1, False), index)
+    machine = uuid.uuid5(_NAMESPACE, f"sim-{seed}-{index}")
+    return replace(pc, machine_id=str(machine).upper(), hostname=f"SIM{seed}-PC{index:05d}",
+                   serial=f"SN{machine.hex[:10].upper()}", stale=False)
+
+
+def to_json(pc: SimulatedPC) -> dict[str, Any]:
+    """The PC's facts as JSON values (dates as ISO text), for the simulator's state file."""
+    return {name: value.isoformat() if isinstance(value, date) else value for name, value in asdict(pc).items()}
+
+
+def from_json(data: dict[str, Any]) -> SimulatedPC:
+    """The inverse of ``to_json``; ValueError when a field is missing or of the wrong shape."""
+    known = {f.name: f for f in fields(SimulatedPC)}
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in known:
+            continue
+        if name in ("bought", "bios_date", "bios_updated") and value is not None:
+            value = date.fromisoformat(value)
+        elif name == "signatures_updated_at" and value is not None:
+            value = datetime.fromisoformat(value)
+        values[name] = value
+    try:
+        return SimulatedPC(**values)
+    except TypeError as exc:
+        raise ValueError(f"not a simulated PC: {exc}") from exc
+
+
 def fleet(seed: int = 2024) -> list[SimulatedPC]:
     """Every simulated PC of the district: about one per official, a few short in some units."""
     rng = random.Random(seed)
@@ -124,7 +165,10 @@ def fleet(seed: int = 2024) -> list[SimulatedPC]:
 
 
 def _antivirus(pc: SimulatedPC, at: datetime) -> list[AntivirusProduct]:
-    fresh = at - timedelta(hours=6) if pc.av_healthy else at - timedelta(days=40)
+    if pc.signatures_updated_at is not None:
+        fresh = min(pc.signatures_updated_at, at)
+    else:
+        fresh = at - timedelta(hours=6) if pc.av_healthy else at - timedelta(days=40)
     defender_off = AntivirusProduct(
         name="Windows Defender", enabled=False, up_to_date=True, product_state=393472,
         signatures_updated_at=fresh, source="security_center",
@@ -170,7 +214,7 @@ def report_at(pc: SimulatedPC, at: datetime) -> InventoryReport:
         hardware=Hardware(
             vendor=pc.vendor, model=pc.model, serial=pc.serial, chassis=pc.chassis,
             cpu_model=pc.cpu_model, cpu_cores=4, cpu_threads=4, ram_bytes=8 * 1024**3,
-            disks=[Disk(model="WDC WD5000AAKX", size_bytes=500 * 10**9, kind="hdd")],
+            disks=[Disk(model=pc.disk_model, size_bytes=500 * 10**9, kind=pc.disk_kind)],  # type: ignore[arg-type]
             bios_vendor=pc.vendor, bios_version="A12", bios_date=bios,
         ),
         os=OperatingSystem(name=pc.os_name, version=pc.os_version, build=pc.os_version.rsplit(".", 1)[-1],

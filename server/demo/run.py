@@ -1,27 +1,28 @@
 """``kiemke-server demo``: the product in one command, on SQLite.
 
-Seeds the demo district through the same spreadsheet imports an officer uses, starts the real server,
-lets the simulated fleet enrol and report over HTTP like real agents, enrols the agent of this very
-machine and has it report, then prints the figures and keeps serving until Ctrl-C.
+The first run writes a year of history of the demo district through the service layer (``load.py``: the
+officer's spreadsheets, the fleet's enrolments and monthly reports, replaced PCs retired, the reports kept on
+the year's cut-off dates), then starts the real server and lets the simulated fleet send today's reports over
+HTTP like real agents (``server/simulate``), enrols the agent of this very machine and has it report, and
+keeps serving until Ctrl-C.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import webbrowser
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.demo import district, fleet
-from shared.protocol import ENROLL_PATH, HEALTH_PATH, REPORTS_PATH, EnrollResponse
+from server.clock import utcnow
+from server.demo import fleet, load
+from shared.protocol import HEALTH_PATH
 
 if TYPE_CHECKING:
     from server.console.auth import DemoSignIn
@@ -41,28 +42,51 @@ class DemoResult:
     url: str
     data_dir: str
     seeded: bool
-    fleet_reports: int = 0
+    fleet_reports: int = 0  # today's, over HTTP
+    history_reports: int = 0  # the year before, through the service layer
+    seconds_to_load: float = 0.0  # writing the year of history
+    seconds_to_ready: float = 0.0  # from start to the console link, today's reports in
     local_agent: str = "skipped"
     console_user: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
-def _cli(*argv: str) -> None:
-    """Run a kiemke-server command in this process, as the officer would type it."""
-    from server.cli import main
+def load_year(data_dir: Path, now: datetime) -> load.Loaded:
+    """The demo district with a year of history before ``now``, written through the service layer."""
+    from server.config import Settings
+    from server.db import open_database
 
-    with contextlib.redirect_stdout(sys.stderr):  # the demo's own stdout stays for its summary (--json)
-        code = main(list(argv))
-    if code != 0:
-        raise DemoError(f"`kiemke-server {' '.join(argv)}` failed with exit code {code}")
+    engine = open_database(Settings.from_env().url)
+    try:
+        return load.load(engine, now, data_dir / "seed")
+    finally:
+        engine.dispose()
 
 
-def seed_records(folder: Path) -> None:
-    """Import the demo district's units, assets and licences from spreadsheets."""
-    paths = district.write_spreadsheets(folder)
-    _cli("units", "import", str(paths["units"]))
-    _cli("assets", "import", str(paths["assets"]))
-    _cli("licences", "import", str(paths["licences"]))
+def report_today(base_url: str, loaded: load.Loaded, state_path: Path, workers: int = 4) -> int:
+    """Today's report of every machine still in use, over HTTP through the fleet simulator; reports accepted.
+
+    The machines' keys go to the simulator's state file, so ``kiemke-server simulate --state`` can go on.
+    """
+    from server.simulate import state as state_file
+    from server.simulate.drift import MachineState
+    from server.simulate.runner import Plan, Simulator
+
+    pcs = {pc.machine_id: pc for pc in fleet.fleet()}
+    agents = [
+        state_file.SimulatedAgent(MachineState(pcs[machine_id]), agent_key=key, unit_code=unit, enrolled_at=since)
+        for machine_id, (key, unit, since) in sorted(loaded.agents.items())
+        if not pcs[machine_id].stale  # these agents stopped reporting weeks ago
+    ]
+    state = state_file.SimulatorState(server=base_url, seed=0, agents=agents)
+    simulator = Simulator(base_url, agents, Plan(interval=0, workers=workers, resend_rate=0.0))
+    try:
+        summary = simulator.run()
+    finally:
+        state_file.save(state_path, state)
+    if summary.errors or summary.refused:
+        raise DemoError(f"today's fleet reports: {summary.refused} refused, {summary.errors} without an answer")
+    return summary.accepted
 
 
 def _tokens(units: set[str]) -> dict[str, str]:
@@ -76,34 +100,6 @@ def _tokens(units: set[str]) -> dict[str, str]:
             return {code: create_token(session, code, days=1, actor="demo")[0] for code in sorted(units)}
     finally:
         engine.dispose()
-
-
-def run_fleet(base_url: str, now: datetime, workers: int = 4) -> int:
-    """Enrol every simulated PC and send its reports over HTTP; returns reports accepted."""
-    import requests
-
-    pcs = fleet.fleet()
-    tokens = _tokens({pc.unit_code for pc in pcs})
-    by_pc: dict[str, list[str]] = {}
-    for pc, report in fleet.history(pcs, now):
-        by_pc.setdefault(pc.machine_id, []).append(report.model_dump_json())
-
-    def deliver(pc: fleet.SimulatedPC) -> int:
-        with requests.Session() as http:
-            answer = http.post(base_url + ENROLL_PATH, timeout=30, json={
-                "token": tokens[pc.unit_code], "machine_id": pc.machine_id, "hostname": pc.hostname})
-            answer.raise_for_status()
-            key = EnrollResponse.model_validate(answer.json()).agent_key
-            sent = 0
-            for body in by_pc.get(pc.machine_id, []):
-                posted = http.post(base_url + REPORTS_PATH, data=body, timeout=30, headers={
-                    "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-                posted.raise_for_status()
-                sent += 1
-            return sent
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return sum(pool.map(deliver, pcs))
 
 
 def run_local_agent(base_url: str, data_dir: Path) -> str:
@@ -185,16 +181,19 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset: bool, local_agent: 
              browser: bool, serve_forever: bool) -> DemoResult:
     """Seed (first time), serve, fill with the fleet and the local agent; keep serving if asked."""
     _stop_on_sigterm()
+    began = time.monotonic()
     seeded = prepare(data_dir, reset)
-    if seeded:
-        seed_records(data_dir / "seed")
     base_url = f"http://{host}:{port}"
     result = DemoResult(url=base_url + "/", data_dir=str(data_dir), seeded=seeded)
+    loaded = None
+    if seeded:
+        loaded = load_year(data_dir, utcnow())
+        result.history_reports, result.seconds_to_load = loaded.reports, round(time.monotonic() - began, 1)
     server = start_server(host, port)
     try:
         _wait_healthy(base_url, server)
-        if seeded:
-            result.fleet_reports = run_fleet(base_url, datetime.now(timezone.utc))
+        if loaded is not None:
+            result.fleet_reports = report_today(base_url, loaded, data_dir / "simulator.json")
         if local_agent:
             try:
                 result.local_agent = run_local_agent(base_url, data_dir)
@@ -203,6 +202,7 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset: bool, local_agent: 
                 result.local_agent = "failed"
                 result.notes.append(str(exc))
         link = _console_link(base_url)
+        result.seconds_to_ready = round(time.monotonic() - began, 1)
         result.console_user = link.username
         if link.password:
             print(f"Console: user {link.username}, password {link.password} (shown once)", file=sys.stderr)

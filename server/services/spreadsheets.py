@@ -175,10 +175,11 @@ def _text(row: Row, column: str) -> str | None:
 
 
 def _run(engine: Engine, path: Path, kind: str, actor: str,
-         write: Callable[[Session, list[tuple[int, Row]], ImportResult, datetime], None]) -> ImportResult:
+         write: Callable[[Session, list[tuple[int, Row]], ImportResult, datetime], None],
+         now: datetime | None = None) -> ImportResult:
     result = ImportResult(kind)
     rows = list(read_rows(path))
-    now = utcnow()
+    now = now or utcnow()
     with writing(engine) as session:
         write(session, rows, result, now)
         audit(session, actor, f"{kind}.import", now, file=str(path), created=result.created, updated=result.updated,
@@ -196,9 +197,9 @@ def _tally(result: ImportResult, created: bool, changed: bool) -> None:
         result.unchanged += 1
 
 
-def import_units(engine: Engine, path: Path, actor: str) -> ImportResult:
+def import_units(engine: Engine, path: Path, actor: str, *, now: datetime | None = None) -> ImportResult:
     """Create or update units from ``code, name, kind, parent, staff, lan, wifi, wan, internet, one_stop_shop``."""
-    return _run(engine, path, "units", actor, _write_units)
+    return _run(engine, path, "units", actor, _write_units, now)
 
 
 def _unit_row(row: Row) -> dict[str, Any]:
@@ -274,9 +275,9 @@ def _write_units(session: Session, rows: list[tuple[int, Row]], result: ImportRe
         _tally(result, created, save_unit(session, unit, now))
 
 
-def import_assets(engine: Engine, path: Path, actor: str) -> ImportResult:
+def import_assets(engine: Engine, path: Path, actor: str, *, now: datetime | None = None) -> ImportResult:
     """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``."""
-    return _run(engine, path, "assets", actor, _write_assets)
+    return _run(engine, path, "assets", actor, _write_assets, now)
 
 
 def _asset_row(row: Row, units: dict[str, int]) -> dict[str, Any]:
@@ -341,9 +342,9 @@ def _write_assets(session: Session, rows: list[tuple[int, Row]], result: ImportR
         _tally(result, created, save_device(session, device, now))
 
 
-def import_licences(engine: Engine, path: Path, actor: str) -> ImportResult:
+def import_licences(engine: Engine, path: Path, actor: str, *, now: datetime | None = None) -> ImportResult:
     """Create or update antivirus licences from ``product, seats, valid_from, valid_to, unit``."""
-    return _run(engine, path, "licences", actor, _write_licences)
+    return _run(engine, path, "licences", actor, _write_licences, now)
 
 
 def _write_licences(session: Session, rows: list[tuple[int, Row]], result: ImportResult, now: datetime) -> None:

@@ -7,10 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from server.clock import local_today
+from server.config import report_timezone
 from server.demo import fleet
 
 
@@ -36,6 +39,7 @@ def test_demo_seeds_fills_and_reports_then_the_figures_show_it(tmp_path: Path) -
     result = json.loads(done.stdout)
     assert result["seeded"] is True
     assert result["fleet_reports"] > 0
+    assert result["history_reports"] > result["fleet_reports"]  # the year before, month after month
     assert "delivered" in result["local_agent"], result
     assert result["console_user"] == "admin"
     assert "password" in done.stderr and "/login/link?token=" in done.stderr
@@ -48,6 +52,14 @@ def test_demo_seeds_fills_and_reports_then_the_figures_show_it(tmp_path: Path) -
     assert by_key["computers_with_agent"]["numerator"] >= len(reporting) - 30
     assert by_key["computers_with_agent"]["numerator"] <= by_key["computers_with_agent"]["denominator"]
     assert by_key["units_with_scanner"]["denominator"] == 91
+
+    # Half a year ago the district had agents reporting too, and fewer antivirus programs switched on.
+    earlier = local_today(report_timezone()) - timedelta(days=182)
+    before = _server("figures", "--json", "--as-of", earlier.isoformat(), data_dir=data)
+    assert before.returncode == 0, before.stderr
+    then = json.loads(before.stdout)["figures"]
+    assert then["computers_with_agent"]["numerator"] > 0.8 * by_key["computers_with_agent"]["numerator"]
+    assert then["antivirus_enabled"]["percent"] < by_key["antivirus_enabled"]["percent"]
 
     again = _server("demo", "--data-dir", str(data), "--port", str(_free_port()), "--once", "--no-browser",
                     "--no-agent", "--json", data_dir=data)

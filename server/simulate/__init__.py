@@ -1,0 +1,1 @@
+"""The fleet simulator: many simulated agents enrolling and reporting over the real HTTP API (``simulate``)."""
