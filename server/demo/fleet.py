@@ -214,7 +214,7 @@ def report_at(pc: SimulatedPC, at: datetime) -> InventoryReport:
         hardware=Hardware(
             vendor=pc.vendor, model=pc.model, serial=pc.serial, chassis=pc.chassis,
             cpu_model=pc.cpu_model, cpu_cores=4, cpu_threads=4, ram_bytes=8 * 1024**3,
-            disks=[Disk(model=pc.disk_model, size_bytes=500 * 10**9, kind=pc.disk_kind)],  # type: ignore[arg-type]
+            disks=[Disk(model=pc.disk_model, size_bytes=500 * 10**9, kind=pc.disk_kind)],
             bios_vendor=pc.vendor, bios_version="A12", bios_date=bios,
         ),
         os=OperatingSystem(name=pc.os_name, version=pc.os_version, build=pc.os_version.rsplit(".", 1)[-1],
