@@ -16,13 +16,14 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from server.clock import local_today
 from server.config import report_timezone
 from server.db import writing
-from server.models import AntivirusLicence, Device, DeviceVersion, OrgUnit, utcnow
+from server.models import AntivirusLicence, Device, DeviceVersion, OrgUnit, table_of, utcnow
 from server.services.records import DEVICE_FIELDS, audit, normalise_serial, save_device, save_licence, save_unit
 from server.services.sheet_files import Row, RowError, SheetError, read_rows
 from server.services.state import COMPUTER_KINDS
@@ -107,7 +108,9 @@ def parse_date(value: str, column: str, earliest: date | None = None, latest: da
         return None
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
         try:
-            day = datetime.strptime(text, fmt).date()
+            # fromisoformat is ten times faster than strptime, and most sheets write YYYY-MM-DD.
+            iso = fmt == "%Y-%m-%d" and len(text) == 10 and text[4] == text[7] == "-"
+            day = date.fromisoformat(text) if iso else datetime.strptime(text, fmt).date()
         except ValueError:
             continue
         if earliest is not None and day < earliest:
@@ -343,16 +346,19 @@ def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], unit
         for match in session.exec(select(Device).where(col(Device.serial_key).in_(serials))
                                   .order_by(col(Device.id).desc())):
             found[match.serial_key or ""] = match
-    new: list[Device] = []
+    new: list[dict[str, Any]] = []
     for key, (number, facts) in parsed.items():
         device: Device | None = found.get(key) if key in serials else _by_name(session, facts)
         if device is None:
-            device = Device(unit_id=facts["unit_id"], kind=facts["kind"], created_at=now, updated_at=now)
-            new.append(device)
-        elif device.updated_at == now:
+            values = {name: facts.get(name) for name in DEVICE_FIELDS}
+            values["status"] = values["status"] or "in_use"
+            values["air_gapped"] = bool(values["air_gapped"])
+            new.append(values)
+            continue
+        if device.updated_at == now:
             result.refuse(number, f"serial: {facts['serial'] or facts['name']!r} repeats an earlier row")
             continue
-        elif device.machine_id is not None and facts["kind"] not in COMPUTER_KINDS:
+        if device.machine_id is not None and facts["kind"] not in COMPUTER_KINDS:
             result.refuse(number, f"kind: {facts['kind']!r} but serial belongs to a computer with an agent")
             continue
         for name, value in facts.items():
@@ -360,15 +366,20 @@ def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], unit
             if value is not None:
                 setattr(device, name, value)
         device.serial_key = normalise_serial(device.serial)
-        if device.id is not None:
-            _tally(result, False, save_device(session, device, now))
-    session.add_all(new)
-    session.flush()  # one multi-row insert for the new devices, then their first versions
-    for device in new:
-        assert device.id is not None
-        session.add(DeviceVersion(**{name: getattr(device, name) for name in DEVICE_FIELDS}, device_id=device.id,
-                                  valid_from=now))
-        result.created += 1
+        _tally(result, False, save_device(session, device, now))
+    if new:
+        _insert_devices(session, new, now)
+        result.created += len(new)
+
+
+def _insert_devices(session: Session, facts: list[dict[str, Any]], now: datetime) -> None:
+    """New hand-entered devices and their first versions, as two multi-row inserts (ORM objects cost ~1 ms each)."""
+    devices, versions = table_of(Device), table_of(DeviceVersion)
+    rows = [{**f, "serial_key": normalise_serial(f["serial"]), "reports_received": 0, "created_at": now,
+             "updated_at": now} for f in facts]
+    ids = session.execute(sa.insert(devices).returning(devices.c.id, sort_by_parameter_order=True), rows).scalars()
+    session.execute(sa.insert(versions), [{**f, "device_id": device_id, "valid_from": now, "valid_to": None}
+                                          for f, device_id in zip(facts, ids, strict=True)])
 
 
 def import_licences(engine: Engine, path: Path, actor: str, *, tz: tzinfo | None = None) -> ImportResult:
