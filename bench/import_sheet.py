@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HEADER = "unit,kind,name,vendor,model,serial,purchased_on,status,air_gapped\n"
-UNITS = "code,name,kind,parent\nPH,UBND huyện,district,\nXA01,UBND xã Tân Long,commune,PH\nTH01,Trường TH Hòa An,school,XA01\n"
+UNITS = ("code,name,kind,parent\nPH,UBND huyện,district,\nXA01,UBND xã Tân Long,commune,PH\n"
+         "TH01,Trường TH Hòa An,school,XA01\n")
 KINDS = ("desktop", "laptop", "printer", "scanner", "monitor")
 VENDORS = (("Dell", "OptiPlex 7090"), ("HP", "ProDesk 400 G7"), ("Lenovo", "ThinkCentre M70s"), ("Canon", "LBP2900"))
 
@@ -84,7 +84,7 @@ def measure(args: list[str]) -> tuple[float, float, str]:
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        os.execv(sys.executable, [sys.executable, __file__, "--child", *args])
+        os.execv(sys.executable, [sys.executable, __file__, "--child", *args])  # noqa: S606 - no shell wanted
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
