@@ -5,17 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from server.config import Settings
+
+
+def settings() -> Settings:
+    """The server's settings from the environment (``kiemke-server`` reports a refused one and exits)."""
+    from server.config import Settings
+
+    return Settings.from_env()
 
 
 def open_db() -> Engine:
     """The configured database, created or upgraded to the latest schema."""
-    from server.config import Settings
     from server.db import open_database
 
-    return open_database(Settings.from_env().url)
+    return open_database(settings().url)
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
+from server.api.downloads import EARLIEST_DAY, content_disposition
 from server.console import auth
 from server.console.auth import ConsoleUser
 from server.console.data import (
@@ -201,6 +202,8 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
             day = date.fromisoformat(as_of)
         except ValueError:
             raise ConsoleError(400, "bad_date", texts("bad_date")) from None
+        if day < EARLIEST_DAY:  # the calendar's first years overflow once moved to UTC
+            raise ConsoleError(422, "bad_date", texts("bad_date"))
         if day > today:  # nothing is known about tomorrow; every agent would look silent
             day, future = today, True
     units = current_units(_engine(request))
@@ -417,7 +420,7 @@ def devices_export(
     body = devices_csv(selected, computed.coverage, names)
     name = f"thiet-bi-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.csv"
     response = Response(body.encode(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": content_disposition(name)})
     return _harden(request, response)
 
 
@@ -465,7 +468,7 @@ def report(
                 format=format, lang=view.lang)
     name = f"bao-cao-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.{format}"
     response = Response(render(document, format), media_type=MEDIA_TYPES[format],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": content_disposition(name)})
     return _harden(request, response)
 
 
