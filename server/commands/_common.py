@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from shared.text import clean_text
+
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from server.config import Settings
 
 
@@ -42,3 +47,22 @@ def fail(message: str, code: int = 2) -> int:
     """Print an error for a person on stderr; returns the exit code."""
     print(f"kiemke-server: {message}", file=sys.stderr)
     return code
+
+
+def terminal() -> Console:
+    """The console that prints tables: names come from agents and spreadsheets, so no markup, no highlighting."""
+    from rich.console import Console
+
+    return Console(markup=False, highlight=False)
+
+
+def text_table(title: str) -> Table:
+    """A rich table whose text cells pass ``clean_text``: an escape sequence in a host name never reaches the
+    terminal (it could recolour, move the cursor or retitle the admin's window)."""
+    from rich.table import Table
+
+    class TextTable(Table):
+        def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+            super().add_row(*(clean_text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+    return TextTable(title=clean_text(title))

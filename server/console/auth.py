@@ -37,6 +37,7 @@ from server.config import DEFAULT_SECRET, Settings
 from server.db import reading, writing
 from server.models import AuditLog, OrgUnit, User, table_of, utcnow
 from server.services.records import audit
+from shared.text import clean_text
 
 Role = Literal["admin", "officer", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "officer", "viewer")
@@ -241,6 +242,7 @@ def _role(value: str) -> Role:
 
 def check_login(engine: Engine, username: str, password: str) -> User | None:
     """The enabled user with these credentials, else None, in the same time either way."""
+    username = clean_text(username)  # a NUL would reach the database (PostgreSQL refuses it)
     with reading(engine) as session:
         user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
@@ -305,7 +307,7 @@ class UserError(ValueError):
 def create_user(engine: Engine, username: str, password: str, role: str, unit_code: str | None,
                 actor: str) -> User:
     """Create a console user (password hashed); UserError when the name, role, unit or password is refused."""
-    username = username.strip()
+    username = clean_text(username).strip()
     if not username or len(username) > 128 or any(c.isspace() for c in username):
         raise UserError("the user name must be 1 to 128 characters without spaces")
     if role not in ROLES:
@@ -327,6 +329,39 @@ def create_user(engine: Engine, username: str, password: str, role: str, unit_co
         session.add(user)
         audit(session, actor, "user.create", utcnow(), username=username, role=role, unit=unit_code)
     return user
+
+
+def set_disabled(engine: Engine, username: str, disabled: bool, actor: str) -> bool:
+    """Disable (every open session is refused on its next request) or enable a user; False if it already was."""
+    username = clean_text(username)
+    with writing(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise UserError(f"no user named {username!r}")
+        if user.disabled == disabled:
+            return False
+        user.disabled = disabled
+        session.add(user)
+        now = utcnow()
+        audit(session, actor, "user.disable" if disabled else "user.enable", now, username=username)
+        if disabled:  # signed out everywhere: enabling the user again does not revive today's sessions
+            audit(session, username, "console.logout", now, by=actor, reason="disabled")
+    return True
+
+
+def set_password(engine: Engine, username: str, password: str, actor: str) -> None:
+    """A new password for the user (hashed; every session signed with the old one ends), audited."""
+    username = clean_text(username)
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    with writing(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise UserError(f"no user named {username!r}")
+        user.password_hash = hash_password(password)
+        session.add(user)
+        audit(session, actor, "user.password", utcnow(), username=username)
 
 
 def any_user(engine: Engine) -> bool:
