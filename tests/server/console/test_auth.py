@@ -97,8 +97,8 @@ def test_demo_creates_its_admin_when_nobody_exists(tmp_path: Path) -> None:
     assert auth.demo_sign_in("http://127.0.0.1:8000", settings).password is None
     engine.dispose()
     with pytest.raises(RuntimeError):
-        auth.demo_sign_in("http://x", Settings(environment="production", secret_key="kiemke-test-" + "0123456789abcdef" * 2,
-                                                      data_dir=tmp_path))
+        key = "kiemke-test-" + "0123456789abcdef" * 2
+        auth.demo_sign_in("http://x", Settings(environment="production", secret_key=key, data_dir=tmp_path))
 
 
 def test_labels_have_the_same_keys_and_placeholders() -> None:
