@@ -145,7 +145,8 @@ def _safe_next(value: str | None) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return auth.client_address(request.client.host if request.client else None,
+                               request.headers.get("x-forwarded-for"), _settings(request).trusted_proxies)
 
 
 def current_user(request: Request) -> ConsoleUser:
@@ -300,17 +301,17 @@ def login(
     nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
     if payload is None or not nonce or not hmac.compare_digest(str(payload.get("n", "")), nonce):
         return _login_page(request, next, texts("login_form_expired"), status=400)
-    throttle: auth.LoginThrottle = request.app.state.console_throttle
+    throttle = auth.LoginThrottle(trusted=settings.trusted_proxies)
     address = _client(request)
-    if throttle.blocked(address, username):
+    if throttle.blocked(engine, address, username):
         auth.record(engine, username, "console.login_refused", address=address, reason="throttled")
         return _login_page(request, next, texts("login_throttled"), status=429)
     user = auth.check_login(engine, username, password)
     if user is None:
-        throttle.failed(address, username)
+        throttle.failed(engine, address, username)
         auth.record(engine, username, "console.login_failed", address=address)
         return _login_page(request, next, texts("login_failed"), status=401)
-    throttle.succeeded(address, username)
+    throttle.succeeded(engine, address, username)
     auth.record(engine, user.username, "console.login", address=address)
     return _signed_in(request, user, next)
 
@@ -521,7 +522,6 @@ async def _error_page(request: Request, exc: Exception) -> Response:
 def install_console(app: FastAPI) -> None:
     """Add the console's pages, static files and error pages to the app."""
     app.state.console_cache = CoverageCache()
-    app.state.console_throttle = auth.LoginThrottle()
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)
