@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from server.cli import main
 from server.config import Settings
 from server.console.auth import create_user
-from server.db import writing
+from server.db import reading, writing
 from server.main import create_app
-from server.models import OrgUnit, utcnow
+from server.models import AuditLog, OrgUnit, utcnow
 from server.services.records import save_unit
 from shared.protocol import ENROLL_PATH
 from tests.server.commands.test_commands import cli_env  # noqa: F401 - fixture
@@ -47,8 +48,13 @@ def _units(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: 
     capsys.readouterr()
 
 
+def _actions(engine: Engine) -> list[str]:
+    with reading(engine) as session:
+        return [log.action for log in session.exec(select(AuditLog))]
+
+
 def test_token_list_and_revoke_then_enrolment_is_403(cli_env: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
-                                                      app: TestClient) -> None:
+                                                      app: TestClient, engine: Engine) -> None:
     _units(cli_env, capsys)
     first = _json(capsys, ["token", "create", "--unit", "PH", "--max-uses", "2"])
     second = _json(capsys, ["token", "create", "--unit", "XA"])
@@ -74,6 +80,7 @@ def test_token_list_and_revoke_then_enrolment_is_403(cli_env: Path, capsys: pyte
     assert "no enrolment token" in capsys.readouterr().err
     states = {row["id"]: row["state"] for row in _json(capsys, ["token", "list"])["data"]}  # type: ignore[attr-defined]
     assert states == {first["id"]: "revoked", second["id"]: "revoked"}
+    assert _actions(engine).count("token.revoke") == 2  # the second revoke of one token is not a new event
     assert main(["token", "list"]) == 0
     assert "2 enrolment tokens" in capsys.readouterr().out
 
@@ -102,6 +109,7 @@ def test_user_disable_enable_and_passwd(cli_env: Path, capsys: pytest.CaptureFix
     assert _json(capsys, ["user", "disable", "lan"]) == {"username": "lan", "disabled": True, "changed": True}
     assert app.get("/", follow_redirects=False).status_code == 303  # the open session is refused at once
     assert _sign_in(app) == 401
+    assert "user.disable" in _actions(engine)
     assert main(["user", "disable", "nobody"]) == 2 and "no user named" in capsys.readouterr().err
     assert main(["user", "enable", "lan"]) == 0 and "enabled" in capsys.readouterr().out
     assert _sign_in(app) == 303 and app.get("/", follow_redirects=False).status_code == 200
