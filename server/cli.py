@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sys
 from collections.abc import Callable
 
 from server import __version__, commands
@@ -25,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code. Each sub-parser sets ``handler``."""
+    from server.config import ConfigError
+
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except ConfigError as exc:  # a setting the server refuses: say which, no traceback
+        print(f"kiemke-server: cannot start: {exc}", file=sys.stderr)
+        return 2

@@ -3,7 +3,9 @@
 Search order: explicit arguments (tests, ``create_app(Settings(...))``), then environment variables, then
 the defaults below. ``KIEMKE_DATA_DIR`` (default ``./var``) holds the SQLite file unless ``DATABASE_URL``
 (or ``KIEMKE_DATABASE_URL``) names another database, e.g. ``postgresql+psycopg://user@host/kiemke``.
-Outside development (``KIEMKE_ENV`` is ``production``) the default secret key is refused at start-up.
+In production (``KIEMKE_ENV=production``) ``KIEMKE_SECRET_KEY`` must be at least 32 random bytes (the default,
+a short or a repetitive key is refused at start-up). ``KIEMKE_TRUSTED_PROXIES`` lists the reverse proxies
+(IPs or CIDRs, comma separated) whose ``X-Forwarded-For`` names the client; from anyone else it is ignored.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import tzinfo
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from shared.protocol import MAX_REPORT_BYTES
 
 DEFAULT_SECRET = "changethis"  # noqa: S105 - the placeholder that production refuses
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+MIN_SECRET_BYTES = 32
 
 Environment = Literal["development", "test", "production"]
 
@@ -52,11 +56,31 @@ class Settings(BaseModel):
     builtin_av_licensed: bool = Field(True, description="Antivirus built into the OS counts as licensed")
     scheduler: bool = Field(True, description="Run scheduled jobs (report snapshots) in this process")
     metrics_token: str | None = Field(None, description="Bearer token of /metrics; None: no /metrics (404)")
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = Field(
+        (), description="Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)):
+            try:
+                return tuple(ip_network(str(part), strict=False) for part in value)
+            except ValueError as exc:
+                raise ConfigError(f"KIEMKE_TRUSTED_PROXIES: {exc} (give IPs or CIDRs, comma separated)") from None
+        return value
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
-            raise ConfigError("KIEMKE_SECRET_KEY is still the default 'changethis': set a long random value")
+    def _refuse_weak_secret(self) -> Settings:
+        if self.environment != "production":
+            return self
+        hint = 'e.g. the output of: python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+        if self.secret_key == DEFAULT_SECRET:
+            raise ConfigError(f"KIEMKE_SECRET_KEY is still the default 'changethis': set a long random value, {hint}")
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES or len(set(self.secret_key)) < 8:
+            raise ConfigError(f"KIEMKE_SECRET_KEY is too weak for production: at least {MIN_SECRET_BYTES} random "
+                              f"bytes are needed, {hint}")
         return self
 
     @property
@@ -89,10 +113,16 @@ class Settings(BaseModel):
             "builtin_av_licensed": "KIEMKE_BUILTIN_AV_LICENSED",
             "scheduler": "KIEMKE_SCHEDULER",
             "metrics_token": "KIEMKE_METRICS_TOKEN",
+            "trusted_proxies": "KIEMKE_TRUSTED_PROXIES",
         }
         values: dict[str, object] = {field: env[var] for field, var in names.items() if env.get(var)}
         url = env.get("KIEMKE_DATABASE_URL") or env.get("DATABASE_URL")
         if url:
             values["database_url"] = url
         values.update(overrides)
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:  # one sentence per refused setting, for the person starting the server
+            reasons = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}".removeprefix(": ").replace(
+                "Value error, ", "") for e in exc.errors())
+            raise ConfigError("; ".join(reasons)) from None

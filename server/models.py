@@ -281,6 +281,19 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class LoginFailure(SQLModel, table=True):
+    """A failed console sign-in; kept for the throttling window so that every server process counts the same."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_username_at", "username", "at"),
+                      sa.Index("ix_login_failure_address_at", "address", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, index=True)
+    address: str = Field(max_length=64, description="The client's address (after trusted proxies)")
+    username: str = Field(max_length=128, description="The name tried, case-folded")
+
+
 class AuditLog(SQLModel, table=True):
     """Who did what, when: imports, enrolments, token creation, hand edits."""
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, SettingsDep
+from server.api.downloads import MAX_ID, bounded_day, clean_param, content_disposition
 from server.clock import local_today
 from server.db import reading
 from server.models import ReportSnapshot
@@ -39,15 +40,14 @@ ReportReaderDep = Annotated[None, Depends(require_report_reader)]
 
 
 def _file_name(as_of: date, unit: str | None, fmt: Format) -> str:
-    scope = unit or "toan-huyen"  # ASCII only: some mail clients mangle non-ASCII attachment names
+    scope = unit or "toan-huyen"  # the header carries an ASCII fallback beside the exact name
     return f"bao-cao-{as_of.isoformat()}-{scope}.{fmt}"
 
 
 def _response(data: bytes, fmt: Format, as_of: date, unit: str | None) -> Response:
-    headers = {}
-    if fmt == "docx":
-        headers["Content-Disposition"] = f'attachment; filename="{_file_name(as_of, unit, fmt)}"'
-    return Response(content=data, media_type=MEDIA_TYPES[fmt], headers=headers)
+    # .docx is saved; the text formats open in the browser, and keep their name when saved from there.
+    disposition = content_disposition(_file_name(as_of, unit, fmt), "attachment" if fmt == "docx" else "inline")
+    return Response(content=data, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
 
 
 @router.get("/report", summary="The report section as of a cut-off date")
@@ -55,16 +55,20 @@ async def get_report(
     engine: EngineDep,
     settings: SettingsDep,
     _reader: ReportReaderDep,
-    as_of: Annotated[date | None, Query(description="Cut-off date; default today (district time)")] = None,
-    unit: Annotated[str | None, Query(description="Code of the unit whose subtree is reported")] = None,
+    as_of: Annotated[date | None, Query(description="Cut-off date (2000-01-01 to 9999-12-30); default today "
+                                        "(district time)")] = None,
+    unit: Annotated[str | None, Query(max_length=64, description="Code of the unit whose subtree is reported")] = None,
     lang: Annotated[Lang, Query(description="vi or en")] = "vi",
     format: Annotated[Format, Query(description="md, txt, json or docx")] = "md",
-    period: Annotated[str | None, Query(description="Period label for the title")] = None,
-    items: Annotated[str | None, Query(description="'all', or comma-separated figure keys whose lists to add")] = None,
+    period: Annotated[str | None, Query(max_length=200, description="Period label for the title")] = None,
+    items: Annotated[str | None, Query(max_length=2000,
+                                       description="'all', or comma-separated figure keys whose lists to add")] = None,
     compare_to: Annotated[date | None, Query(description="Previous cut-off to compare with")] = None,
 ) -> Response:
     """Generated from history on each request: the same numbers as the console and the command line."""
-    cut_off = as_of or local_today(settings.tz)
+    cut_off = bounded_day(as_of, "as_of") or local_today(settings.tz)
+    compare_to = bounded_day(compare_to, "compare_to")
+    unit, period = clean_param(unit, "unit"), clean_param(period, "period")
     try:
         keys = item_keys(items) if items is not None else ()
     except ValueError as exc:
@@ -105,8 +109,10 @@ class KeptReports(BaseModel):
 
 
 @router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates")
-def list_kept(engine: EngineDep, _reader: ReportReaderDep, unit: str | None = None) -> KeptReports:
+def list_kept(engine: EngineDep, _reader: ReportReaderDep,
+              unit: Annotated[str | None, Query(max_length=64)] = None) -> KeptReports:
     """Kept reports of a scope (default: the whole tree), for the console's list."""
+    unit = clean_param(unit, "unit")
     with reading(engine) as session:
         rows = [KeptReport.model_validate(r, from_attributes=True) for r in listing(session, unit)]
     return KeptReports(data=rows, count=len(rows))
@@ -116,7 +122,7 @@ def list_kept(engine: EngineDep, _reader: ReportReaderDep, unit: str | None = No
 def get_kept(
     engine: EngineDep,
     _reader: ReportReaderDep,
-    report_id: int,
+    report_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the kept report")],
     format: Annotated[Literal["md", "json", "docx"], Query(description="md, json or docx")] = "md",
 ) -> Response:
     """The kept content, unchanged since it was generated."""

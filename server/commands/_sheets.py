@@ -23,7 +23,7 @@ def add_import(actions: argparse._SubParsersAction[argparse.ArgumentParser], wha
 
 
 def run_import(args: argparse.Namespace, importer_name: str) -> int:
-    """Import, print the counts and each bad row; exit 1 when a row was refused."""
+    """Import, print the counts, each bad row and why the file stopped being read; exit 1 unless all was taken."""
     from server.commands._common import fail, open_db, print_json
     from server.services import spreadsheets
     from server.services.records import os_user
@@ -39,7 +39,11 @@ def run_import(args: argparse.Namespace, importer_name: str) -> int:
         print_json(result.as_json())
     else:
         print(f"{result.kind}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
-              f"{len(result.errors)} refused")
+              f"{result.refused} refused")
         for row, reason in result.errors:
             print(f"  row {row}: {reason}")
-    return 1 if result.errors else 0
+        if result.refused > len(result.errors):
+            print(f"  ... and {result.refused - len(result.errors)} more rows refused")
+        if result.file_error:
+            print(f"  {args.file}: {result.file_error} (the rows before were imported)")
+    return 0 if result.ok else 1

@@ -94,14 +94,13 @@ def _compliance_text(row: dict[str, Any]) -> str:
 
 
 def _print_table(rows: list[dict[str, Any]], as_of: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from server.commands._common import terminal, text_table
 
-    table = Table(title=f"{len(rows)} devices as of the end of {as_of}")
+    table = text_table(f"{len(rows)} devices as of the end of {as_of}")
     for column in ("id", "unit", "kind", "name", "age", "compliance", "last seen", "reports"):
         table.add_column(column, justify="right" if column in {"id", "reports"} else "left")
     for row in rows:
         last_seen = row["last_seen"][:16].replace("T", " ") if row["last_seen"] else ""
         table.add_row(str(row["id"]), row["unit"], row["kind"], row["name"] or "", _age_text(row),
                       _compliance_text(row), last_seen, str(row["reports_received"]))
-    Console(markup=False).print(table)  # names come from agents and spreadsheets: print, never style
+    terminal().print(table)  # names come from agents and spreadsheets: print, never style

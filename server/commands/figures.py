@@ -112,14 +112,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool, tz: tzinfo) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from server.clock import local_date
+    from server.commands._common import terminal, text_table
 
-    console = Console(markup=False)  # unit names come from spreadsheets: print them, never style them
+    console = terminal()  # unit names come from spreadsheets: print them, never style them
     scope = cov.unit_code or "whole tree"
-    table = Table(title=f"Figures as of the end of {cov.as_of.isoformat()} ({scope})")
+    table = text_table(f"Figures as of the end of {cov.as_of.isoformat()} ({scope})")
     table.add_column("figure")
     table.add_column("share", justify="right")
     table.add_column("why / breakdown")
@@ -130,7 +128,7 @@ def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool, tz:
         console.print(f"Inputs for this date were corrected on {local_date(cov.corrected_after, tz).isoformat()}.")
     years = sorted(cov.forecast)
     if years:
-        forecast = Table(title="Devices reaching the end of their service life per budget year")
+        forecast = text_table("Devices reaching the end of their service life per budget year")
         forecast.add_column("unit")
         for year in years:
             forecast.add_column(str(year), justify="right")
@@ -143,7 +141,7 @@ def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool, tz:
         names = {u.code: u.name for u in units}
         main_keys = ("computers_per_staff", "units_with_scanner", "computers_internet_connected",
                      "antivirus_licensed", "past_service_life")
-        by_unit = Table(title="Per unit (each with its sub-units)")
+        by_unit = text_table("Per unit (each with its sub-units)")
         by_unit.add_column("unit")
         for key in main_keys:
             by_unit.add_column(key)

@@ -21,9 +21,11 @@ def run(args: argparse.Namespace) -> int:
     """Migrate once in this process, then serve."""
     import uvicorn
 
-    from server.commands._common import open_db
+    from server.commands._common import open_db, settings
 
     open_db().dispose()  # workers then find the schema ready
+    # X-Forwarded-For/-Proto are believed only from KIEMKE_TRUSTED_PROXIES (uvicorn's default trusts 127.0.0.1).
+    proxies = ",".join(str(net) for net in settings().trusted_proxies)
     uvicorn.run("server.main:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, log_level=args.log_level)
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, log_level=args.log_level)
     return 0

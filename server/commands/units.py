@@ -38,8 +38,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"data": [asdict(u) for u in units], "count": len(units)})
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from server.commands._common import terminal, text_table
 
     def mark(value: bool | None) -> str:
         return "?" if value is None else ("yes" if value else "no")
@@ -47,7 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
     children: dict[str | None, list[Any]] = {}
     for unit in units:
         children.setdefault(unit.parent_code, []).append(unit)
-    table = Table(title=f"{len(units)} units")
+    table = text_table(f"{len(units)} units")
     for column in ("code", "name", "kind", "staff", "LAN", "Wi-Fi", "WAN", "internet", "one-stop shop"):
         table.add_column(column)
     codes = {u.code for u in units}
@@ -62,5 +61,5 @@ def run_list(args: argparse.Namespace) -> int:
 
     for root in roots:
         add(root, 0)
-    Console(markup=False).print(table)  # names come from agents and spreadsheets: print, never style
+    terminal().print(table)  # names come from agents and spreadsheets: print, never style
     return 0

@@ -1,4 +1,4 @@
-"""``kiemke-server user create`` and ``user list``: the people who sign in to the console."""
+"""``kiemke-server user create|list|disable|enable|passwd``: the people who sign in to the console."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from server.commands._common import add_json
 
 def register(sub: Any) -> None:
     """Add the ``user`` sub-command."""
-    parser = sub.add_parser("user", help="console users: create, list")
+    parser = sub.add_parser("user", help="console users: create, list, disable, enable, passwd")
     actions = parser.add_subparsers(dest="user_action", required=True, metavar="ACTION")
     create = actions.add_parser(
         "create",
@@ -24,10 +24,24 @@ def register(sub: Any) -> None:
                         help="limit what the user sees to this unit and its sub-units")
     create.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input (for scripts)")
+    add_json(create)
     create.set_defaults(handler=run_create)
     listing = actions.add_parser("list", help="list the console users")
     add_json(listing)
     listing.set_defaults(handler=run_list)
+    for action, text in (("disable", "refuse the user's sign-ins and open sessions from now on"),
+                         ("enable", "let a disabled user sign in again")):
+        toggle = actions.add_parser(action, help=text)
+        toggle.add_argument("username", metavar="USERNAME")
+        add_json(toggle)
+        toggle.set_defaults(handler=run_toggle, disable=action == "disable")
+    passwd = actions.add_parser("passwd", help="set a user's password (asks twice, or --password-stdin); "
+                                "the user's open sessions end")
+    passwd.add_argument("username", metavar="USERNAME")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input (for scripts)")
+    add_json(passwd)
+    passwd.set_defaults(handler=run_passwd)
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -58,8 +72,57 @@ def run_create(args: argparse.Namespace) -> int:
         return fail(str(exc))
     finally:
         engine.dispose()
+    if args.json:
+        from server.commands._common import print_json
+
+        print_json({"username": args.username, "role": args.role, "unit": args.unit})
+        return 0
     scope = f"unit {args.unit} and its sub-units" if args.unit else "every unit"
     print(f"Created {args.role} {args.username!r}, who sees {scope}.")
+    return 0
+
+
+def run_toggle(args: argparse.Namespace) -> int:
+    """Disable or enable the user; exit 2 for an unknown name."""
+    from server.commands._common import fail, open_db, print_json
+    from server.console.auth import UserError, set_disabled
+    from server.services.records import os_user
+
+    engine = open_db()
+    try:
+        changed = set_disabled(engine, args.username, args.disable, actor=os_user())
+    except UserError as exc:
+        return fail(str(exc))
+    finally:
+        engine.dispose()
+    state = "disabled" if args.disable else "enabled"
+    if args.json:
+        print_json({"username": args.username, "disabled": args.disable, "changed": changed})
+    else:
+        print(f"{args.username!r} {state}" if changed else f"{args.username!r} was already {state}")
+    return 0
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    """Set the password (never printed); exit 2 when it is refused or the user is unknown."""
+    from server.commands._common import fail, open_db, print_json
+    from server.console.auth import UserError, set_password
+    from server.services.records import os_user
+
+    password = _read_password(args.password_stdin)
+    if password is None:
+        return fail("the two passwords differ")
+    engine = open_db()
+    try:
+        set_password(engine, args.username, password, actor=os_user())
+    except UserError as exc:
+        return fail(str(exc))
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json({"username": args.username, "password_changed": True})
+    else:
+        print(f"Password of {args.username!r} changed; the user's open sessions have ended.")
     return 0
 
 
@@ -84,14 +147,13 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"data": data, "count": len(data)})
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from server.commands._common import terminal, text_table
 
-    table = Table(title=f"{len(data)} console users")
+    table = text_table(f"{len(data)} console users")
     for column in ("username", "role", "unit", "disabled", "created"):
         table.add_column(column)
     for row in data:
         table.add_row(row["username"], row["role"], row["unit"] or "(all)", "yes" if row["disabled"] else "",
                       (row["created_at"] or "")[:16].replace("T", " "))
-    Console(markup=False).print(table)  # names come from agents and spreadsheets: print, never style
+    terminal().print(table)  # names come from agents and spreadsheets: print, never style
     return 0

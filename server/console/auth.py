@@ -7,7 +7,8 @@
   the forms. The user row is read on every request: a disabled user is out at once.
 - The signing key is ``Settings.secret_key``; while it is still the development default, a random key kept
   in ``<data_dir>/console.key`` is used instead, so nobody can forge a session from the published default.
-- Failed sign-ins are throttled per address and user name.
+- Failed sign-ins are throttled per account and per address, counted in the database so that every replica
+  shares the count; ``X-Forwarded-For`` is believed only from ``KIEMKE_TRUSTED_PROXIES``.
 - A one-time sign-in link (signed, ten minutes, single use, loopback only, never in production) lets
   ``kiemke-server demo`` open the browser straight onto the console: see ``demo_sign_in``.
 """
@@ -22,10 +23,9 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from ipaddress import ip_address
+from datetime import datetime, timedelta, timezone
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +35,9 @@ from sqlmodel import Session, select
 
 from server.config import DEFAULT_SECRET, Settings
 from server.db import reading, writing
-from server.models import AuditLog, OrgUnit, User, table_of, utcnow
+from server.models import AuditLog, LoginFailure, OrgUnit, User, table_of, utcnow
 from server.services.records import audit
+from shared.text import clean_text
 
 Role = Literal["admin", "officer", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "officer", "viewer")
@@ -241,6 +242,7 @@ def _role(value: str) -> Role:
 
 def check_login(engine: Engine, username: str, password: str) -> User | None:
     """The enabled user with these credentials, else None, in the same time either way."""
+    username = clean_text(username)  # a NUL would reach the database (PostgreSQL refuses it)
     with reading(engine) as session:
         user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
@@ -253,46 +255,90 @@ def check_login(engine: Engine, username: str, password: str) -> User | None:
 def record(engine: Engine, actor: str, action: str, **detail: Any) -> None:
     """One audit log entry in its own transaction."""
     with writing(engine) as session:
-        audit(session, actor, action, utcnow(), **detail)
+        audit(session, clean_text(actor)[:128], action, utcnow(), **detail)  # a tried login name is outside text
 
 
 # --- throttling -----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class LoginThrottle:
-    """Refuses sign-in attempts after too many failures from one address, or for one name from one address."""
+    """Refuses sign-in attempts after too many failures, counted in the database (every replica sees them).
 
-    def __init__(self, per_name: int = 5, per_address: int = 20, window: float = 900) -> None:
-        self.per_name, self.per_address, self.window = per_name, per_address, window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    - one name from one address: ``per_pair`` failures;
+    - one name from anywhere: ``per_name`` failures (slow guessing from many addresses). Only that account
+      waits: a locked account never blocks the others;
+    - one address trying many names: ``per_address_names`` different names (password spraying). A trusted
+      proxy's own address is never blocked this way, since every user may come through it.
+    """
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+    per_pair: int = 5
+    per_name: int = 10
+    per_address_names: int = 10
+    window: timedelta = timedelta(minutes=15)
+    trusted: tuple[IPv4Network | IPv6Network, ...] = ()
 
-    def blocked(self, address: str, username: str, now: float | None = None) -> bool:
+    def blocked(self, engine: Engine, address: str, username: str) -> bool:
         """Whether this attempt must wait."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return (len(self._recent((address, username.lower()), now)) >= self.per_name
-                    or len(self._recent((address, ""), now)) >= self.per_address)
+        name, since = _login_name(username), utcnow() - self.window
+        failure = table_of(LoginFailure)
+        recent = failure.c.at > since
+        with reading(engine) as session:
+            pair, per_name = session.execute(sa.select(
+                sa.func.count().filter(failure.c.address == address),
+                sa.func.count(),
+            ).where(recent, failure.c.username == name)).one()
+            if pair >= self.per_pair or per_name >= self.per_name:
+                return True
+            if _in(address, self.trusted):
+                return False
+            names = session.execute(sa.select(sa.func.count(sa.distinct(failure.c.username))).where(
+                recent, failure.c.address == address)).scalar_one()
+        return bool(names >= self.per_address_names)
 
-    def failed(self, address: str, username: str, now: float | None = None) -> None:
-        """Count a failed attempt."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._recent((address, username.lower()), now).append(now)
-            self._recent((address, ""), now).append(now)
-            if len(self._failures) > 10_000:  # bound the memory an attacker can make us hold
-                self._failures = {k: v for k, v in self._failures.items() if v}
+    def failed(self, engine: Engine, address: str, username: str) -> None:
+        """Count a failed attempt (and forget the ones older than the window)."""
+        now, failure = utcnow(), table_of(LoginFailure)
+        with writing(engine) as session:
+            session.execute(sa.delete(failure).where(failure.c.at <= now - self.window))
+            session.execute(sa.insert(failure).values(at=now, address=address[:64], username=_login_name(username)))
 
-    def succeeded(self, address: str, username: str) -> None:
-        """Forget the failures of a name that signed in."""
-        with self._lock:
-            self._failures.pop((address, username.lower()), None)
+    def succeeded(self, engine: Engine, address: str, username: str) -> None:
+        """Forget the failures of a name that signed in from this address."""
+        failure = table_of(LoginFailure)
+        with writing(engine) as session:
+            session.execute(sa.delete(failure).where(failure.c.address == address,
+                                                     failure.c.username == _login_name(username)))
+
+
+def _login_name(username: str) -> str:
+    return clean_text(username).casefold()[:128]
+
+
+def _in(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted: tuple[IPv4Network | IPv6Network, ...]) -> str:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then the last address in
+    ``X-Forwarded-For`` that is not itself a trusted proxy (the ones before it are the client's to invent)."""
+    address = peer or "unknown"
+    if not forwarded_for or not _in(address, trusted):
+        return address
+    for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
+        try:
+            ip_address(hop)
+        except ValueError:
+            return address  # a malformed hop: believe no further than the proxy that handed it on
+        address = hop
+        if not _in(hop, trusted):
+            return hop
+    return address
 
 
 # --- users ----------------------------------------------------------------------------------------------------
@@ -305,7 +351,7 @@ class UserError(ValueError):
 def create_user(engine: Engine, username: str, password: str, role: str, unit_code: str | None,
                 actor: str) -> User:
     """Create a console user (password hashed); UserError when the name, role, unit or password is refused."""
-    username = username.strip()
+    username = clean_text(username).strip()
     if not username or len(username) > 128 or any(c.isspace() for c in username):
         raise UserError("the user name must be 1 to 128 characters without spaces")
     if role not in ROLES:
@@ -327,6 +373,39 @@ def create_user(engine: Engine, username: str, password: str, role: str, unit_co
         session.add(user)
         audit(session, actor, "user.create", utcnow(), username=username, role=role, unit=unit_code)
     return user
+
+
+def set_disabled(engine: Engine, username: str, disabled: bool, actor: str) -> bool:
+    """Disable (every open session is refused on its next request) or enable a user; False if it already was."""
+    username = clean_text(username)
+    with writing(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise UserError(f"no user named {username!r}")
+        if user.disabled == disabled:
+            return False
+        user.disabled = disabled
+        session.add(user)
+        now = utcnow()
+        audit(session, actor, "user.disable" if disabled else "user.enable", now, username=username)
+        if disabled:  # signed out everywhere: enabling the user again does not revive today's sessions
+            audit(session, username, "console.logout", now, by=actor, reason="disabled")
+    return True
+
+
+def set_password(engine: Engine, username: str, password: str, actor: str) -> None:
+    """A new password for the user (hashed; every session signed with the old one ends), audited."""
+    username = clean_text(username)
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    with writing(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise UserError(f"no user named {username!r}")
+        user.password_hash = hash_password(password)
+        session.add(user)
+        audit(session, actor, "user.password", utcnow(), username=username)
 
 
 def any_user(engine: Engine) -> bool:

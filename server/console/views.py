@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
+from server.api.downloads import EARLIEST_DAY, content_disposition
 from server.clock import local_date, local_today
 from server.console import auth
 from server.console.audit_log import PAGE as AUDIT_PAGE
@@ -159,7 +160,8 @@ def _safe_next(value: str | None) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return auth.client_address(request.client.host if request.client else None,
+                               request.headers.get("x-forwarded-for"), _settings(request).trusted_proxies)
 
 
 def current_user(request: Request) -> ConsoleUser:
@@ -216,6 +218,8 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
             day = date.fromisoformat(as_of)
         except ValueError:
             raise ConsoleError(400, "bad_date", texts("bad_date")) from None
+        if day < EARLIEST_DAY:  # the calendar's first years overflow once moved to UTC
+            raise ConsoleError(422, "bad_date", texts("bad_date"))
         if day > today:  # nothing is known about tomorrow; every agent would look silent
             day, future = today, True
     units = current_units(_engine(request))
@@ -313,17 +317,17 @@ def login(
     nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
     if payload is None or not nonce or not hmac.compare_digest(str(payload.get("n", "")), nonce):
         return _login_page(request, next, texts("login_form_expired"), status=400)
-    throttle: auth.LoginThrottle = request.app.state.console_throttle
+    throttle = auth.LoginThrottle(trusted=settings.trusted_proxies)
     address = _client(request)
-    if throttle.blocked(address, username):
+    if throttle.blocked(engine, address, username):
         auth.record(engine, username, "console.login_refused", address=address, reason="throttled")
         return _login_page(request, next, texts("login_throttled"), status=429)
     user = auth.check_login(engine, username, password)
     if user is None:
-        throttle.failed(address, username)
+        throttle.failed(engine, address, username)
         auth.record(engine, username, "console.login_failed", address=address)
         return _login_page(request, next, texts("login_failed"), status=401)
-    throttle.succeeded(address, username)
+    throttle.succeeded(engine, address, username)
     auth.record(engine, user.username, "console.login", address=address)
     return _signed_in(request, user, next)
 
@@ -432,7 +436,7 @@ def _export(request: Request, user: ConsoleUser, view: View, extension: str, row
     auth.record(_engine(request), user.username, "console.export", format=extension, unit=view.unit,
                 as_of=view.as_of.isoformat(), rows=rows, filters=filters)
     name = export_name(extension, view.as_of, view.unit)
-    response = Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response = Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
     return _harden(request, response)
 
 
@@ -509,7 +513,7 @@ def report(
                 format=format, lang=view.lang)
     name = f"bao-cao-{view.as_of.isoformat()}-{view.unit or 'toan-huyen'}.{format}"
     response = Response(render(document, format), media_type=MEDIA_TYPES[format],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": content_disposition(name)})
     return _harden(request, response)
 
 
@@ -590,7 +594,6 @@ def install_console(app: FastAPI) -> None:
     from server.console import device_views, unit_views, user_views
 
     app.state.console_cache = CoverageCache()
-    app.state.console_throttle = auth.LoginThrottle()
     app.include_router(device_views.router)
     app.include_router(unit_views.router)
     app.include_router(user_views.router)

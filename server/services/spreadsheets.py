@@ -8,24 +8,28 @@ serial, by unit + kind + name) and licences by product + unit + start date; ever
 
 from __future__ import annotations
 
-import csv
-import io
+import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from server.clock import local_today
+from server.clock import local_date
 from server.config import report_timezone
 from server.db import writing
-from server.models import AntivirusLicence, Device, OrgUnit, utcnow
-from server.services.records import audit, normalise_serial, save_device, save_licence, save_unit
+from server.models import AntivirusLicence, Device, DeviceVersion, OrgUnit, table_of, utcnow
+from server.services.records import DEVICE_FIELDS, audit, normalise_serial, save_device, save_licence, save_unit
+from server.services.sheet_files import Row, RowError, SheetError, read_rows
 from server.services.state import COMPUTER_KINDS
+
+__all__ = ["ImportResult", "Row", "RowError", "SheetError", "import_assets", "import_licences", "import_units",
+           "parse_date", "read_rows", "yes_no"]
 
 UNIT_KINDS = ("district", "department", "commune", "school", "other")
 DEVICE_KINDS = ("desktop", "laptop", "server", "printer", "scanner", "photocopier", "camera", "network", "monitor",
@@ -35,11 +39,18 @@ INTERNET = ("fibre", "other", "none")
 _YES = {"yes", "y", "có", "co", "1", "x", "true", "đúng"}
 _NO = {"no", "n", "không", "khong", "0", "", "false", "sai"}
 
-Row = dict[str, str]
-
-
-class RowError(ValueError):
-    """One cell that cannot be read; the message names the column."""
+#: Oldest purchase date taken: a PC bought before 1990 is a typing error (or a 0001-01-01 placeholder).
+EARLIEST_PURCHASE = date(1990, 1, 1)
+#: Licence dates outside these are typing errors.
+LICENCE_DATES = (date(1990, 1, 1), date(2100, 12, 31))
+MAX_STAFF = 1_000_000
+MAX_SEATS = 10_000_000
+#: Longest text per column (the database's column widths).
+MAX_LENGTH = {"code": 64, "parent": 64, "unit": 64, "name": 256, "product": 256, "vendor": 512, "model": 512,
+              "serial": 512}
+#: Row errors kept with their message (a file of a million bad rows is counted, not listed in full).
+MAX_LISTED_ERRORS = 1000
+_CHUNK = 1000
 
 
 @dataclass
@@ -50,70 +61,26 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason), the first 1000
+    refused: int = 0  # rows refused, listed or not
+    file_error: str | None = None  # why reading stopped early; the rows before were imported
+
+    def refuse(self, row: int, reason: str) -> None:
+        """Count a refused row; keep its reason while the list is short."""
+        self.refused += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append((row, reason))
+
+    @property
+    def ok(self) -> bool:
+        """Every row was taken and the whole file read."""
+        return self.refused == 0 and self.file_error is None
 
     def as_json(self) -> dict[str, object]:
         """Counts and row errors, for ``--json``."""
         return {"kind": self.kind, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "refused": self.refused, "file_error": self.file_error,
                 "errors": [{"row": row, "reason": reason} for row, reason in self.errors]}
-
-
-# --- reading ----------------------------------------------------------------------------------------------
-
-
-def _header(name: object) -> str:
-    return re.sub(r"\s+", "_", str(name or "").strip().lower())
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores 12 as 12.0
-    return str(value).strip()
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1258")  # Vietnamese Windows code page, what older Excel versions export
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, Row]]:
-    """(row number, {header: text}) for every non-empty data row of a CSV or XLSX file."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        yield from _xlsx_rows(path)
-        return
-    text = _decode(path.read_bytes())
-    first = text.split("\n", 1)[0]
-    # Excel in a Vietnamese locale separates with ';' because ',' is the decimal mark.
-    delimiter = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    headers = [_header(h) for h in next(reader, [])]
-    for number, values in enumerate(reader, start=2):
-        if any(v.strip() for v in values):
-            yield number, {h: v.strip() for h, v in zip(headers, values, strict=False) if h}
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, Row]]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        headers = [_header(h) for h in next(rows, ())]
-        for number, values in enumerate(rows, start=2):
-            cells = [_cell(v) for v in values]
-            if any(cells):
-                yield number, {h: v for h, v in zip(headers, cells, strict=False) if h}
-    finally:
-        book.close()
 
 
 # --- cells ------------------------------------------------------------------------------------------------
@@ -126,28 +93,42 @@ def yes_no(value: str, column: str) -> bool:
         return True
     if text in _NO:
         return False
-    raise RowError(f"{column}: {value!r} is not yes/no (yes/no, có/không, 1/0, x/blank)")
+    raise RowError(f"{column}: {_shown(value)} is not yes/no (yes/no, có/không, 1/0, x/blank)")
 
 
-def parse_date(value: str, column: str) -> date | None:
-    """YYYY-MM-DD or DD/MM/YYYY; None when blank."""
+def _shown(value: str) -> str:
+    """A cell quoted in a message, cut short."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def parse_date(value: str, column: str, earliest: date | None = None, latest: date | None = None) -> date | None:
+    """YYYY-MM-DD or DD/MM/YYYY, within ``earliest``..``latest`` when given; None when blank."""
     text = value.strip()
     if not text:
         return None
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
         try:
-            return datetime.strptime(text, fmt).date()
+            # fromisoformat is ten times faster than strptime, and most sheets write YYYY-MM-DD.
+            iso = fmt == "%Y-%m-%d" and len(text) == 10 and text[4] == text[7] == "-"
+            day = date.fromisoformat(text) if iso else datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise RowError(f"{column}: {value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+        if earliest is not None and day < earliest:
+            raise RowError(f"{column}: {day.isoformat()} is before {earliest.isoformat()}")
+        if latest is not None and day > latest:
+            raise RowError(f"{column}: {day.isoformat()} is after {latest.isoformat()}")
+        return day
+    raise RowError(f"{column}: {_shown(value)} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
 
 
-def _count(value: str, column: str) -> int | None:
+def _count(value: str, column: str, maximum: int) -> int | None:
     text = re.sub(r"[.,\s]", "", value)  # "1.200" is how a Vietnamese sheet writes 1200
     if not text:
         return None
-    if not text.isdigit():
-        raise RowError(f"{column}: {value!r} is not a whole number")
+    if not (text.isascii() and text.isdigit()):
+        raise RowError(f"{column}: {_shown(value)} is not a whole number")
+    if len(text) > len(str(maximum)) or int(text) > maximum:
+        raise RowError(f"{column}: {_shown(value)} is more than {maximum:,}")
     return int(text)
 
 
@@ -156,34 +137,51 @@ def _choice(value: str, column: str, choices: tuple[str, ...], *, default: str |
     if not text:
         return default
     if text not in choices:
-        raise RowError(f"{column}: {value!r} is not one of {', '.join(choices)}")
+        raise RowError(f"{column}: {_shown(value)} is not one of {', '.join(choices)}")
     return text
+
+
+def _bounded(value: str, column: str) -> str:
+    limit = MAX_LENGTH.get(column)
+    if limit is not None and len(value) > limit:
+        raise RowError(f"{column}: {len(value)} characters, at most {limit}")
+    return value
 
 
 def _required(row: Row, column: str) -> str:
     value = row.get(column, "").strip()
     if not value:
         raise RowError(f"{column}: missing")
-    return value
+    return _bounded(value, column)
 
 
 def _text(row: Row, column: str) -> str | None:
-    return row.get(column, "").strip() or None
+    return _bounded(row.get(column, "").strip(), column) or None
 
 
 # --- imports ----------------------------------------------------------------------------------------------
 
+Rows = Iterable[tuple[int, Row | RowError]]
+Writer = Callable[[Session, Rows, ImportResult, datetime, date], None]
 
-def _run(engine: Engine, path: Path, kind: str, actor: str,
-         write: Callable[[Session, list[tuple[int, Row]], ImportResult, datetime], None],
+
+def _run(engine: Engine, path: Path, kind: str, actor: str, write: Writer, tz: tzinfo | None,
          now: datetime | None = None) -> ImportResult:
+    """Stream the rows into ``write`` in one transaction; a file that stops being readable keeps the rows before."""
     result = ImportResult(kind)
-    rows = list(read_rows(path))
-    now = now or utcnow()
+    now = now or utcnow()  # the demo backdates its records; otherwise the server's clock
+    today = local_date(now, tz or report_timezone())
+
+    def rows() -> Iterator[tuple[int, Row | RowError]]:
+        try:
+            yield from read_rows(path)
+        except SheetError as exc:
+            result.file_error = str(exc)
+
     with writing(engine) as session:
-        write(session, rows, result, now)
+        write(session, rows(), result, now, today)
         audit(session, actor, f"{kind}.import", now, file=str(path), created=result.created, updated=result.updated,
-              unchanged=result.unchanged, errors=len(result.errors))
+              unchanged=result.unchanged, errors=result.refused, file_error=result.file_error)
     result.errors.sort()
     return result
 
@@ -197,9 +195,10 @@ def _tally(result: ImportResult, created: bool, changed: bool) -> None:
         result.unchanged += 1
 
 
-def import_units(engine: Engine, path: Path, actor: str, *, now: datetime | None = None) -> ImportResult:
+def import_units(engine: Engine, path: Path, actor: str, *, tz: tzinfo | None = None,
+                   now: datetime | None = None) -> ImportResult:
     """Create or update units from ``code, name, kind, parent, staff, lan, wifi, wan, internet, one_stop_shop``."""
-    return _run(engine, path, "units", actor, _write_units, now)
+    return _run(engine, path, "units", actor, _write_units, tz, now)
 
 
 def _unit_row(row: Row) -> dict[str, Any]:
@@ -211,7 +210,7 @@ def _unit_row(row: Row) -> dict[str, Any]:
         "parent": _text(row, "parent"),
     }
     if "staff" in row:
-        facts["staff"] = _count(row["staff"], "staff")
+        facts["staff"] = _count(row["staff"], "staff", MAX_STAFF)
     if "internet" in row:
         facts["internet"] = _choice(row["internet"], "internet", INTERNET)
     for column in ("lan", "wifi", "wan", "one_stop_shop"):
@@ -220,16 +219,18 @@ def _unit_row(row: Row) -> dict[str, Any]:
     return facts
 
 
-def _write_units(session: Session, rows: list[tuple[int, Row]], result: ImportResult, now: datetime) -> None:
+def _write_units(session: Session, rows: Rows, result: ImportResult, now: datetime, today: date) -> None:
     parsed: dict[str, tuple[int, dict[str, Any]]] = {}
     for number, row in rows:
         try:
+            if isinstance(row, RowError):
+                raise row
             facts = _unit_row(row)
         except RowError as exc:
-            result.errors.append((number, str(exc)))
+            result.refuse(number, str(exc))
             continue
         if facts["code"] in parsed:
-            result.errors.append((number, f"code: {facts['code']!r} repeats row {parsed[facts['code']][0]}"))
+            result.refuse(number, f"code: {facts['code']!r} repeats row {parsed[facts['code']][0]}")
             continue
         parsed[facts["code"]] = (number, facts)
     existing = {u.code: u for u in session.exec(select(OrgUnit))}
@@ -245,7 +246,7 @@ def _write_units(session: Session, rows: list[tuple[int, Row]], result: ImportRe
             seen.add(walk)
             walk = after.get(walk)
         if walk is not None:
-            result.errors.append((number, f"parent: {facts['parent']!r} would make the unit its own ancestor"))
+            result.refuse(number, f"parent: {facts['parent']!r} would make the unit its own ancestor")
             del parsed[code]
             if code in existing:
                 after[code] = previous
@@ -256,7 +257,7 @@ def _write_units(session: Session, rows: list[tuple[int, Row]], result: ImportRe
         changed = False
         for code, (number, facts) in list(parsed.items()):
             if facts["parent"] is not None and facts["parent"] not in existing and facts["parent"] not in parsed:
-                result.errors.append((number, f"parent: unknown unit {facts['parent']!r}"))
+                result.refuse(number, f"parent: unknown unit {facts['parent']!r}")
                 del parsed[code]
                 changed = True
     units: dict[str, OrgUnit] = dict(existing)
@@ -275,15 +276,20 @@ def _write_units(session: Session, rows: list[tuple[int, Row]], result: ImportRe
         _tally(result, created, save_unit(session, unit, now))
 
 
-def import_assets(engine: Engine, path: Path, actor: str, *, now: datetime | None = None) -> ImportResult:
-    """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``."""
-    return _run(engine, path, "assets", actor, _write_assets, now)
+def import_assets(engine: Engine, path: Path, actor: str, *, tz: tzinfo | None = None,
+                   now: datetime | None = None) -> ImportResult:
+    """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``.
+
+    Rows are taken a thousand at a time (one lookup of their serials, new devices inserted together), so a
+    sheet of hundreds of thousands of rows is imported in bounded memory.
+    """
+    return _run(engine, path, "assets", actor, _write_assets, tz, now)
 
 
-def _asset_row(row: Row, units: dict[str, int]) -> dict[str, Any]:
+def _asset_row(row: Row, units: dict[str, int], today: date) -> dict[str, Any]:
     unit = _required(row, "unit")
     if unit not in units:
-        raise RowError(f"unit: unknown unit {unit!r}")
+        raise RowError(f"unit: unknown unit {_shown(unit)}")
     facts: dict[str, Any] = {
         "unit_id": units[unit],
         "kind": _choice(_required(row, "kind"), "kind", DEVICE_KINDS),
@@ -291,78 +297,119 @@ def _asset_row(row: Row, units: dict[str, int]) -> dict[str, Any]:
         "vendor": _text(row, "vendor"),
         "model": _text(row, "model"),
         "serial": _text(row, "serial"),
-        "purchased_on": parse_date(row.get("purchased_on", ""), "purchased_on"),
+        "purchased_on": parse_date(row.get("purchased_on", ""), "purchased_on", EARLIEST_PURCHASE, today),
         "status": _choice(row.get("status", ""), "status", STATUSES),
         "air_gapped": yes_no(row["air_gapped"], "air_gapped") if "air_gapped" in row else None,
     }
-    if facts["purchased_on"] and facts["purchased_on"] > local_today(report_timezone()):
-        raise RowError(f"purchased_on: {facts['purchased_on']} is in the future")
     if normalise_serial(facts["serial"]) is None and not facts["name"]:
         raise RowError("serial or name: one is needed so that a later import updates this asset")
     return facts
 
 
-def _find_asset(session: Session, facts: dict[str, Any]) -> Device | None:
-    key = normalise_serial(facts["serial"])
-    query = (
-        select(Device).where(Device.serial_key == key).order_by(col(Device.id)) if key is not None
-        else select(Device).where(Device.unit_id == facts["unit_id"], Device.kind == facts["kind"],
-                                  Device.name == facts["name"], col(Device.serial_key).is_(None))
-    )
-    found: Device | None = session.exec(query).first()
+def _asset_key(facts: dict[str, Any]) -> str:
+    return normalise_serial(facts["serial"]) or f"{facts['unit_id']}/{facts['kind']}/{facts['name']}"
+
+
+def _by_name(session: Session, facts: dict[str, Any]) -> Device | None:
+    found: Device | None = session.exec(
+        select(Device).where(Device.unit_id == facts["unit_id"], Device.kind == facts["kind"],
+                             Device.name == facts["name"], col(Device.serial_key).is_(None))
+    ).first()
     return found
 
 
-def _write_assets(session: Session, rows: list[tuple[int, Row]], result: ImportResult, now: datetime) -> None:
+def _write_assets(session: Session, rows: Rows, result: ImportResult, now: datetime, today: date) -> None:
     units = {u.code: u.id for u in session.exec(select(OrgUnit)) if u.id is not None}
-    seen: dict[str, int] = {}
-    for number, row in rows:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, _CHUNK)):
+        _asset_chunk(session, chunk, units, result, now, today)
+        session.flush()
+        session.expunge_all()  # what is written need not stay in memory
+
+
+def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], units: dict[str, int],
+                 result: ImportResult, now: datetime, today: date) -> None:
+    parsed: dict[str, tuple[int, dict[str, Any]]] = {}
+    for number, row in chunk:
         try:
-            facts = _asset_row(row, units)
+            if isinstance(row, RowError):
+                raise row
+            facts = _asset_row(row, units, today)
         except RowError as exc:
-            result.errors.append((number, str(exc)))
+            result.refuse(number, str(exc))
             continue
-        key = normalise_serial(facts["serial"]) or f"{facts['unit_id']}/{facts['kind']}/{facts['name']}"
-        if key in seen:
-            result.errors.append((number, f"serial: {facts['serial'] or facts['name']!r} repeats row {seen[key]}"))
+        key = _asset_key(facts)
+        if key in parsed:
+            result.refuse(number, f"serial: {facts['serial'] or facts['name']!r} repeats row {parsed[key][0]}")
             continue
-        seen[key] = number
-        device = _find_asset(session, facts)
-        created = device is None
+        parsed[key] = (number, facts)
+    serials = [key for key, (_, facts) in parsed.items() if normalise_serial(facts["serial"]) is not None]
+    found: dict[str, Device] = {}
+    if serials:
+        # Several agent devices may share a serial: the oldest is the one a hand entry updates.
+        for match in session.exec(select(Device).where(col(Device.serial_key).in_(serials))
+                                  .order_by(col(Device.id).desc())):
+            found[match.serial_key or ""] = match
+    new: list[dict[str, Any]] = []
+    for key, (number, facts) in parsed.items():
+        device: Device | None = found.get(key) if key in serials else _by_name(session, facts)
         if device is None:
-            device = Device(unit_id=facts["unit_id"], kind=facts["kind"])
-        elif device.machine_id is not None and facts["kind"] not in COMPUTER_KINDS:
-            result.errors.append((number, f"kind: {facts['kind']!r} but serial belongs to a computer with an agent"))
+            values = {name: facts.get(name) for name in DEVICE_FIELDS}
+            values["status"] = values["status"] or "in_use"
+            values["air_gapped"] = bool(values["air_gapped"])
+            new.append(values)
+            continue
+        if device.updated_at == now:
+            result.refuse(number, f"serial: {facts['serial'] or facts['name']!r} repeats an earlier row")
+            continue
+        if device.machine_id is not None and facts["kind"] not in COMPUTER_KINDS:
+            result.refuse(number, f"kind: {facts['kind']!r} but serial belongs to a computer with an agent")
             continue
         for name, value in facts.items():
             # Blank cells keep what is known (an agent may have filled vendor and model).
             if value is not None:
                 setattr(device, name, value)
         device.serial_key = normalise_serial(device.serial)
-        _tally(result, created, save_device(session, device, now))
+        _tally(result, False, save_device(session, device, now))
+    if new:
+        _insert_devices(session, new, now)
+        result.created += len(new)
 
 
-def import_licences(engine: Engine, path: Path, actor: str, *, now: datetime | None = None) -> ImportResult:
+def _insert_devices(session: Session, facts: list[dict[str, Any]], now: datetime) -> None:
+    """New hand-entered devices and their first versions, as two multi-row inserts (ORM objects cost ~1 ms each)."""
+    devices, versions = table_of(Device), table_of(DeviceVersion)
+    rows = [{**f, "serial_key": normalise_serial(f["serial"]), "reports_received": 0, "created_at": now,
+             "updated_at": now} for f in facts]
+    ids = session.execute(sa.insert(devices).returning(devices.c.id, sort_by_parameter_order=True), rows).scalars()
+    session.execute(sa.insert(versions), [{**f, "device_id": device_id, "valid_from": now, "valid_to": None}
+                                          for f, device_id in zip(facts, ids, strict=True)])
+
+
+def import_licences(engine: Engine, path: Path, actor: str, *, tz: tzinfo | None = None,
+                   now: datetime | None = None) -> ImportResult:
     """Create or update antivirus licences from ``product, seats, valid_from, valid_to, unit``."""
-    return _run(engine, path, "licences", actor, _write_licences, now)
+    return _run(engine, path, "licences", actor, _write_licences, tz, now)
 
 
-def _write_licences(session: Session, rows: list[tuple[int, Row]], result: ImportResult, now: datetime) -> None:
+def _write_licences(session: Session, rows: Rows, result: ImportResult, now: datetime, today: date) -> None:
     units = {u.code: u.id for u in session.exec(select(OrgUnit)) if u.id is not None}
     existing = list(session.exec(select(AntivirusLicence)))
     for number, row in rows:
         try:
+            if isinstance(row, RowError):
+                raise row
             product = _required(row, "product")
-            seats = _count(_required(row, "seats"), "seats")
-            valid_from = parse_date(row.get("valid_from", ""), "valid_from")
-            valid_to = parse_date(row.get("valid_to", ""), "valid_to")
+            seats = _count(_required(row, "seats"), "seats", MAX_SEATS)
+            valid_from = parse_date(row.get("valid_from", ""), "valid_from", *LICENCE_DATES)
+            valid_to = parse_date(row.get("valid_to", ""), "valid_to", *LICENCE_DATES)
             unit = _text(row, "unit")
             if unit is not None and unit not in units:
-                raise RowError(f"unit: unknown unit {unit!r}")
+                raise RowError(f"unit: unknown unit {_shown(unit)}")
             if valid_from and valid_to and valid_to < valid_from:
                 raise RowError(f"valid_to: {valid_to} is before valid_from {valid_from}")
         except RowError as exc:
-            result.errors.append((number, str(exc)))
+            result.refuse(number, str(exc))
             continue
         unit_id = units[unit] if unit is not None else None
         licence = next((lic for lic in existing if lic.product.casefold() == product.casefold()

@@ -44,19 +44,6 @@ def test_tokens_are_bound_to_key_purpose_and_age() -> None:
     assert auth.unsign(key, "session", "not-a-token", 60) is None
 
 
-def test_throttle_per_name_and_address() -> None:
-    throttle = auth.LoginThrottle(per_name=3, per_address=5, window=100)
-    for i in range(3):
-        assert not throttle.blocked("10.0.0.1", "admin", now=i)
-        throttle.failed("10.0.0.1", "admin", now=i)
-    assert throttle.blocked("10.0.0.1", "Admin", now=5)
-    assert not throttle.blocked("10.0.0.2", "admin", now=5)
-    assert not throttle.blocked("10.0.0.1", "admin", now=150)  # the window has passed
-    for i in range(5):
-        throttle.failed("10.0.0.3", f"user{i}", now=200)
-    assert throttle.blocked("10.0.0.3", "someone-else", now=201)
-
-
 def test_signing_key_from_the_secret_or_a_private_file(tmp_path: Path) -> None:
     configured = Settings(data_dir=tmp_path, secret_key="a long configured secret")
     assert auth.signing_key(configured) == auth.signing_key(configured)
@@ -97,7 +84,8 @@ def test_demo_creates_its_admin_when_nobody_exists(tmp_path: Path) -> None:
     assert auth.demo_sign_in("http://127.0.0.1:8000", settings).password is None
     engine.dispose()
     with pytest.raises(RuntimeError):
-        auth.demo_sign_in("http://x", Settings(environment="production", secret_key="s" * 40, data_dir=tmp_path))
+        key = "kiemke-test-" + "0123456789abcdef" * 2
+        auth.demo_sign_in("http://x", Settings(environment="production", secret_key=key, data_dir=tmp_path))
 
 
 def test_labels_have_the_same_keys_and_placeholders() -> None:

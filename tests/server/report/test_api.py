@@ -87,8 +87,8 @@ def test_json_and_text_and_english(client: TestClient, settings: Settings, today
 def test_docx_is_an_attachment_word_can_open(client: TestClient, today: date) -> None:
     response = client.get("/api/v1/report", params={"as_of": today.isoformat(), "format": "docx"})
     assert response.status_code == 200
-    assert response.headers["content-disposition"] == (
-        f'attachment; filename="bao-cao-{today.isoformat()}-toan-huyen.docx"')
+    name = f"bao-cao-{today.isoformat()}-toan-huyen.docx"
+    assert response.headers["content-disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
     opened = docx.Document(BytesIO(response.content))
     assert any(p.text == "8. Công tác đảm bảo an toàn, an ninh thông tin" for p in opened.paragraphs)
 
