@@ -13,15 +13,17 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 import webbrowser
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from server.demo import district, fleet
 from shared.protocol import ENROLL_PATH, HEALTH_PATH, REPORTS_PATH, EnrollResponse
+from shared.schema import InventoryReport
 
 if TYPE_CHECKING:
     from server.console.auth import DemoSignIn
@@ -78,26 +80,52 @@ def _tokens(units: set[str]) -> dict[str, str]:
         engine.dispose()
 
 
+def _backdate_enrolments(agent_ids: list[uuid.UUID], at: datetime) -> None:
+    """Date the simulated agents' enrolment at ``at``: the fleet's history starts before today, and the server
+    believes no report collected before its agent's enrolment (a wrong clock)."""
+    import sqlalchemy as sa
+
+    from server.config import Settings
+    from server.db import open_database, writing
+    from server.models import Agent, table_of
+
+    engine = open_database(Settings.from_env().url)
+    agent = table_of(Agent).c
+    try:
+        with writing(engine) as session:
+            session.execute(sa.update(table_of(Agent)).where(agent.id.in_(agent_ids)).values(created_at=at))
+    finally:
+        engine.dispose()
+
+
 def run_fleet(base_url: str, now: datetime, workers: int = 4) -> int:
-    """Enrol every simulated PC and send its reports over HTTP; returns reports accepted."""
+    """Enrol every simulated PC, then send its reports over HTTP; returns reports accepted."""
     import requests
 
     pcs = fleet.fleet()
     tokens = _tokens({pc.unit_code for pc in pcs})
-    by_pc: dict[str, list[str]] = {}
+    by_pc: dict[str, list[InventoryReport]] = {}
     for pc, report in fleet.history(pcs, now):
-        by_pc.setdefault(pc.machine_id, []).append(report.model_dump_json())
+        by_pc.setdefault(pc.machine_id, []).append(report)
 
-    def deliver(pc: fleet.SimulatedPC) -> int:
+    def enrol(pc: fleet.SimulatedPC) -> EnrollResponse:
         with requests.Session() as http:
             answer = http.post(base_url + ENROLL_PATH, timeout=30, json={
                 "token": tokens[pc.unit_code], "machine_id": pc.machine_id, "hostname": pc.hostname})
             answer.raise_for_status()
-            key = EnrollResponse.model_validate(answer.json()).agent_key
+            return EnrollResponse.model_validate(answer.json())
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        keys = dict(zip((pc.machine_id for pc in pcs), pool.map(enrol, pcs), strict=True))
+    earliest = min((r.collected_at for reports in by_pc.values() for r in reports), default=now)
+    _backdate_enrolments([k.agent_id for k in keys.values()], earliest - timedelta(days=1))
+
+    def deliver(pc: fleet.SimulatedPC) -> int:
+        with requests.Session() as http:
             sent = 0
-            for body in by_pc.get(pc.machine_id, []):
-                posted = http.post(base_url + REPORTS_PATH, data=body, timeout=30, headers={
-                    "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            for report in by_pc.get(pc.machine_id, []):
+                posted = http.post(base_url + REPORTS_PATH, data=report.model_dump_json(), timeout=30, headers={
+                    "Authorization": f"Bearer {keys[pc.machine_id].agent_key}", "Content-Type": "application/json"})
                 posted.raise_for_status()
                 sent += 1
             return sent
