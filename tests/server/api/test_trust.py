@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,6 +145,28 @@ def test_serial_of_another_units_asset_is_a_possible_duplicate_not_a_takeover(
     assert mine.unit_code == "X1" and mine.possible_duplicate_of == asset_id
     theirs = next(d for d in state.devices if d.id == asset_id)
     assert "air_gap_violation" not in check_computer(theirs, NOW.date(), Policy()).issues
+
+
+def test_devices_list_shows_the_possible_duplicate(client: TestClient, db: Engine, database_url: str, frozen: None,
+                                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from server.cli import main
+
+    x2 = make_unit(db, "X2", kind="commune", parent="UBND")
+    with writing(db) as session:
+        asset = Device(unit_id=x2, kind="desktop", name="Máy mật", serial="SN-MAT", serial_key="SN-MAT")
+        save_device(session, asset, T0 - timedelta(days=60))
+        asset_id = asset.id
+    _, key = enrolled_agent(db, "X1", machine_id="pc-new")
+    assert _post(client, key, make_report("pc-new", serial="SN-MAT").model_dump_json()).status_code == 201
+    monkeypatch.setenv("KIEMKE_DATABASE_URL", database_url)
+    monkeypatch.setenv("KIEMKE_DATA_DIR", str(tmp_path))
+    assert main(["devices", "list", "--unit", "X1", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["data"]
+    assert row["possible_duplicate_of"] == asset_id
+    monkeypatch.setenv("COLUMNS", "250")  # the table on one line
+    assert main(["devices", "list", "--unit", "X1"]) == 0
+    assert f"possible duplicate of #{asset_id}" in capsys.readouterr().out
 
 
 # --- time is the server's --------------------------------------------------------------------------------------
