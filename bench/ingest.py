@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 BENCH_PATH = "/bench/validate"
 REPORTS = "/api/v1/reports"
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+ENROLLED = T0 - timedelta(days=1)
 
 
 def bench_app() -> Any:
@@ -169,8 +170,10 @@ def _prepare(url: str, agents: int) -> list[tuple[str, Any]]:
         with writing(engine) as session:
             if pc.unit_code not in tokens:
                 assert unit_by_code(session, pc.unit_code) is not None
-                tokens[pc.unit_code] = create_token(session, pc.unit_code, days=1, actor="bench")[0]
-            response = enroll(session, EnrollRequest(token=tokens[pc.unit_code], machine_id=pc.machine_id))
+                tokens[pc.unit_code] = create_token(session, pc.unit_code, days=1, actor="bench", now=ENROLLED)[0]
+            # Enrolled before the reports' times: the server believes no report collected before enrolment.
+            response = enroll(session, EnrollRequest(token=tokens[pc.unit_code], machine_id=pc.machine_id),
+                              now=ENROLLED)
         pairs.append((response.agent_key, pc))
     engine.dispose()
     return pairs

@@ -19,12 +19,29 @@ from sqlmodel import Field, SQLModel
 
 from server.clock import utcnow as utcnow  # re-exported: models and services stamp rows with it
 
+#: The stored text of a timestamp on SQLite: fixed width with a four-digit year (``%Y`` drops the zeros of
+#: years below 1000 on glibc, and ``fromisoformat`` then refuses the row), so the text sorts as time.
+SQLITE_TIMESTAMP = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """A naive UTC datetime as SQLite stores it (``SQLITE_TIMESTAMP``)."""
+    return SQLITE_TIMESTAMP % {"year": value.year, "month": value.month, "day": value.day, "hour": value.hour,
+                               "minute": value.minute, "second": value.second, "microsecond": value.microsecond}
+
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A timestamp stored as naive UTC on every engine, returned as aware UTC."""
+    """A timestamp stored as naive UTC on every engine, returned as aware UTC (any year 1 to 9999)."""
 
     impl = sa.DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
+            return dialect.type_descriptor(sqlite.DATETIME(storage_format=SQLITE_TIMESTAMP))  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(sa.DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -120,6 +137,9 @@ class Device(DeviceFacts, table=True):
     # Computers: the monitors their latest observation showed, so that an unchanged set needs no lookup.
     monitor_key: str | None = Field(default=None, max_length=64, description="Hash of the attached monitors' keys")
     monitor_ids: str | None = Field(default=None, max_length=256, description="Their device ids, comma separated")
+    # A hand-entered asset of another unit with this computer's serial: shown to the officer, never merged.
+    possible_duplicate_of: int | None = Field(default=None, foreign_key="device.id",
+                                              description="Another unit's hand-entered asset with the same serial")
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
@@ -165,6 +185,9 @@ class Observation(SQLModel, table=True):
     lan_evidence: bool | None = Field(default=None, description="An up ethernet interface with IPv4 and a gateway")
     wifi_evidence: bool | None = Field(default=None, description="An up Wi-Fi interface")
     antivirus: str = Field(default="[]", sa_type=sa.Text, description="JSON list of AntivirusState fields")
+    clock_wrong: bool = Field(default=False, description="The PC's clock was wrong: filed at receipt time")
+    claimed_collected_at: str | None = Field(default=None, max_length=40,
+                                             description="The collected_at the PC claimed, when its clock was wrong")
     facts: str = Field(sa_type=sa.Text, description="The normalised report JSON behind the columns")
 
 
@@ -200,6 +223,8 @@ class ReceivedReport(SQLModel, table=True):
     signed: bool = True
     imported_by: str | None = Field(default=None, max_length=128)
     stored: bool = Field(default=False, description="This report added an Observation")
+    claimed_collected_at: str | None = Field(default=None, max_length=40,
+                                             description="The PC's own collected_at when it was not believed")
 
 
 # --- licences ---------------------------------------------------------------------------------------------

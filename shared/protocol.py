@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.schema import MachineId, Text
+
 API_PREFIX = "/api/v1"
 ENROLL_PATH = f"{API_PREFIX}/enroll"
 REPORTS_PATH = f"{API_PREFIX}/reports"
@@ -27,6 +29,8 @@ HEALTH_PATH = f"{API_PREFIX}/health"
 
 #: Default upper bound of one report body; the server answers 413 above its configured limit.
 MAX_REPORT_BYTES = 1_048_576
+#: Upper bound of an enrolment request body (a token, a machine id, a hostname and a public key).
+MAX_ENROLL_BYTES = 16_384
 
 AGENT_KEY_PREFIX = "kk"
 
@@ -35,8 +39,8 @@ class EnrollRequest(BaseModel):
     """Trade a unit's enrolment token for this agent's own credentials."""
 
     token: str = Field(min_length=8, max_length=256, description="Enrolment token made by the officer")
-    machine_id: str = Field(min_length=1, max_length=128, description="The agent's stable machine id")
-    hostname: str | None = Field(None, max_length=512, description="Computer name, for the officer")
+    machine_id: MachineId = Field(description="The agent's stable machine id: its reports must carry this one")
+    hostname: Text | None = Field(None, description="Computer name, for the officer")
     public_key: str | None = Field(
         None, max_length=256, description="Base64 raw Ed25519 public key used to verify air-gapped bundles"
     )

@@ -2,16 +2,22 @@
 
 Every fact may be ``None`` when the agent could not learn it; the reason then sits in ``errors``.
 The server accepts ``SCHEMA_VERSION`` and the version before it (``ACCEPTED_SCHEMA_VERSIONS``).
-Strings and lists are bounded so that a hostile or broken agent cannot make the server store megabytes.
+Strings and lists are bounded so that a hostile or broken agent cannot make the server store megabytes, every
+string goes through ``shared.text.clean_text`` (NFC, no control characters: a NUL in a hostname is stripped,
+not a server error), every timestamp must be expressible in UTC, and JSON is parsed with a nesting limit
+(``load_json``), so agent and server share one set of bounds.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+import pydantic_core
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.text import clean_text
 
 SCHEMA_VERSION = 1
 #: The server accepts the current version and the one before it (never below 1).
@@ -27,9 +33,66 @@ AntivirusSource = Literal[
 PeripheralKind = Literal["printer", "scanner", "multifunction", "other"]
 Connection = Literal["usb", "network", "local", "virtual", "unknown"]
 
-Text = Annotated[str, StringConstraints(max_length=512)]
-ShortText = Annotated[str, StringConstraints(max_length=128)]
-LongText = Annotated[str, StringConstraints(max_length=4096)]
+#: Deepest JSON nesting a report or bundle may have (a report is about five levels deep).
+MAX_JSON_DEPTH = 32
+
+
+def _line(value: str) -> str:
+    # Printable ASCII is already clean (and NFC): the common case costs two C calls.
+    return value if value.isascii() and value.isprintable() else clean_text(value).strip()
+
+
+def _lines(value: str) -> str:
+    return value if value.isascii() and value.isprintable() else clean_text(value, multiline=True).strip()
+
+
+def _utc(value: datetime) -> datetime:
+    """The instant in UTC; a time that UTC cannot express (year 1 east of Greenwich) is a validation error."""
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError("timestamp is out of range: it cannot be expressed in UTC") from None
+
+
+def _machine_id(value: str) -> str:
+    if not value:
+        raise ValueError("machine_id is empty once control characters are removed")
+    return value
+
+
+#: One line of outside text: bounded, NFC, control characters removed (``shared.text.clean_text``).
+Text = Annotated[str, StringConstraints(max_length=512), AfterValidator(_line)]
+ShortText = Annotated[str, StringConstraints(max_length=128), AfterValidator(_line)]
+LongText = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_lines)]
+MachineId = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_line),
+                      AfterValidator(_machine_id)]
+#: An aware timestamp, converted to UTC (so every later comparison is safe).
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def load_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON with bounded nesting; ValueError (never RecursionError) for broken or too deep input."""
+    try:
+        value = pydantic_core.from_json(data)  # a parser with its own recursion limit: ValueError, not a crash
+    except ValueError as exc:
+        if "recursion limit" in str(exc):
+            raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+        raise
+    if _depth(value) > max_depth:
+        raise ValueError(f"JSON nested deeper than {max_depth} levels")
+    return value
 
 
 class _Part(BaseModel):
@@ -84,7 +147,7 @@ class OperatingSystem(_Part):
     architecture: ShortText | None = Field(None, description="CPU architecture of the OS, e.g. 'x86_64'")
     is_server: bool | None = Field(None, description="True for server editions (Windows Server)")
     install_date: date | None = Field(None, description="Date the OS was installed (UTC)")
-    last_boot: AwareDatetime | None = Field(None, description="Last boot time (UTC)")
+    last_boot: Timestamp | None = Field(None, description="Last boot time (UTC)")
     last_update_date: date | None = Field(
         None, description="Date of the most recent installed update where the OS tells it"
     )
@@ -96,7 +159,7 @@ class AntivirusProduct(_Part):
     name: Text = Field(description="Product name as displayed, e.g. 'Windows Defender', 'Bkav Pro'")
     enabled: bool | None = Field(None, description="Real-time protection on; None when unknown")
     up_to_date: bool | None = Field(None, description="Signatures current per the product; None when unknown")
-    signatures_updated_at: AwareDatetime | None = Field(None, description="Last signature update (UTC)")
+    signatures_updated_at: Timestamp | None = Field(None, description="Last signature update (UTC)")
     product_state: int | None = Field(
         None, description="Windows Security Center's raw productState integer, when it came from there"
     )
@@ -144,7 +207,7 @@ class InternetCheck(_Part):
     reachable: bool | None = Field(None, description="Any target answered; None when the check did not run")
     latency_ms: float | None = Field(None, ge=0, description="Connect time to the first target that answered")
     target: Text | None = Field(None, description="The target that answered (or the last tried)")
-    checked_at: AwareDatetime | None = Field(None, description="When the check ran (UTC)")
+    checked_at: Timestamp | None = Field(None, description="When the check ran (UTC)")
 
 
 class Network(_Part):
@@ -187,7 +250,7 @@ class InventoryReport(_Part):
     report_id: uuid.UUID = Field(
         default_factory=uuid.uuid4, description="New per collection; the server de-duplicates on it"
     )
-    machine_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+    machine_id: MachineId = Field(
         description="Stable id: SMBIOS UUID, else /etc/machine-id or MachineGuid, else a generated id kept on disk"
     )
     machine_id_source: ShortText | None = Field(
@@ -195,7 +258,10 @@ class InventoryReport(_Part):
     )
     hostname: Text | None = Field(None, description="Computer name")
     platform: Platform | None = Field(None, description="windows, linux or darwin")
-    collected_at: AwareDatetime = Field(description="When the collection ran (UTC)")
+    collected_at: Timestamp = Field(
+        description="When the collection ran (UTC), by the PC's clock: the server files a report whose clock is "
+        "wrong (before enrolment, or more than a day ahead) at its own receipt time and keeps this as a claim"
+    )
     agent_version: ShortText | None = Field(None, description="Version of the agent that made the report")
     hardware: Hardware = Field(default_factory=Hardware, description="Hardware and age evidence")
     os: OperatingSystem = Field(default_factory=OperatingSystem, description="Operating system")
@@ -208,11 +274,6 @@ class InventoryReport(_Part):
     errors: list[CollectorError] = Field(
         default_factory=list, max_length=200, description="Fact families that failed, and why"
     )
-
-    @field_validator("collected_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(timezone.utc)
 
 
 def json_schema() -> dict[str, object]:

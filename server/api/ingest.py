@@ -6,6 +6,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -15,12 +16,14 @@ from server.api.deps import EngineDep, SettingsDep
 from server.db import reading, writing
 from server.models import Agent, utcnow
 from server.services.enrolment import EnrolmentError, authenticate, enroll, identify_for_report
-from server.services.ingest import Delivery
+from server.services.ingest import Delivery, ForeignMachine
 from server.services.ingest_writer import IngestWriter
-from server.services.validation import InvalidReport, report_from_json
+from server.services.records import audit
+from server.services.validation import InvalidReport, describe, report_from_json
 from shared.protocol import (
     ENROLL_PATH,
     HEARTBEAT_PATH,
+    MAX_ENROLL_BYTES,
     REPORTS_PATH,
     EnrollRequest,
     EnrollResponse,
@@ -52,12 +55,30 @@ def _live_agent(session: Session, key: str) -> Agent:
     return agent
 
 
-@router.post(ENROLL_PATH, status_code=status.HTTP_201_CREATED)
-def enroll_agent(request: EnrollRequest, engine: EngineDep, settings: SettingsDep) -> EnrollResponse:
-    """Trade an enrolment token for this agent's own key (shown once)."""
+_ENROLL_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": EnrollRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+
+@router.post(ENROLL_PATH, status_code=status.HTTP_201_CREATED, openapi_extra=_ENROLL_BODY,
+             responses={403: {}, 413: {}, 422: {}})
+async def enroll_agent(http: Request, engine: EngineDep, settings: SettingsDep) -> EnrollResponse:
+    """Trade an enrolment token for this agent's own key (shown once).
+
+    The body is read with a size bound and parsed by the wire type (bounded nesting, cleaned text), so a
+    hostile body is a 413 or 422, never a server error.
+    """
+    body = await read_limited(http, MAX_ENROLL_BYTES)
+    try:
+        request = EnrollRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"request is not valid: {describe(exc)}") from exc
+    return await run_in_threadpool(_enroll, engine, request, settings.report_interval_seconds)
+
+
+def _enroll(engine: sa.engine.Engine, request: EnrollRequest, interval: int | None) -> EnrollResponse:
     try:
         with writing(engine) as session:
-            return enroll(session, request, report_interval_seconds=settings.report_interval_seconds)
+            return enroll(session, request, report_interval_seconds=interval)
     except EnrolmentError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     except ValueError as exc:  # a public key that is not one
@@ -66,7 +87,7 @@ def enroll_agent(request: EnrollRequest, engine: EngineDep, settings: SettingsDe
 
 @router.post(
     REPORTS_PATH,
-    responses={200: {"model": IngestResponse}, 401: {}, 413: {}, 422: {}},
+    responses={200: {"model": IngestResponse}, 401: {}, 403: {}, 413: {}, 422: {}},
     status_code=status.HTTP_201_CREATED,
 )
 async def post_report(request: Request, response: Response) -> IngestResponse:
@@ -90,15 +111,25 @@ async def post_report(request: Request, response: Response) -> IngestResponse:
             raise _unauthorized(_UNKNOWN_KEY)
         agent, device = found
         return Delivery(via="http", agent_id=agent.id, unit_id=agent.unit_id, agent_device_id=agent.device_id,
-                        prefetched=device)
+                        prefetched=device, agent_machine_id=agent.machine_id, enrolled_at=agent.enrolled_at)
 
     writer: IngestWriter = state.ingest_writer
     parts = split_agent_key(key)
     hint = (parts[0], report.machine_id) if parts else None
-    result = await writer.ingest(report, authorize, hint)
+    try:
+        result = await writer.ingest(report, authorize, hint)
+    except ForeignMachine as exc:
+        assert parts is not None  # only an authenticated agent gets this far
+        await run_in_threadpool(_audit_refusal, state.engine, parts[0], report.machine_id, str(exc))
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
     return IngestResponse(status=result.status, report_id=result.report_id, device_id=result.device_id)
+
+
+def _audit_refusal(engine: sa.engine.Engine, agent_id: object, machine_id: str, reason: str) -> None:
+    with writing(engine) as session:
+        audit(session, f"agent:{agent_id}", "report.refused", utcnow(), machine_id=machine_id, reason=reason)
 
 
 def _check_key(engine: sa.engine.Engine, key: str) -> None:

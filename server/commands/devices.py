@@ -50,6 +50,9 @@ def device_row(device: DeviceState, assessment: Assessment) -> dict[str, Any]:
         "issues": list(assessment.issues),
         "last_seen": device.last_seen.isoformat() if device.last_seen else None,
         "reports_received": device.reports_received,
+        # Another device with this computer's serial (another unit's hand-entered asset, or a PC reinstalled
+        # with a new machine id): the officer checks whether they are one machine; nothing was merged.
+        "possible_duplicate_of": device.possible_duplicate_of,
     }
 
 
@@ -90,7 +93,10 @@ def _compliance_text(row: dict[str, Any]) -> str:
         return str(row["status"])
     if row["kind"] not in {"desktop", "laptop", "server"}:
         return ""
-    return ", ".join(row["issues"]) or "ok"
+    text = ", ".join(row["issues"]) or "ok"
+    if row.get("possible_duplicate_of") is not None:
+        text += f"; possible duplicate of #{row['possible_duplicate_of']}"
+    return text
 
 
 def _print_table(rows: list[dict[str, Any]], as_of: str) -> None:

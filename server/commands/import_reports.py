@@ -1,12 +1,21 @@
-"""``kiemke-server import [--unit CODE] FILE...``: reports carried from air-gapped PCs (bundles, report files)."""
+"""``kiemke-server import [--unit CODE] FILE...``: reports carried from air-gapped PCs (bundles, report files).
+
+Each file is reported on its own: a bad file is one error line (never a traceback) and the others are still
+imported; the exit code is 1 when anything was refused.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.commands._common import add_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from server.services.report_files import FileResult
 
 
 def register(sub: Any) -> None:
@@ -18,16 +27,26 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _import_one(engine: Engine, path: Path, unit: str | None, actor: str) -> FileResult:
+    """One file's result; an unforeseen error refuses that file with its message instead of ending the run."""
+    from server.services.report_files import FileResult, import_file
+
+    try:
+        return import_file(engine, path, unit_code=unit, actor=actor)
+    except Exception as exc:  # one file's failure must not hide the others' results, nor show a traceback
+        return FileResult(str(path), refused=1, problems=[f"not imported: {type(exc).__name__}: {exc}"])
+
+
 def run(args: argparse.Namespace) -> int:
     """Import every file; exit 1 when anything was refused."""
     from server.commands._common import open_db, print_json
     from server.services.records import os_user
-    from server.services.report_files import expand, import_file
+    from server.services.report_files import expand
 
     engine = open_db()
     actor = os_user()
     try:
-        results = [import_file(engine, path, unit_code=args.unit, actor=actor) for path in expand(args.files)]
+        results = [_import_one(engine, path, args.unit, actor) for path in expand(args.files)]
     finally:
         engine.dispose()
     totals = {key: sum(getattr(r, key) for r in results) for key in ("imported", "duplicate", "refused")}

@@ -363,6 +363,7 @@ VI: dict[str, str] = {
     "issue:firewall_off": "Tường lửa đang tắt",
     "issue:os_unsupported": "Hệ điều hành đã hết hỗ trợ",
     "issue:not_seen_recently": "Lâu không gửi số liệu",
+    "issue:clock_wrong": "Đồng hồ máy tính bị sai",
     "issue:no_agent": "Chưa cài phần mềm kiểm kê",
 }
 
@@ -711,6 +712,7 @@ EN: dict[str, str] = {
     "issue:firewall_off": "Firewall off",
     "issue:os_unsupported": "Operating system no longer supported",
     "issue:not_seen_recently": "Not reporting lately",
+    "issue:clock_wrong": "Computer clock is wrong",
     "issue:no_agent": "Inventory agent not installed",
 }
 

@@ -82,8 +82,9 @@ def _ingest_all(engine: Engine, lives: list[year.Life], agents: dict[str, tuple[
                 life = lives[n]
                 agent_id, _, _, unit_id = agents[life.pc.machine_id]
                 received = at + timedelta(minutes=rng.randint(1, 20))
-                ingest(conn, report_at(life.at(at), at), Delivery(via="http", agent_id=agent_id, unit_id=unit_id),
-                       now=received)
+                delivery = Delivery(via="http", agent_id=agent_id, unit_id=unit_id,
+                                    agent_machine_id=life.pc.machine_id, enrolled_at=life.first)
+                ingest(conn, report_at(life.at(at), at), delivery, now=received)
     return len(events)
 
 

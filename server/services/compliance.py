@@ -2,6 +2,8 @@
 
 Issues are listed most serious first. An air-gapped computer (flagged as processing classified documents)
 whose latest report says the internet is reachable breaks policy and comes before everything else.
+A PC whose clock is wrong (its report claimed a time before its enrolment or
+more than a day ahead: the server filed it at receipt) is ``clock_wrong``: it breaks TLS and logs too.
 Unknown facts are not issues, except antivirus freshness that nothing proves (``antivirus_update_unknown``):
 a figure of up-to-date antivirus counts only what a report shows.
 """
@@ -29,6 +31,7 @@ ISSUE_ORDER = (
     "firewall_off",
     "os_unsupported",
     "not_seen_recently",
+    "clock_wrong",
     "no_agent",
 )
 
@@ -285,6 +288,8 @@ def check_computer(
     stale = is_stale(device, as_of, policy)
     if stale:
         found.append("not_seen_recently")
+    if device.clock_wrong:
+        found.append("clock_wrong")
     return ComputerCompliance(
         has_agent=True,
         air_gapped=air_gapped,

@@ -2,6 +2,11 @@
 
 Tokens and keys carry 32 random bytes, so a plain SHA-256 of the secret is a safe stored form (no slow
 password hash is needed for high-entropy secrets); comparisons are constant-time.
+
+A key is bound at enrolment to one machine id. Enrolling a machine that is already a device claims it
+(a reinstalled PC keeps its history) only with a token of the device's own unit; the claim revokes the
+machine's previous keys and is audited. A token is used by one atomic ``UPDATE ... WHERE uses < max_uses``,
+so concurrent enrolments can never exceed ``max_uses`` on any engine.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from server.models import Agent, Device, EnrolmentToken, OrgUnit, utcnow
+from server.models import Agent, Device, EnrolmentToken, OrgUnit, table_of, utcnow
 from server.services.ingest import Prefetched
 from server.services.ingest_sql import agent_and_device, agent_row
 from server.services.records import audit, save_device, unit_by_code
@@ -82,14 +88,15 @@ def enroll(session: Session, request: EnrollRequest, *, report_interval_seconds:
         raise EnrolmentError("enrolment token is unknown or revoked: ask the IT officer for a new one")
     if token.expires_at <= now:
         raise EnrolmentError(f"enrolment token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC: ask for a new one")
-    if token.max_uses is not None and token.uses >= token.max_uses:
-        raise EnrolmentError("enrolment token has been used up: ask for a new one")
-    token.uses += 1
-    session.add(token)
+    # A reinstalled agent finds its old device at once, but only in the token's own unit.
+    device = session.exec(select(Device).where(Device.machine_id == request.machine_id)).first()
+    if device is not None and device.unit_id != token.unit_id:
+        raise EnrolmentError("this machine is already a device of another unit: enrol it with a token of that "
+                             "unit, or ask the IT officer to move the device first")
+    _use_token(session, token)
     agent_id = uuid.uuid4()
     key, key_hash = new_agent_key(agent_id)
-    # A reinstalled agent finds its old device at once; the first report would match it anyway.
-    device = session.exec(select(Device).where(Device.machine_id == request.machine_id)).first()
+    replaced = _revoke_machine_keys(session, request.machine_id, device, now)
     agent = Agent(
         id=agent_id, unit_id=token.unit_id, device_id=device.id if device else None, machine_id=request.machine_id,
         hostname=request.hostname, key_hash=key_hash, public_key=request.public_key, created_at=now,
@@ -98,11 +105,35 @@ def enroll(session: Session, request: EnrollRequest, *, report_interval_seconds:
     unit = token.unit_id
     audit(session, f"agent:{agent_id}", "agent.enroll", now, unit_id=unit, token_id=token.id,
           machine_id=request.machine_id, hostname=request.hostname)
+    if device is not None:
+        audit(session, f"agent:{agent_id}", "agent.claim_device", now, unit_id=unit, device_id=device.id,
+              machine_id=request.machine_id, revoked_agents=[str(a) for a in replaced])
     session.flush()
     unit_row = session.get(OrgUnit, unit)
     assert unit_row is not None
     return EnrollResponse(agent_id=agent_id, agent_key=key, unit_code=unit_row.code,
                           report_interval_seconds=report_interval_seconds)
+
+
+def _use_token(session: Session, token: EnrolmentToken) -> None:
+    """Count one use of ``token`` atomically; EnrolmentError when it is used up (also by a concurrent one)."""
+    t = table_of(EnrolmentToken).c
+    left = sa.or_(t.max_uses.is_(None), t.uses < t.max_uses)
+    result = session.execute(sa.update(table_of(EnrolmentToken)).where(t.id == token.id, left)
+                             .values(uses=t.uses + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise EnrolmentError("enrolment token has been used up: ask for a new one")
+
+
+def _revoke_machine_keys(session: Session, machine_id: str, device: Device | None, now: datetime) -> list[uuid.UUID]:
+    """Revoke the live keys of this machine (or its device): one machine, one key. Returns their ids."""
+    a = table_of(Agent).c
+    mine = a.machine_id == machine_id if device is None else sa.or_(a.machine_id == machine_id,
+                                                                     a.device_id == device.id)
+    ids = list(session.execute(sa.select(a.id).where(mine, a.revoked_at.is_(None))).scalars())
+    if ids:
+        session.execute(sa.update(table_of(Agent)).where(a.id.in_(ids)).values(revoked_at=now))
+    return ids
 
 
 @dataclass(frozen=True)
@@ -112,6 +143,8 @@ class AgentIdentity:
     id: uuid.UUID
     unit_id: int
     device_id: int | None
+    machine_id: str | None = None  # the machine it is bound to
+    enrolled_at: datetime | None = None
 
 
 def identify(conn: Connection, key: str) -> AgentIdentity | None:
@@ -123,7 +156,7 @@ def identify(conn: Connection, key: str) -> AgentIdentity | None:
     row = agent_row(conn, agent_id)
     if row is None or not hmac.compare_digest(row[0], digest(secret)) or row[1] is not None:
         return None
-    return AgentIdentity(agent_id, row[2], row[3])
+    return AgentIdentity(agent_id, row[2], row[3], row[4], row[5])
 
 
 def identify_for_report(conn: Connection, key: str, machine_id: str) -> tuple[AgentIdentity, Prefetched] | None:
@@ -135,10 +168,10 @@ def identify_for_report(conn: Connection, key: str, machine_id: str) -> tuple[Ag
     found = agent_and_device(conn, agent_id, machine_id)
     if found is None:
         return None
-    (key_hash, revoked_at, unit_id, device_id), device = found
+    (key_hash, revoked_at, unit_id, device_id, bound_to, enrolled_at), device = found
     if not hmac.compare_digest(key_hash, digest(secret)) or revoked_at is not None:
         return None
-    return AgentIdentity(agent_id, unit_id, device_id), Prefetched(device)
+    return AgentIdentity(agent_id, unit_id, device_id, bound_to, enrolled_at), Prefetched(device)
 
 
 def authenticate(session: Session, key: str) -> Agent | None:
@@ -163,6 +196,40 @@ def revoke(session: Session, agent_id: uuid.UUID, *, actor: str, now: datetime |
     session.add(agent)
     audit(session, actor, "agent.revoke", now, agent_id=agent_id)
     return True
+
+
+@dataclass(frozen=True)
+class AgentListing:
+    """One enrolled agent as ``agents list`` shows it."""
+
+    id: uuid.UUID
+    unit: str
+    machine_id: str | None
+    hostname: str | None
+    device_id: int | None
+    offline: bool
+    created_at: datetime
+    last_seen: datetime | None
+    revoked_at: datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        """For ``--json``: ids as text, times in ISO 8601."""
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {"id": str(self.id), "unit": self.unit, "machine_id": self.machine_id, "hostname": self.hostname,
+                "device_id": self.device_id, "offline": self.offline, "created_at": iso(self.created_at),
+                "last_seen": iso(self.last_seen), "revoked_at": iso(self.revoked_at)}
+
+
+def list_agents(session: Session, *, unit_id: int | None = None) -> list[AgentListing]:
+    """Every agent (of one unit when given), newest enrolment first."""
+    query = select(Agent, OrgUnit.code).join(OrgUnit, col(OrgUnit.id) == col(Agent.unit_id))
+    if unit_id is not None:
+        query = query.where(Agent.unit_id == unit_id)
+    rows = session.exec(query.order_by(col(Agent.created_at).desc(), col(Agent.id))).all()
+    return [AgentListing(a.id, code, a.machine_id, a.hostname, a.device_id, a.offline, a.created_at, a.last_seen,
+                         a.revoked_at) for a, code in rows]
 
 
 def enrol_offline(session: Session, unit_code: str, device_name: str, *, actor: str, kind: str = "desktop",

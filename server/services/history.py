@@ -90,7 +90,7 @@ def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
             o.id, o.device_id, o.hostname, o.chassis,
             o.cpu_model, o.bios_date, o.os_install_date, o.os_name, o.os_version,
             o.os_build, o.monitor_year, o.antivirus, o.firewall_enabled, o.internet_reachable,
-            o.lan_evidence, o.wifi_evidence,
+            o.lan_evidence, o.wifi_evidence, o.clock_wrong,
             sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
             .label("rank"),
             sa.func.min(o.bios_date).over(partition_by=o.device_id).label("earliest_bios"),
@@ -226,7 +226,7 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
     rows = session.execute(
         sa.select(
             v.device_id, v.unit_id, v.kind, v.status, v.name, v.vendor, v.model, v.serial, v.air_gapped,
-            v.purchased_on, v.valid_from, d.machine_id,
+            v.purchased_on, v.valid_from, d.machine_id, d.possible_duplicate_of,
         )
         .join(_DEVICE, d.id == v.device_id)
         .where(_covers(v.valid_from, v.valid_to, cutoff))
@@ -281,6 +281,8 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
                 internet_reachable=obs.internet_reachable if obs else None,
                 lan_evidence=obs.lan_evidence if obs else None,
                 wifi_evidence=obs.wifi_evidence if obs else None,
+                clock_wrong=bool(obs.clock_wrong) if obs else False,
+                possible_duplicate_of=r.possible_duplicate_of,
             )
         )
     return sorted(devices, key=lambda s: s.id)

@@ -9,6 +9,13 @@ expressions, never from values read earlier, so concurrent reports for one devic
 A new machine seen by two processes at once trips the unique ``device.machine_id``; the loser retries and
 then finds the device.
 
+An agent is one machine: its key writes only reports carrying the machine id it enrolled with, to its own
+device (``ForeignMachine`` otherwise, before anything is written). A serial finds a hand-entered asset only
+in the agent's own unit; another unit's asset with that serial becomes a possible duplicate, never a move.
+Time is the server's: a ``collected_at`` before the agent's enrolment (or 2000) or more than a day after the
+receipt is a wrong clock; such a report is filed at its receipt time with the claim kept and the PC flagged
+``clock_wrong`` (``filed_time``). Nothing an agent reports is dated after its receipt.
+
 A stored observation also records the computer's network evidence (LAN, Wi-Fi) and a ``monitor_sighting`` per
 monitor it shows; each monitor is a device of kind ``monitor`` (``MonitorIdentity`` says how one is named).
 The computer's row caches its monitors' ids under a hash of their identities, so a changed report with the
@@ -24,7 +31,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -79,6 +86,8 @@ class Delivery:
     # The device row of the report's machine_id when the caller already looked it up (with the agent's key,
     # in one round trip); None: look it up here.
     prefetched: Prefetched | None = None
+    agent_machine_id: str | None = None  # the machine the agent is bound to (None: not yet, offline enrolment)
+    enrolled_at: datetime | None = None  # the agent's enrolment: nothing it collected can be older
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,30 @@ class DuplicateReport(Exception):
 
 class UnplacedDevice(ValueError):
     """A report from an unknown machine that no unit can be assigned to."""
+
+
+class ForeignMachine(PermissionError):
+    """A report for a machine its agent is not bound to (or of another unit); nothing was written."""
+
+
+#: No agent's clock is believed before this (dead CMOS batteries report 2000 or 2009, some 1970).
+EARLIEST_BELIEVED = datetime(2000, 1, 1, tzinfo=timezone.utc)
+#: How far a PC's clock may run off the server's before it is called wrong.
+CLOCK_TOLERANCE = timedelta(days=1)
+
+
+def filed_time(claimed: datetime, now: datetime, enrolled_at: datetime | None) -> tuple[datetime, bool]:
+    """When a report is filed, and whether the PC's clock is wrong.
+
+    A claim after the enrolment (less a day of tolerated skew) and at most a day after receipt is believed, up
+    to the receipt time (a legitimately late report keeps its date); anything else is filed at receipt.
+    """
+    floor = EARLIEST_BELIEVED
+    if enrolled_at is not None:
+        floor = max(floor, enrolled_at - CLOCK_TOLERANCE)
+    if claimed < floor or claimed > now + CLOCK_TOLERANCE:
+        return now, True
+    return min(claimed, now), False
 
 
 def normalised_facts(report: InventoryReport) -> tuple[str, str]:
@@ -241,49 +274,80 @@ def _observation_columns(report: InventoryReport) -> dict[str, Any]:
 
 _DEVICE_COLS = (
     _DEVICE.c.id, _DEVICE.c.machine_id, _DEVICE.c.last_hash, _DEVICE.c.last_seen, _DEVICE.c.created_at,
-    _DEVICE.c.monitor_key, _DEVICE.c.monitor_ids,
+    _DEVICE.c.monitor_key, _DEVICE.c.monitor_ids, _DEVICE.c.unit_id,
 )
-def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery) -> tuple[Any, ...] | None:
-    """The device this report is about: by machine_id, then the agent's own device, then by serial."""
+
+
+def _check_binding(report: InventoryReport, delivery: Delivery, by_machine: sql.DeviceRow | None) -> None:
+    """ForeignMachine unless this delivery may write this machine's device (before anything is written)."""
+    if delivery.agent_id is not None and delivery.agent_machine_id not in (None, report.machine_id):
+        raise ForeignMachine(f"this agent key belongs to machine {delivery.agent_machine_id!r}: a report of machine "
+                             f"{report.machine_id!r} is refused (each PC enrols with its own key)")
+    if by_machine is None:
+        return
+    if delivery.agent_device_id is not None:
+        if by_machine[0] != delivery.agent_device_id:
+            raise ForeignMachine(f"machine {report.machine_id!r} is another device than this agent's")
+    elif delivery.unit_id is not None and by_machine[7] != delivery.unit_id:
+        raise ForeignMachine(f"machine {report.machine_id!r} is a device of another unit: "
+                             "only that unit's agents and officers may change it")
+
+
+def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery
+                  ) -> tuple[tuple[Any, ...] | None, int | None]:
+    """The device this report is about (by machine_id, then the agent's own device, then a hand-entered asset
+    of the unit by serial), and another unit's hand-entered asset with the serial (a possible duplicate)."""
     if delivery.prefetched is not None:
         found = delivery.prefetched.row
     else:
         found = sql.device_by_machine(conn, report.machine_id)
+    _check_binding(report, delivery, found)
     if found is not None:
-        return found
+        return found, None
     if delivery.agent_device_id is not None:
-        row = conn.execute(
-            sa.select(*_DEVICE_COLS).where(_DEVICE.c.id == delivery.agent_device_id, _DEVICE.c.machine_id.is_(None))
-        ).first()
-        if row is not None:
-            return tuple(row)
+        row = conn.execute(sa.select(*_DEVICE_COLS).where(_DEVICE.c.id == delivery.agent_device_id)).first()
+        if row is not None and row.machine_id is None:
+            return tuple(row), None  # an offline enrolment's device learns its machine id
+        if row is not None and delivery.agent_id is not None:
+            # Bound since the delivery was read (the first report of a bundle): the rest must match.
+            raise ForeignMachine(f"this agent key belongs to machine {row.machine_id!r}: a report of machine "
+                                 f"{report.machine_id!r} is refused (each PC enrols with its own key)")
     serial = normalise_serial(report.hardware.serial)
     if serial is None:
-        return None
-    # A reinstalled agent may come with a new generated machine id; the serial still names the machine.
+        return None, None
+    # A computer entered by hand before its agent came is the same machine: adopted within its unit only. Any
+    # other computer with the serial (another unit's, or one with another agent) is only a possible duplicate:
+    # the officer decides; an agent can never take a device over by copying its serial.
+    c = _DEVICE.c
+    adoptable = sa.and_(c.machine_id.is_(None), c.unit_id == delivery.unit_id)
     row = conn.execute(
-        sa.select(*_DEVICE_COLS)
-        .where(_DEVICE.c.serial_key == serial, _DEVICE.c.kind.in_(sorted(COMPUTER_KINDS)))
-        .order_by(_DEVICE.c.machine_id.is_(None).desc(), _DEVICE.c.id)
+        sa.select(*_DEVICE_COLS, adoptable.label("adoptable"))
+        .where(c.serial_key == serial, c.kind.in_(sorted(COMPUTER_KINDS)))
+        .order_by(adoptable.desc(), c.id)
         .limit(1)
     ).first()
-    return None if row is None else tuple(row)
+    if row is None:
+        return None, None
+    if not row.adoptable:
+        return None, row.id
+    return tuple(row)[:-1], None
 
 
-def _create_device(conn: Connection, report: InventoryReport, delivery: Delivery, now: datetime) -> int:
+def _create_device(conn: Connection, report: InventoryReport, delivery: Delivery, filed: datetime,
+                   duplicate_of: int | None = None) -> int:
     if delivery.unit_id is None:
         raise UnplacedDevice(f"report {report.report_id} is from an unknown machine: name its unit (--unit CODE)")
     hw = report.hardware
     device = Device(
         unit_id=delivery.unit_id, kind=device_kind(report), name=report.hostname, vendor=hw.vendor, model=hw.model,
         serial=hw.serial, machine_id=report.machine_id, serial_key=normalise_serial(hw.serial),
-        hostname=report.hostname,
+        hostname=report.hostname, possible_duplicate_of=duplicate_of,
     )
     # The session works in a savepoint of the caller's transaction: the device and its version commit with
     # it, and a failed flush (another process created the device) leaves the rest of the transaction alive.
     with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
         # The device existed when the report was collected, even if the report arrives days later by hand.
-        save_device(session, device, min(report.collected_at, now))
+        save_device(session, device, filed)
         session.flush()
         assert device.id is not None
         device_id = device.id
@@ -382,18 +446,21 @@ def ingest(
 ) -> IngestResult:
     """Record ``report`` in the caller's transaction; DuplicateReport (roll back!) when it was seen before."""
     now = now or utcnow()
-    collected = report.collected_at
-    row = _match_device(conn, report, delivery)
+    collected, clock_wrong = filed_time(report.collected_at, now, delivery.enrolled_at)
+    claim = report.collected_at.isoformat() if collected != report.collected_at else None
+    row, duplicate_of = _match_device(conn, report, delivery)
     wrote = row is None
     if row is None:
-        device_id = _create_device(conn, report, delivery, now)
+        device_id = _create_device(conn, report, delivery, collected, duplicate_of)
         machine_id, last_hash, last_seen, monitor_key, monitor_ids = report.machine_id, None, None, None, None
     else:
-        device_id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids = row
+        device_id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, _unit = row
         if created_at is not None and collected < created_at:
             _backdate(conn, device_id, collected)
             wrote = True
     text, digest = normalised_facts(report)
+    if clock_wrong:  # a change of the clock's state is a change of the PC's state: stored as one
+        digest = hashlib.sha256(f"{text}\nclock_wrong".encode()).hexdigest()
     # In order means after every report so far, not only after the last stored one: a report between
     # the last observation and a later unchanged report is late, and must not cover that report's facts.
     in_order = last_seen is None or collected >= last_seen
@@ -425,7 +492,7 @@ def ingest(
         observation = {
             "device_id": device_id, "observed_at": collected, "received_at": now, "report_id": report.report_id,
             "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
-            **_observation_columns(report),
+            "clock_wrong": clock_wrong, "claimed_collected_at": claim, **_observation_columns(report),
         }
     # The unique report_id decides: a report another transaction recorded first inserts nothing here.
     recorded = sql.record_report(
@@ -433,7 +500,7 @@ def ingest(
         {
             "report_id": report.report_id, "device_id": device_id, "agent_id": delivery.agent_id,
             "collected_at": collected, "received_at": now, "via": delivery.via, "signed": delivery.signed,
-            "imported_by": delivery.imported_by, "stored": stored,
+            "imported_by": delivery.imported_by, "stored": stored, "claimed_collected_at": claim,
         },
         collected=collected,
         machine=report.machine_id if machine_id != report.machine_id else None,

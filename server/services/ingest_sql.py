@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-# id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids
-DeviceRow = tuple[int, str | None, str | None, Any, Any, str | None, str | None]
-_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text: fixed width, so it sorts as time
+from server.models import sqlite_timestamp
+
+# id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, unit_id
+DeviceRow = tuple[int, str | None, str | None, Any, Any, str | None, str | None, int]
 
 
 class Dialect:
@@ -40,7 +41,7 @@ class Dialect:
         if value is None:
             return None
         utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return utc.strftime(_SQLITE_TS) if self.sqlite else utc
+        return sqlite_timestamp(utc) if self.sqlite else utc
 
     def read_ts(self, value: Any) -> datetime | None:
         """A stored timestamp as aware UTC."""
@@ -102,11 +103,11 @@ def cursor(conn: Connection) -> Any:
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-_AGENT = "SELECT key_hash, revoked_at, unit_id, device_id FROM agent WHERE id = :id"
-_DEVICE = ("SELECT id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids "
+_AGENT = "SELECT key_hash, revoked_at, unit_id, device_id, machine_id, created_at FROM agent WHERE id = :id"
+_DEVICE = ("SELECT id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, unit_id "
            "FROM device WHERE machine_id = :machine")
 _REPORT_COLUMNS = ("report_id", "device_id", "agent_id", "collected_at", "received_at", "via", "signed",
-                   "imported_by", "stored")
+                   "imported_by", "stored", "claimed_collected_at")
 _INSERT_REPORT = (
     f"INSERT INTO received_report ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608 - names are constants here
     f"VALUES ({', '.join(':' + c for c in _REPORT_COLUMNS)}) ON CONFLICT (report_id) DO NOTHING RETURNING id"
@@ -114,27 +115,28 @@ _INSERT_REPORT = (
 _UPDATE_AGENT = "UPDATE agent SET last_seen = :now, device_id = :device, machine_id = :machine WHERE id = :agent"
 
 
-def agent_row(conn: Connection, agent_id: uuid.UUID) -> tuple[str, Any, int, int | None] | None:
-    """(key_hash, revoked_at, unit_id, device_id) of an agent."""
+def agent_row(conn: Connection, agent_id: uuid.UUID) -> AgentRow | None:
+    """(key_hash, revoked_at, unit_id, device_id, machine_id, created_at) of an agent."""
     d = dialect(conn.dialect.name)
     cur = cursor(conn)
     cur.execute(d.sql(_AGENT), {"id": d.uid(agent_id)})
     row = cur.fetchone()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4], d.read_ts(row[5]))
 
 
 _AGENT_AND_DEVICE = (
-    "SELECT a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
-    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids "
+    "SELECT a.key_hash, a.revoked_at, a.unit_id, a.device_id, a.machine_id, a.created_at, "
+    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids, d.unit_id "
     "FROM agent a LEFT JOIN device d ON d.machine_id = :machine WHERE a.id = :id"
 )
 
 
-AgentRow = tuple[str, Any, int, int | None]  # key_hash, revoked_at, unit_id, device_id
+# key_hash, revoked_at, unit_id, device_id, machine_id (the one it is bound to), created_at (its enrolment)
+AgentRow = tuple[str, Any, int, int | None, str | None, datetime | None]
 PREFETCH = "kiemke_prefetch"  # key in Connection.info of a batch's looked-up agents and devices
 _PREFETCH = (
-    "SELECT v.agent, v.machine, a.key_hash, a.revoked_at, a.unit_id, a.device_id, "
-    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids "
+    "SELECT v.agent, v.machine, a.key_hash, a.revoked_at, a.unit_id, a.device_id, a.machine_id, a.created_at, "
+    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids, d.unit_id "
     "FROM unnest(%(agents)s::uuid[], %(machines)s::text[]) AS v(agent, machine) "
     "JOIN agent a ON a.id = v.agent LEFT JOIN device d ON d.machine_id = v.machine"
 )
@@ -153,9 +155,9 @@ def prefetch(conn: Connection, pairs: list[tuple[uuid.UUID, str]]) -> None:
     cur.execute(_PREFETCH, {"agents": [a for a, _ in pairs], "machines": [m for _, m in pairs]})
     found: dict[tuple[uuid.UUID, str], tuple[AgentRow, DeviceRow | None]] = {}
     for row in cur.fetchall():
-        device = None if row[6] is None else (row[6], row[7], row[8], d.read_ts(row[9]), d.read_ts(row[10]),
-                                              row[11], row[12])
-        found[(row[0], row[1])] = ((row[2], row[3], row[4], row[5]), device)
+        device = None if row[8] is None else (row[8], row[9], row[10], d.read_ts(row[11]), d.read_ts(row[12]),
+                                              row[13], row[14], row[15])
+        found[(row[0], row[1])] = ((row[2], row[3], row[4], row[5], row[6], d.read_ts(row[7])), device)
     conn.info[PREFETCH] = found
 
 
@@ -174,20 +176,20 @@ def agent_and_device(
     row = cur.fetchone()
     if row is None:
         return None
-    device = None if row[4] is None else (row[4], row[5], row[6], d.read_ts(row[7]), d.read_ts(row[8]), row[9],
-                                          row[10])
-    return (row[0], row[1], row[2], row[3]), device
+    device = None if row[6] is None else (row[6], row[7], row[8], d.read_ts(row[9]), d.read_ts(row[10]), row[11],
+                                          row[12], row[13])
+    return (row[0], row[1], row[2], row[3], row[4], d.read_ts(row[5])), device
 
 
 def device_by_machine(conn: Connection, machine_id: str) -> DeviceRow | None:
-    """(id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids) of this machine's device."""
+    """(id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, unit_id) of this machine."""
     d = dialect(conn.dialect.name)
     cur = cursor(conn)
     cur.execute(d.sql(_DEVICE), {"machine": machine_id})
     row = cur.fetchone()
     if row is None:
         return None
-    return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4]), row[5], row[6]
+    return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4]), row[5], row[6], row[7]
 
 
 @functools.cache

@@ -32,7 +32,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from server.db import write_lock, writer
-from server.services.ingest import Delivery, DuplicateReport, IngestResult, ingest, is_conflict, is_transient
+from server.services.ingest import (
+    Delivery,
+    DuplicateReport,
+    ForeignMachine,
+    IngestResult,
+    ingest,
+    is_conflict,
+    is_transient,
+)
 from server.services.ingest_sql import DEFER, PREFETCH, Deferred, cursor, flush, prefetch
 from shared.schema import InventoryReport
 
@@ -250,6 +258,8 @@ def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
         return exc  # refused before writing anything (unknown key)
     try:
         return ingest(conn, job.report, delivery)
+    except ForeignMachine as exc:
+        return exc  # refused before writing anything
     except DuplicateReport as dup:
         if dup.wrote:
             raise _Careful from dup

@@ -10,7 +10,6 @@ de-duplication as ``POST /api/v1/reports``, and is marked as delivered by import
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,11 @@ from sqlmodel import Session
 
 from server.db import reading, writing
 from server.models import Agent, utcnow
-from server.services.ingest import Delivery, UnplacedDevice, receive
+from server.services.ingest import Delivery, ForeignMachine, UnplacedDevice, receive
 from server.services.records import audit, unit_by_code
 from server.services.validation import InvalidReport, report_from_dict
 from shared.bundle import BundleError, bundle_agent_id, is_bundle, verify_bundle
+from shared.schema import load_json
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
@@ -65,8 +65,10 @@ def _bundle_reports(engine: Engine, payload: dict[str, Any], result: FileResult)
         raise BundleError(f"agent {agent_id} registered no signing key: export a plain file and use --unit")
     reports = verify_bundle(payload, agent.public_key)
     result.signed = True
+    # A bundle is signed by one agent's key: it writes that agent's device only, by the server's clock.
     return reports, Delivery(via="import", agent_id=agent.id, unit_id=agent.unit_id,
-                             agent_device_id=agent.device_id, signed=True)
+                             agent_device_id=agent.device_id, signed=True, agent_machine_id=agent.machine_id,
+                             enrolled_at=agent.created_at)
 
 
 def import_file(engine: Engine, path: Path, *, unit_code: str | None, actor: str) -> FileResult:
@@ -76,7 +78,7 @@ def import_file(engine: Engine, path: Path, *, unit_code: str | None, actor: str
         raw = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
         if raw is None:
             raise ValueError(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-        payload = json.loads(raw)
+        payload = load_json(raw)  # bounded nesting: a hostile file is refused, never a RecursionError
     except (OSError, ValueError) as exc:
         result.refused, result.problems = 1, [f"cannot read a JSON document: {exc}"]
         return result
@@ -96,7 +98,7 @@ def import_file(engine: Engine, path: Path, *, unit_code: str | None, actor: str
     for index, data in enumerate(reports, start=1):
         try:
             outcome = receive(engine, report_from_dict(data), lambda _session: delivery)
-        except (InvalidReport, UnplacedDevice) as exc:
+        except (InvalidReport, UnplacedDevice, ForeignMachine) as exc:
             result.refused += 1
             result.problems.append(f"report {index}: {exc}")
             continue

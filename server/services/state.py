@@ -89,6 +89,9 @@ class DeviceState:
     # gateway (a LAN), an up Wi-Fi interface (Wi-Fi); None when the report listed no interfaces.
     lan_evidence: bool | None = None
     wifi_evidence: bool | None = None
+    clock_wrong: bool = False  # the latest report's clock was wrong (filed at the server's receipt time)
+    # Another unit's (or agent's) device with this computer's serial: for the officer to check, never merged.
+    possible_duplicate_of: int | None = None
     # Monitors: the computer whose latest report (as of the date) shows it; None when no computer does.
     host_id: int | None = None
 

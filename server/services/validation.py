@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
 
-from shared.schema import ACCEPTED_SCHEMA_VERSIONS, InventoryReport
+from shared.schema import ACCEPTED_SCHEMA_VERSIONS, InventoryReport, load_json
 
 ACCEPTED = ", ".join(str(v) for v in sorted(ACCEPTED_SCHEMA_VERSIONS))
 
@@ -47,7 +46,7 @@ def report_from_json(body: bytes | str) -> InventoryReport:
     except ValidationError as exc:
         # Only on the error path: parse again to tell "too new / too old" from "broken".
         try:
-            version = _version_of(json.loads(body))
+            version = _version_of(load_json(body))  # bounded: a 1,000-deep body is a ValueError here
         except ValueError:
             version = None
         if isinstance(version, int) and version not in ACCEPTED_SCHEMA_VERSIONS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -63,11 +63,15 @@ def make_report(machine_id: str = "machine-1", *, collected_at: datetime = T0, s
     return InventoryReport.model_validate(data)
 
 
+#: When factory agents enrol: before ``T0``, so that reports collected from ``T0`` on are believed.
+ENROLLED_AT = T0 - timedelta(days=30)
+
+
 def enrolled_agent(engine: Engine, unit_code: str = "UBND", machine_id: str = "machine-1",
-                   public_key: str | None = None) -> tuple[uuid.UUID, str]:
-    """Enrol an agent through a fresh token; returns (agent id, bearer key)."""
+                   public_key: str | None = None, at: datetime = ENROLLED_AT) -> tuple[uuid.UUID, str]:
+    """Enrol an agent through a fresh token at ``at``; returns (agent id, bearer key)."""
     with writing(engine) as session:
-        token, _ = create_token(session, unit_code, days=7, actor="test")
+        token, _ = create_token(session, unit_code, days=7, actor="test", now=at)
     with writing(engine) as session:
-        response = enroll(session, EnrollRequest(token=token, machine_id=machine_id, public_key=public_key))
+        response = enroll(session, EnrollRequest(token=token, machine_id=machine_id, public_key=public_key), now=at)
     return response.agent_id, response.agent_key

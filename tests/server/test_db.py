@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -48,3 +49,30 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include})
         assert compare_metadata(context, metadata) == []
+
+
+
+@pytest.mark.parametrize("year", [1, 99, 999, 2099, 9999])
+def test_every_timestamp_round_trips(engine: Engine, year: int) -> None:
+    """Years below 1000 were written unpadded on SQLite ("Invalid isoformat string" on every page after)."""
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+
+    from server.models import UTCDateTime
+    from server.services.ingest_sql import cursor, dialect
+
+    stamp = datetime(year, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    table = sa.Table("stamp_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("at", UTCDateTime()))
+    with engine.begin() as conn:
+        table.create(conn)
+        conn.execute(table.insert().values(id=1, at=stamp))  # through SQLAlchemy
+        d = dialect(conn.dialect.name)  # and through the ingest hot path's own conversion
+        cursor(conn).execute(d.sql("INSERT INTO stamp_probe (id, at) VALUES (2, :at)"), {"at": d.ts(stamp)})
+    with engine.connect() as conn:
+        assert list(conn.execute(sa.select(table.c.at).order_by(table.c.id)).scalars()) == [stamp, stamp]
+        raw = conn.execute(sa.text("SELECT at FROM stamp_probe WHERE id = 2")).scalar_one()
+        assert dialect(conn.dialect.name).read_ts(raw) == stamp
+    with engine.begin() as conn:
+        table.drop(conn)

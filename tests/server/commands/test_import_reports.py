@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -14,7 +16,7 @@ from server.db import reading
 from server.models import AuditLog, Device, ReceivedReport
 from server.services.history import snapshot
 from shared.bundle import OfflineEnrolment, make_bundle
-from tests.server.factories import T0, make_report, make_unit
+from tests.server.factories import ENROLLED_AT, T0, make_report, make_unit
 
 
 @pytest.fixture
@@ -28,7 +30,9 @@ def cli_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, t
 
 def _enrol_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> OfflineEnrolment:
     out = tmp_path / "enrol.json"
-    assert main(["enrol-offline", "--unit", "PH", "--name", "Máy mật 1", "--out", str(out), "--json"]) == 0
+    with time_machine.travel(ENROLLED_AT, tick=False):  # before T0: bundles collected from T0 on are believed
+        code = main(["enrol-offline", "--unit", "PH", "--name", "Máy mật 1", "--out", str(out), "--json"])
+    assert code == 0
     assert json.loads(capsys.readouterr().out)["device_name"] == "Máy mật 1"
     assert out.stat().st_mode & 0o077 == 0
     return OfflineEnrolment.model_validate_json(out.read_text())
@@ -93,3 +97,74 @@ def test_broken_files_are_refused_with_reasons(
     assert main(["import", "--unit", "PH", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "cannot read a JSON document" in out and "schema_version 42" in out and "agent_id" in out
+
+
+def test_hostile_files_are_one_line_each_and_the_good_one_is_imported(
+    cli_db: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 1,000-deep document, a date UTC cannot hold and NUL bytes: per-file answers, no traceback."""
+    (tmp_path / "a-deep.json").write_text("[" * 1000 + "]" * 1000)
+    overflow = json.loads(make_report("pc-1").model_dump_json())
+    overflow["collected_at"] = "0001-01-01T00:00:00+05:00"
+    (tmp_path / "b-overflow.json").write_text(json.dumps(overflow))
+    (tmp_path / "c-missing.json").symlink_to(tmp_path / "nowhere.json")
+    good = json.loads(make_report("pc-2").model_dump_json())
+    good["hostname"] = "ke\u0000toan"
+    (tmp_path / "d-good.json").write_text(json.dumps(good))
+    assert main(["import", "--unit", "PH", str(tmp_path), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    files = {Path(f["file"]).name: f for f in json.loads(captured.out)["files"]}
+    assert files["a-deep.json"]["refused"] == 1 and "nested deeper" in files["a-deep.json"]["problems"][0]
+    assert "out of range" in files["b-overflow.json"]["problems"][0]
+    assert files["c-missing.json"]["refused"] == 1
+    assert files["d-good.json"]["imported"] == 1
+    with reading(cli_db) as session:
+        assert session.exec(select(Device)).one().hostname == "ketoan"
+
+
+def test_unforeseen_failure_of_one_file_is_one_line(
+    cli_db: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server.services.report_files as report_files
+
+    real = report_files.import_file
+
+    def flaky(engine: Engine, path: Path, **kw: object) -> object:
+        if path.name == "a.json":
+            raise OSError("device not ready")  # a USB stick pulled out mid-read
+        return real(engine, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(report_files, "import_file", flaky)
+    for name, machine in (("a.json", "pc-1"), ("b.json", "pc-2")):
+        (tmp_path / name).write_text(make_report(machine).model_dump_json())
+    assert main(["import", "--unit", "PH", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert "a.json: 0 imported, 0 already had, 1 refused" in captured.out
+    assert "OSError: device not ready" in captured.out
+    assert "b.json: 1 imported" in captured.out
+
+
+def test_a_bundle_writes_only_its_agents_device(cli_db: Engine, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A bundle is signed by one agent's key: a report of another machine in it is refused."""
+    other = make_report("pc-other", collected_at=T0)
+    (tmp_path / "other.json").write_text(other.model_dump_json())
+    assert main(["import", "--unit", "PH", str(tmp_path / "other.json")]) == 0
+    capsys.readouterr()
+    enrolment = _enrol_offline(tmp_path, capsys)
+    reports = [make_report("airgap-1", collected_at=T0).model_dump(mode="json"),
+               make_report("pc-other", hostname="owned", collected_at=T0 + timedelta(days=1)).model_dump(mode="json"),
+               make_report("invented", serial="NEW-1", collected_at=T0 + timedelta(days=2)).model_dump(mode="json")]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(make_bundle(enrolment.agent_id, reports, enrolment.private_key)))
+    assert main(["import", str(bundle), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert (result["imported"], result["refused"]) == (1, 2)
+    problems = result["files"][0]["problems"]
+    assert "'pc-other' is another device" in problems[0] and "belongs to machine 'airgap-1'" in problems[1]
+    with reading(cli_db) as session:
+        devices = {d.machine_id: d for d in session.exec(select(Device))}
+    assert set(devices) == {"pc-other", "airgap-1"}
+    assert devices["pc-other"].hostname == "pc-1" and devices["airgap-1"].air_gapped

@@ -39,12 +39,14 @@ def test_reinstalled_agent_is_matched_by_machine_id(engine: Engine, unit: int) -
     assert first.device_id == again.device_id and len(_devices(engine)) == 1
 
 
-def test_new_machine_id_same_serial_is_the_same_device(engine: Engine, unit: int) -> None:
+def test_new_machine_id_same_serial_is_a_possible_duplicate_not_a_takeover(engine: Engine, unit: int) -> None:
+    """A serial is copied easily: another machine id with it never takes the agent's device over."""
     first = _send(engine, make_report("generated-1", serial="CN0ABC123"), unit)
     again = _send(engine, make_report("generated-2", serial=" cn0abc123 ", collected_at=T0 + timedelta(days=1)), unit)
-    assert first.device_id == again.device_id
-    [device] = _devices(engine)
-    assert device.machine_id == "generated-2" and device.reports_received == 2
+    assert first.device_id != again.device_id
+    old, new = _devices(engine)
+    assert (old.machine_id, old.reports_received, old.possible_duplicate_of) == ("generated-1", 1, None)
+    assert (new.machine_id, new.possible_duplicate_of) == ("generated-2", old.id)
 
 
 def test_placeholder_serials_never_match(engine: Engine, unit: int) -> None:
