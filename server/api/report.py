@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, SettingsDep
+from server.api.responses import errors, files
 from server.db import reading
 from server.models import ReportSnapshot
 from server.report import MEDIA_TYPES, Format, render
@@ -49,7 +50,9 @@ def _response(data: bytes, fmt: Format, as_of: date, unit: str | None) -> Respon
     return Response(content=data, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
-@router.get("/report", summary="The report section as of a cut-off date")
+@router.get("/report", summary="The report section as of a cut-off date",
+            responses={**files("md", "txt", "json", "docx", description="The report in the format asked for"),
+                       **errors(401, 403, 404, 422)})
 async def get_report(
     engine: EngineDep,
     settings: SettingsDep,
@@ -103,7 +106,7 @@ class KeptReports(BaseModel):
     count: int
 
 
-@router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates")
+@router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates", responses=errors(401, 403, 422))
 def list_kept(engine: EngineDep, _reader: ReportReaderDep, unit: str | None = None) -> KeptReports:
     """Kept reports of a scope (default: the whole tree), for the console's list."""
     with reading(engine) as session:
@@ -111,7 +114,9 @@ def list_kept(engine: EngineDep, _reader: ReportReaderDep, unit: str | None = No
     return KeptReports(data=rows, count=len(rows))
 
 
-@router.get("/report/kept/{report_id}", summary="One kept report, as it was generated")
+@router.get("/report/kept/{report_id}", summary="One kept report, as it was generated",
+            responses={**files("md", "json", "docx", description="The kept report in the format asked for"),
+                       **errors(401, 403, 404, 422)})
 def get_kept(
     engine: EngineDep,
     _reader: ReportReaderDep,
