@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -76,11 +77,10 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             yield found
 
 
-def _database(kind: str, folder: Path) -> Any:
+def _database(kind: str, folder: Path) -> AbstractContextManager[str]:
+    """A new database of ``kind``: its URL while the block runs."""
     if kind == "postgresql":
         return new_postgres_database()
-    from contextlib import nullcontext
-
     return nullcontext(f"sqlite:///{folder / 'kiemke.db'}")
 
 
