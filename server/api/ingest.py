@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.body import read_limited
 from server.api.deps import EngineDep, SettingsDep
+from server.api.responses import REPORT_BODY, errors
 from server.db import reading, writing
 from server.models import Agent, utcnow
 from server.services.enrolment import EnrolmentError, authenticate, enroll, identify_for_report
@@ -60,7 +61,7 @@ _ENROLL_BODY = {"requestBody": {"required": True, "content": {
 
 
 @router.post(ENROLL_PATH, status_code=status.HTTP_201_CREATED, openapi_extra=_ENROLL_BODY,
-             responses={403: {}, 413: {}, 422: {}})
+             responses=errors(403, 413, 422))
 async def enroll_agent(http: Request, engine: EngineDep, settings: SettingsDep) -> EnrollResponse:
     """Trade an enrolment token for this agent's own key (shown once).
 
@@ -87,8 +88,10 @@ def _enroll(engine: sa.engine.Engine, request: EnrollRequest, interval: int | No
 
 @router.post(
     REPORTS_PATH,
-    responses={200: {"model": IngestResponse}, 401: {}, 403: {}, 413: {}, 422: {}},
+    responses={200: {"model": IngestResponse, "description": "Already received: nothing changed"},
+               **errors(400, 401, 403, 413, 422)},
     status_code=status.HTTP_201_CREATED,
+    openapi_extra=REPORT_BODY,
 )
 async def post_report(request: Request, response: Response) -> IngestResponse:
     """Deliver one report: 201 accepted, 200 duplicate (already received); nothing is half-written.
@@ -137,7 +140,7 @@ def _check_key(engine: sa.engine.Engine, key: str) -> None:
         _live_agent(session, key)
 
 
-@router.post(HEARTBEAT_PATH)
+@router.post(HEARTBEAT_PATH, responses=errors(401, 422))
 def heartbeat(engine: EngineDep, authorization: AuthorizationHeader = None) -> dict[str, str]:
     """Say the agent is alive between reports: one small update."""
     key = _bearer(authorization)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, SettingsDep
 from server.api.downloads import MAX_ID, bounded_day, clean_param, content_disposition
+from server.api.responses import errors, files
 from server.clock import local_today
 from server.db import reading
 from server.models import ReportSnapshot
@@ -50,7 +51,9 @@ def _response(data: bytes, fmt: Format, as_of: date, unit: str | None) -> Respon
     return Response(content=data, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
 
 
-@router.get("/report", summary="The report section as of a cut-off date")
+@router.get("/report", summary="The report section as of a cut-off date",
+            responses={**files("md", "txt", "json", "docx", description="The report in the format asked for"),
+                       **errors(401, 403, 404, 422)})
 async def get_report(
     engine: EngineDep,
     settings: SettingsDep,
@@ -108,7 +111,7 @@ class KeptReports(BaseModel):
     count: int
 
 
-@router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates")
+@router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates", responses=errors(401, 403, 422))
 def list_kept(engine: EngineDep, _reader: ReportReaderDep,
               unit: Annotated[str | None, Query(max_length=64)] = None) -> KeptReports:
     """Kept reports of a scope (default: the whole tree), for the console's list."""
@@ -118,7 +121,9 @@ def list_kept(engine: EngineDep, _reader: ReportReaderDep,
     return KeptReports(data=rows, count=len(rows))
 
 
-@router.get("/report/kept/{report_id}", summary="One kept report, as it was generated")
+@router.get("/report/kept/{report_id}", summary="One kept report, as it was generated",
+            responses={**files("md", "json", "docx", description="The kept report in the format asked for"),
+                       **errors(401, 403, 404, 422)})
 def get_kept(
     engine: EngineDep,
     _reader: ReportReaderDep,
