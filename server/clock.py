@@ -36,3 +36,11 @@ def end_of_day(day: date, tz: tzinfo) -> datetime:
     """The first instant after ``day`` in the district's zone, as aware UTC: what "as of the end of" means."""
     following = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
     return following.astimezone(timezone.utc)
+
+
+def local_minute(value: datetime | None, tz: tzinfo) -> str:
+    """``2026-12-02 05:21`` in the district's zone (empty for none): how tables show a moment to people."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return f"{aware.astimezone(tz):%Y-%m-%d %H:%M}"

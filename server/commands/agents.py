@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from typing import Any
 
 from server.commands._common import add_json
@@ -46,22 +45,19 @@ def run_list(args: argparse.Namespace) -> int:
         data = [row.as_json() for row in rows]
         print_json({"data": data, "count": len(data)})
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from server.clock import local_minute
+    from server.commands._common import settings, terminal, text_table
 
-    table = Table(title=f"{len(rows)} agents")
+    tz = settings().tz
+    table = text_table(f"{len(rows)} agents (times in {tz})")
     for column in ("agent id", "unit", "machine id", "hostname", "device", "enrolled", "last seen", "state"):
         table.add_column(column)
     for a in rows:
         table.add_row(str(a.id), a.unit, a.machine_id or "", a.hostname or "", str(a.device_id or ""),
-                      _minute(a.created_at), _minute(a.last_seen),
-                      f"revoked {_minute(a.revoked_at)}" if a.revoked_at else "live")
-    Console(markup=False, highlight=False).print(table)  # agent names: printed, never styled
+                      local_minute(a.created_at, tz), local_minute(a.last_seen, tz),
+                      f"revoked {local_minute(a.revoked_at, tz)}" if a.revoked_at else "live")
+    terminal().print(table)  # agent names: printed as text, control characters removed
     return 0
-
-
-def _minute(stamp: datetime | None) -> str:
-    return f"{stamp:%Y-%m-%d %H:%M}" if stamp else ""
 
 
 def run_revoke(args: argparse.Namespace) -> int:

@@ -56,7 +56,11 @@ def run_create(args: argparse.Namespace) -> int:
     else:
         print(plain)
         # The details go to stderr so that TOKEN=$(kiemke-server token create ...) captures the token alone.
-        print(f"unit {args.unit}, valid until {token.expires_at:%Y-%m-%d %H:%M} UTC (id {token.id})", file=sys.stderr)
+        from server.clock import local_minute
+
+        tz = settings().tz
+        print(f"unit {args.unit}, valid until {local_minute(token.expires_at, tz)} ({tz}) (id {token.id})",
+              file=sys.stderr)
     return 0
 
 
@@ -81,13 +85,17 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"data": data, "count": len(data)})
         return 0
-    table = text_table(f"{len(data)} enrolment tokens")
-    for column in ("id", "fingerprint", "unit", "state", "uses", "expires (UTC)", "created by"):
+    from server.clock import local_minute
+    from server.commands._common import settings
+
+    tz = settings().tz
+    table = text_table(f"{len(data)} enrolment tokens (times in {tz})")
+    for column in ("id", "fingerprint", "unit", "state", "uses", "expires", "created by"):
         table.add_column(column)
-    for row in data:
+    for r, row in zip(rows, data, strict=True):
         uses = f"{row['uses']}/{row['max_uses']}" if row["max_uses"] is not None else str(row["uses"])
         table.add_row(str(row["id"]), str(row["fingerprint"]), str(row["unit"]), str(row["state"]), uses,
-                      str(row["expires_at"])[:16].replace("T", " "), str(row["created_by"] or ""))
+                      local_minute(r.expires_at, tz), str(row["created_by"] or ""))
     terminal().print(table)
     return 0
 

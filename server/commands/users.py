@@ -147,13 +147,15 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"data": data, "count": len(data)})
         return 0
-    from server.commands._common import terminal, text_table
+    from server.clock import local_minute
+    from server.commands._common import settings, terminal, text_table
 
-    table = text_table(f"{len(data)} console users")
+    tz = settings().tz
+    table = text_table(f"{len(data)} console users (times in {tz})")
     for column in ("username", "role", "unit", "disabled", "created"):
         table.add_column(column)
-    for row in data:
+    for r, row in zip(rows, data, strict=True):
         table.add_row(row["username"], row["role"], row["unit"] or "(all)", "yes" if row["disabled"] else "",
-                      (row["created_at"] or "")[:16].replace("T", " "))
+                      local_minute(r.created_at, tz))
     terminal().print(table)  # names come from agents and spreadsheets: print, never style
     return 0
