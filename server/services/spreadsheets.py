@@ -343,11 +343,11 @@ def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], unit
             result.refuse(number, f"serial: {facts['serial'] or facts['name']!r} repeats row {parsed[key][0]}")
             continue
         parsed[key] = (number, facts)
-    serials = [key for key, (_, facts) in parsed.items() if normalise_serial(facts["serial"]) is not None]
+    serials = {key for key, (_, facts) in parsed.items() if normalise_serial(facts["serial"]) is not None}
     found: dict[str, Device] = {}
     if serials:
         # Several agent devices may share a serial: the oldest is the one a hand entry updates.
-        for match in session.exec(select(Device).where(col(Device.serial_key).in_(serials))
+        for match in session.exec(select(Device).where(col(Device.serial_key).in_(sorted(serials)))
                                   .order_by(col(Device.id).desc())):
             found[match.serial_key or ""] = match
     new: list[dict[str, Any]] = []
@@ -381,7 +381,15 @@ def _insert_devices(session: Session, facts: list[dict[str, Any]], now: datetime
     devices, versions = table_of(Device), table_of(DeviceVersion)
     rows = [{**f, "serial_key": normalise_serial(f["serial"]), "reports_received": 0, "created_at": now,
              "updated_at": now} for f in facts]
-    ids = session.execute(sa.insert(devices).returning(devices.c.id, sort_by_parameter_order=True), rows).scalars()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite sends RETURNING with ordered ids one row per statement. The writer holds the database lock
+        # (BEGIN IMMEDIATE), so the new rows are exactly those after the largest id before the insert, in order.
+        before = session.execute(sa.select(sa.func.coalesce(sa.func.max(devices.c.id), 0))).scalar_one()
+        session.execute(sa.insert(devices), rows)
+        ids: Iterable[int] = session.execute(
+            sa.select(devices.c.id).where(devices.c.id > before).order_by(devices.c.id)).scalars().all()
+    else:
+        ids = session.execute(sa.insert(devices).returning(devices.c.id, sort_by_parameter_order=True), rows).scalars()
     session.execute(sa.insert(versions), [{**f, "device_id": device_id, "valid_from": now, "valid_to": None}
                                           for f, device_id in zip(facts, ids, strict=True)])
 
