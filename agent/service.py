@@ -291,9 +291,9 @@ class ReportSummary:
 def report_once(settings: AgentSettings, *, send: bool = True, lock_wait: float = 0.0) -> ReportSummary:
     """Collect once, spool it, then send the spool oldest first (the new report last).
 
-    Raises SpoolWriteError when the report could not even be written to disk, CollectError when no report
-    could be made, LockBusy when another run still holds the lock after ``lock_wait`` seconds. Anything else
-    (server away, refusals) leaves the report safely spooled.
+    Raises SpoolWriteError when the report could neither be written to disk nor sent at once (a full disk with
+    the server away), CollectError when no report could be made, LockBusy when another run still holds the lock
+    after ``lock_wait`` seconds. Anything else (server away, refusals) leaves the report safely spooled.
     """
     from agent.collect import CollectError
 
@@ -313,14 +313,18 @@ def report_once(settings: AgentSettings, *, send: bool = True, lock_wait: float 
             raise
         report_id = str(report.report_id)
         state.last_collection_at = _iso()
+        body = report.model_dump_json().encode("utf-8")
         try:
-            _path, dropped = spool.put(report_id, report.model_dump_json().encode("utf-8"))
+            _path, dropped = spool.put(report_id, body)
         except SpoolWriteError as exc:
             state.note_error(str(exc))
+            summary = _send_unspooled(settings, spool, state, report_id, body) if send else None
             # The disk that refused the report may refuse the state too; the exception says it all.
             with contextlib.suppress(OSError):
                 state.save(settings.state_path)
-            raise
+            if summary is None:
+                raise
+            return summary
         if dropped:
             state.note_error(f"spool full: dropped {len(dropped)} oldest report(s) that never reached the server")
         summary = ReportSummary(report_id, False, DeliveryRound(waiting=spool.depth()), dropped=len(dropped))
@@ -329,6 +333,24 @@ def report_once(settings: AgentSettings, *, send: bool = True, lock_wait: float 
             summary.new_report_delivered = report_id in summary.round.delivered_ids
         state.save(settings.state_path)
     return summary
+
+
+def _send_unspooled(settings: AgentSettings, spool: Spool, state: AgentState, report_id: str,
+                    body: bytes) -> ReportSummary | None:
+    """A full disk refused the new report: send the waiting ones, then this one straight from memory.
+
+    The report is lost only if the server does not take it now too (None: the caller raises).
+    """
+    if not settings.server_url or not settings.agent_key:
+        return None
+    waiting = deliver_pending(settings, spool, state)
+    with open_transport(settings) as transport:
+        delivery = transport.post_report(body)
+    if not delivery.arrived:
+        return None
+    log.warning("the spool could not be written (disk full?): report %s was sent straight away", report_id)
+    waiting.delivered_ids.append(report_id)
+    return ReportSummary(report_id, True, waiting)
 
 
 def retry_pending(settings: AgentSettings, *, ignore_backoff: bool = False) -> DeliveryRound | None:
