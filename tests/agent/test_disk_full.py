@@ -40,14 +40,13 @@ def full_queue(agent: Agent) -> Iterator[Path]:
 
 def _fill(queue: Path) -> Path:
     """Take every free byte of the queue's filesystem (ENOSPC from then on)."""
-    filler = queue.parent / "filler"  # outside the mount: only the ballast below sits in it
     ballast = queue / ".ballast"
     with contextlib.suppress(OSError), ballast.open("wb") as handle:
         while True:
             handle.write(b"\0" * 4096)
             handle.flush()
     assert os.statvfs(queue).f_bavail == 0
-    return ballast if ballast.exists() else filler
+    return ballast
 
 
 def _exactly_once(server: RealServer, expected: list[uuid.UUID]) -> None:
