@@ -78,7 +78,8 @@ from server.services.policy import Policy
 from server.services.spreadsheets import DEVICE_KINDS, STATUSES
 
 HERE = Path(__file__).parent
-_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; "
         "frame-ancestors 'none'")
 
 router = APIRouter(include_in_schema=False)

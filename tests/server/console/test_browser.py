@@ -85,3 +85,22 @@ def test_the_demo_link_opens_the_console(page: Any, server: tuple[str, Settings]
     assert "Tổng quan" in page.locator("h1").inner_text()
     page.goto(link.url)  # used once already
     assert "/login" in page.url and "đã được dùng" in page.locator(".alert").inner_text()
+
+
+def test_the_report_button_says_it_is_working_until_the_file_arrives(page: Any, server: tuple[str, Settings]) -> None:
+    base, _ = server
+    _sign_in(page, base, "admin")
+    page.evaluate("""() => {
+        const button = document.querySelector("form.report button[type=submit]");
+        window.seen = [];
+        new MutationObserver(() => window.seen.push([button.disabled, button.textContent])).observe(
+            button, {attributes: true, childList: true, subtree: true, characterData: true});
+    }""")
+    with page.expect_download() as download:
+        page.click("form.report button[type=submit]")
+    name = download.value.suggested_filename
+    assert name.startswith("bao-cao-") and name.endswith(".docx")
+    page.wait_for_function("() => !document.querySelector('form.report button').disabled")
+    assert [True, "Đang lập báo cáo…"] in page.evaluate("window.seen")  # said so while the server worked
+    assert page.locator("form.report button[type=submit]").inner_text() == "Tải báo cáo"
+    assert page.locator("form.report .report-status").inner_text() == "Đã tải xong báo cáo."
