@@ -1,7 +1,7 @@
 """The district's "today": every date computed or shown for a person is in ``KIEMKE_TIMEZONE``.
 
 A cut-off day ends at local midnight (17:00 UTC in Asia/Ho_Chi_Minh), whatever the machine's own zone.
-Use these instead of ``date.today()`` or a naive ``datetime.now()`` anywhere in the server.
+Use these instead of the machine's own date or a naive "now" anywhere in the server.
 """
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def test_a_hand_entered_monitor_is_the_same_device(engine: Engine, units: tuple[
         [monitor] = _monitors(engine)
         assert (monitor.name, monitor.status, monitor.unit_id) == ("Màn hình cũ", "spare", x1)
         # The officer's word is newer than the agents' sighting: it holds from then on.
-        # the district's today, as the product computes it: the machine's date.today() is a day behind in HCM
+        # the district's today, as the product computes it: the machine's own date is a day behind in HCM
         # from 17:00 to 24:00 UTC, when the import made a moment ago is still in the future of its end of day
         today = _monitor_states(_state(engine, local_today(report_timezone())))["E2216H"]
         assert (today.id, today.unit_code, today.status) == (monitor.id, "X1", "spare")
