@@ -117,7 +117,7 @@ class AntivirusProduct(_Part):
     licence_type: Literal["commercial", "trial", "free", "unknown"] | None = Field(
         None,
         description="Kind of licence the product itself holds: commercial, trial, free, or unknown (a key of a "
-        "kind the agent cannot name); None when the product reports no key",
+        "kind the agent cannot name); None when the product does not say (or holds no key yet)",
     )
     signature_version: ShortText | None = Field(
         None, description="Version of the signature database as the product names it, e.g. '1.407.300.0'"
