@@ -54,6 +54,9 @@ class Settings(BaseModel):
     signature_max_age_days: int = Field(7, gt=0, description="Antivirus signatures older than this are stale")
     stale_after_days: int = Field(30, gt=0, description="An agent silent for longer than this is stale")
     builtin_av_licensed: bool = Field(True, description="Antivirus built into the OS counts as licensed")
+    licence_expiry_warn_days: int = Field(
+        30, ge=0, description="Antivirus licences ending within this many days are listed as about to expire"
+    )
     scheduler: bool = Field(True, description="Run scheduled jobs (report snapshots) in this process")
     metrics_token: str | None = Field(None, description="Bearer token of /metrics; None: no /metrics (404)")
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = Field(
@@ -111,6 +114,7 @@ class Settings(BaseModel):
             "signature_max_age_days": "KIEMKE_SIGNATURE_MAX_AGE_DAYS",
             "stale_after_days": "KIEMKE_STALE_AFTER_DAYS",
             "builtin_av_licensed": "KIEMKE_BUILTIN_AV_LICENSED",
+            "licence_expiry_warn_days": "KIEMKE_LICENCE_EXPIRY_WARN_DAYS",
             "scheduler": "KIEMKE_SCHEDULER",
             "metrics_token": "KIEMKE_METRICS_TOKEN",
             "trusted_proxies": "KIEMKE_TRUSTED_PROXIES",

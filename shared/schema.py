@@ -170,6 +170,21 @@ class AntivirusProduct(_Part):
     licence_problem: bool | None = Field(
         None, description="True when the product reports a non-genuine or expired licence; None when unknown"
     )
+    licence_expires: date | None = Field(
+        None,
+        ge=date(1990, 1, 1),
+        le=date(2200, 12, 31),
+        description="Last day of the licence the product itself holds (from its own records); None when it "
+        "keeps none or none was found",
+    )
+    licence_type: Literal["commercial", "trial", "free", "unknown"] | None = Field(
+        None,
+        description="Kind of licence the product itself holds: commercial, trial, free, or unknown (a key of a "
+        "kind the agent cannot name); None when the product does not say (or holds no key yet)",
+    )
+    signature_version: ShortText | None = Field(
+        None, description="Version of the signature database as the product names it, e.g. '1.407.300.0'"
+    )
     detail: Text | None = Field(None, description="Free text behind the facts, e.g. decoded state")
 
 

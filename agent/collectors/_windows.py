@@ -12,9 +12,9 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 from agent.collectors._common import (
     HOST,
@@ -60,6 +60,19 @@ from shared.schema import (
 
 NAME = "windows"
 
+# Registry keys (under HKLM\SOFTWARE, read in the 64-bit view and under WOW6432Node) where products keep their own
+# licence and signature facts. Bkav and CMC are absent: neither documents where its installation keeps a licence
+# or signature date, so the agent reports what Security Center and the services say of them and no more.
+_VENDOR_KEYS = (
+    "KasperskyLab\\protected\\*\\Data",  # LicDaysTillExpiration, LicKeyType, LastSuccessfulUpdate
+    "ESET\\ESET Security\\CurrentVersion\\Info",  # ProductVersion, ScannerVersion, AppDataDir (licence file)
+    "BitDefender\\Install",  # SurveyDataInfo: JSON with days_left
+    "BitDefender\\About",  # ProductName, ProductVersion
+    "Avira\\Antivirus",  # VdfVersion
+    "F-Secure\\Ultralight\\Updates\\aquarius\\*",  # file_set_visible_version
+    "F-Secure\\CCF\\DLLHoster\\100\\Plugins\\CosmosService",  # DataPath (subscriptions file)
+)
+
 # Name -> the PowerShell pipeline whose ConvertTo-Json output is that source. Select-Object keeps the output
 # small and stable; properties a Windows version lacks come out as null.
 PROBES: dict[str, str] = {
@@ -86,6 +99,23 @@ PROBES: dict[str, str] = {
     "MpComputerStatus.json": "Get-MpComputerStatus | Select-Object AMRunningMode,AMServiceEnabled,AMProductVersion,"
     "AMEngineVersion,AntivirusEnabled,AntivirusSignatureAge,AntivirusSignatureLastUpdated,AntivirusSignatureVersion,"
     "DefenderSignaturesOutOfDate,RealTimeProtectionEnabled,IsTamperProtected,ProductStatus,IsVirtualMachine",
+    # Each product's own licence and signature facts, where it keeps them (see "vendor facts" below). ReadAt is
+    # the PC's local time of the read: Kaspersky and Bitdefender count days left from that day.
+    "AntivirusVendors.json": "$at = (Get-Date).ToString('yyyy-MM-ddTHH:mm:sszzz'); Get-ItemProperty -Path "
+    + ",".join(f"'HKLM:\\SOFTWARE\\{view}{key}'" for key in _VENDOR_KEYS for view in ("", "WOW6432Node\\"))
+    + " -ErrorAction SilentlyContinue | Select-Object @{n='Key';e={$_.PSPath -replace '^.*::',''}},"
+    "@{n='ReadAt';e={$at}},LicDaysTillExpiration,LicKeyType,LastSuccessfulUpdate,ProductName,ProductVersion,"
+    "ScannerVersion,SurveyDataInfo,VdfVersion,file_set_visible_version,"
+    # ESET keeps its licence in a UTF-16 XML file under AppDataDir; the active product's expiry is enough.
+    "@{n='LicenseExpiration';e={if ($_.AppDataDir) {$f = Join-Path $_.AppDataDir 'License\\license.lf'; "
+    "if (Test-Path -LiteralPath $f) {$m = [regex]::Match((Get-Content -LiteralPath $f -Raw -Encoding Unicode), "
+    "'ACTIVE_PRODUCT[^>]*?EXPIRATION_DATE=\"([^\"]+)\"'); if ($m.Success) {$m.Groups[1].Value}}}}},"
+    # F-Secure keeps its subscriptions in a JSON file under the CosmosService plug-in's DataPath.
+    "@{n='Subscriptions';e={if ($_.DataPath) {$f = Join-Path $_.DataPath 'safe.S-1-5-18.local.cosmos'; "
+    "if (Test-Path -LiteralPath $f) {(Get-Content -LiteralPath $f -Raw | ConvertFrom-Json).local.windows.secl."
+    "subscription.license_table | Select-Object appid,expiry_date}}}}",
+    "AviraLicense.json": "Get-CimInstance -Namespace root/CIMV2/Applications/Avira_AntiVir -ClassName License_Info"
+    " | Select-Object License_Expiration",
     "NetFirewallProfile.json": "Get-NetFirewallProfile | Select-Object Name,Enabled",
     "NetConnectionProfile.json": "Get-NetConnectionProfile | Select-Object Name,InterfaceAlias,NetworkCategory",
     "NetRoute.json": "Get-NetRoute -DestinationPrefix '0.0.0.0/0' | Select-Object NextHop,InterfaceAlias,RouteMetric",
@@ -486,6 +516,7 @@ def parse_defender(status: Record) -> AntivirusProduct | None:
         enabled=enabled,
         up_to_date=up_to_date,
         signatures_updated_at=None if age == _MP_NEVER else parse_when(status.get("AntivirusSignatureLastUpdated")),
+        signature_version=None if age == _MP_NEVER else short(status.get("AntivirusSignatureVersion")),
         source="defender",
         version=short(status.get("AMProductVersion")),
         licence_problem=None if flags is None else bool(flags & (_MP_NON_GENUINE | _MP_EXPIRED)),
@@ -524,6 +555,166 @@ def parse_catalogue(services: list[Record], programs: list[Record]) -> dict[str,
     return found
 
 
+# ---------------------------------------------------------------- vendor facts: licences and signatures
+
+LicenceType = Literal["commercial", "trial", "free", "unknown"]
+
+# Kaspersky's LicKeyType: 0 when no key is installed yet; otherwise the key type Kaspersky Security Center's
+# Open API lists for KLLIC_KEY_TYPE (1 commercial, 2 beta, 3 trial, 4 test, 5 OEM, 6 subscription). Beta and
+# test keys are time-limited evaluation keys, not a purchase.
+_KASPERSKY_KEY_TYPES: dict[int, LicenceType] = {
+    1: "commercial", 2: "trial", 3: "trial", 4: "trial", 5: "commercial", 6: "commercial",
+}
+_NEVER_UPDATED = 0xFFFFFFFF  # LastSuccessfulUpdate before the first update
+_ESET_SCANNER = re.compile(r"^\s*(\d+)\s*\((\d{8})\)")  # ScannerVersion '27340 (20230531)'
+_AVIRA_DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})")  # License_Expiration 'dd.mm.yyyy ...'
+#: Vendor -> what names that vendor's products show in Security Center, services and installed programs.
+VENDORS: dict[str, re.Pattern[str]] = {
+    "kaspersky": _p(r"kaspersky"),
+    "eset": _p(r"\beset\b"),
+    "bitdefender": _p(r"bitdefender"),
+    "avira": _p(r"\bavira\b"),
+    "f-secure": _p(r"f-?secure|withsecure"),
+}
+
+
+@dataclass(frozen=True)
+class VendorFacts:
+    """What one vendor's product says of itself: its licence and signatures. None is 'not said'."""
+
+    licence_expires: date | None = None
+    licence_type: LicenceType | None = None
+    signature_version: str | None = None
+    signatures_updated_at: datetime | None = None
+    version: str | None = None
+
+    def merge(self, other: VendorFacts) -> VendorFacts:
+        """These facts, completed by ``other`` where these say nothing."""
+        return VendorFacts(**{k: getattr(self, k) if getattr(self, k) is not None else getattr(other, k)
+                              for k in self.__dataclass_fields__})
+
+
+def _read_day(item: Record) -> date | None:
+    """The PC's local day when the registry was read (ReadAt, ISO 8601 with the PC's offset)."""
+    text = clean(item.get("ReadAt"))
+    try:
+        return datetime.fromisoformat(text).date() if text else None
+    except ValueError:
+        return None
+
+
+def _days_from(item: Record, value: Any) -> date | None:
+    """The day ``value`` days after the read (a DWORD: 0xFFFFFFF4 is twelve days ago)."""
+    days, day = to_int(value), _read_day(item)
+    if days is None or day is None:
+        return None
+    if days >= 0x80000000:
+        days -= 0x100000000
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _kaspersky(item: Record) -> VendorFacts:
+    updated = to_int(item.get("LastSuccessfulUpdate"))
+    stamp = from_epoch(updated) if updated not in (None, 0, _NEVER_UPDATED) else None
+    key = to_int(item.get("LicKeyType"))
+    if not key:  # no key installed yet: no licence to speak of
+        return VendorFacts(signatures_updated_at=stamp)
+    return VendorFacts(licence_type=_KASPERSKY_KEY_TYPES.get(key, "unknown"),
+                       licence_expires=_days_from(item, item.get("LicDaysTillExpiration")),
+                       signatures_updated_at=stamp)
+
+
+def _eset(item: Record) -> VendorFacts:
+    scanner = clean(item.get("ScannerVersion"))
+    match = _ESET_SCANNER.match(scanner or "")
+    # ESET prints only the day of its detection engine: midnight UTC of that day (never newer than it is).
+    stamp = parse_when(match.group(2)) if match else None
+    return VendorFacts(signature_version=match.group(1) if match else short(scanner),
+                       signatures_updated_at=stamp, version=short(item.get("ProductVersion")),
+                       licence_expires=parse_date(item.get("LicenseExpiration")))
+
+
+def _bitdefender(item: Record) -> VendorFacts:
+    survey = item.get("SurveyDataInfo")
+    days = None
+    if isinstance(survey, str):
+        try:
+            data = json.loads(survey)
+        except ValueError:
+            data = None
+        days = data.get("days_left") if isinstance(data, dict) else None
+    return VendorFacts(licence_expires=_days_from(item, days) if days is not None else None,
+                       version=short(item.get("ProductVersion")))
+
+
+def _f_secure(item: Record) -> VendorFacts:
+    table = [s for s in _as_list(item.get("Subscriptions")) if isinstance(s, dict)]
+    # Several subscriptions: the one of application 2 (the computer protection) is the one that matters.
+    chosen = next((s for s in table if to_int(s.get("appid")) == 2), table[0] if table else None)
+    expiry = from_epoch(to_int(chosen.get("expiry_date"))) if chosen else None
+    return VendorFacts(signature_version=short(item.get("file_set_visible_version")),
+                       licence_expires=expiry.date() if expiry else None)
+
+
+def _dmy(day: str, month: str, year: str) -> date | None:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def parse_vendor_facts(items: list[Record], avira: list[Record] | None = None) -> dict[str, VendorFacts]:
+    """Each vendor's facts about itself from the registry keys (either view) and Avira's License_Info."""
+    found: dict[str, VendorFacts] = {}
+
+    def add(vendor: str, facts: VendorFacts) -> None:
+        found[vendor] = found[vendor].merge(facts) if vendor in found else facts
+
+    kaspersky: list[VendorFacts] = []
+    for item in items:
+        key = (clean(item.get("Key")) or "").lower()
+        if "\\kasperskylab\\" in key:
+            kaspersky.append(_kaspersky(item))
+        elif "\\eset\\" in key:
+            add("eset", _eset(item))
+        elif "\\bitdefender\\" in key:
+            add("bitdefender", _bitdefender(item))
+        elif "\\avira\\" in key:
+            add("avira", VendorFacts(signature_version=short(item.get("VdfVersion"))))
+        elif "\\f-secure\\" in key:
+            add("f-secure", _f_secure(item))
+    # Several protected products (an old version left behind): the one holding a key first.
+    for facts in sorted(kaspersky, key=lambda f: f.licence_type is None):
+        add("kaspersky", facts)
+    for item in avira or []:
+        match = _AVIRA_DATE.match(clean(item.get("License_Expiration")) or "")
+        day = _dmy(*match.groups()) if match else None
+        if day is not None:
+            add("avira", VendorFacts(licence_expires=day))
+    return {vendor: facts for vendor, facts in found.items() if facts != VendorFacts()}
+
+
+def with_vendor_facts(products: list[AntivirusProduct], facts: dict[str, VendorFacts]) -> list[AntivirusProduct]:
+    """Products completed with what their vendor's product says of itself (the product's own word wins)."""
+    out = []
+    for product in products:
+        vendor = next((v for v, names in VENDORS.items() if names.search(product.name)), None)
+        own = facts.get(vendor) if vendor else None
+        if own is None:
+            out.append(product)
+            continue
+        update: dict[str, Any] = {k: v for k, v in {
+            "licence_expires": own.licence_expires, "licence_type": own.licence_type,
+            "signature_version": own.signature_version, "signatures_updated_at": own.signatures_updated_at,
+            "version": product.version or own.version,
+        }.items() if v is not None}
+        out.append(product.model_copy(update=update))
+    return out
+
+
 def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     """Security Center first; without it (Windows Server) Defender; plus catalogue products it does not list."""
     family = "antivirus"
@@ -540,6 +731,7 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
             # Security Center's verdict stands; Defender adds what it alone knows.
             merged = listed_defender.model_copy(update={
                 "signatures_updated_at": defender.signatures_updated_at,
+                "signature_version": defender.signature_version,
                 "version": defender.version,
                 "licence_problem": defender.licence_problem if defender.licence_problem is not None
                 else listed_defender.licence_problem,
@@ -551,7 +743,9 @@ def antivirus(src: Source, errors: Errors) -> list[AntivirusProduct]:
     programs = _records(src, "Uninstall.json", family, errors, optional=True) or []
     covered = {k.name for p in products if (k := known_by_program(p.name)) is not None}
     products.extend(p for key, p in parse_catalogue(services, programs).items() if key not in covered)
-    return products[:64]
+    vendors = _records(src, "AntivirusVendors.json", family, errors, optional=True) or []
+    avira = _records(src, "AviraLicense.json", family, errors, optional=True)
+    return with_vendor_facts(products[:64], parse_vendor_facts(vendors, avira))
 
 
 # ---------------------------------------------------------------- firewall

@@ -31,6 +31,7 @@ LABELS = {
     "antivirus_enabled": "Antivirus enabled",
     "antivirus_up_to_date": "Antivirus signatures up to date",
     "antivirus_licensed": "Licensed antivirus enabled",
+    "antivirus_licence_expiring": "Antivirus licences ending soon (of licensed)",
     "firewall_enabled": "Firewall on",
     "os_unsupported": "Operating system past vendor support",
     "air_gap_violations": "Air-gapped computers reporting internet access",
@@ -73,6 +74,9 @@ def as_json(cov: Coverage, per_unit: bool) -> dict[str, Any]:
         "corrected_after": cov.corrected_after.isoformat() if cov.corrected_after else None,
         "figures": {key: fig.as_json() for key, fig in cov.figures.items()},
         "forecast": {str(year): dict(units) for year, units in sorted(cov.forecast.items())},
+        # budget year -> unit code ("*": district-wide) -> product -> seats whose licence ends that year
+        "forecast_licences": {str(year): {unit: dict(products) for unit, products in units.items()}
+                              for year, units in sorted(cov.forecast_licences.items())},
         "oldest": list(cov.oldest),
     }
     if per_unit:
@@ -137,6 +141,15 @@ def _print_tables(cov: Coverage, units: Iterable[UnitState], per_unit: bool, tz:
             forecast.add_row(code, *(str(cov.forecast[year].get(code, 0)) for year in years))
         forecast.add_row("total", *(str(sum(cov.forecast[year].values())) for year in years))
         console.print(forecast)
+    renewals = [(year, unit, product, seats) for year, per_unit_seats in sorted(cov.forecast_licences.items())
+                for unit, products in sorted(per_unit_seats.items()) for product, seats in sorted(products.items())]
+    if renewals:
+        licences = text_table("Antivirus licence seats to renew per budget year")
+        for column in ("year", "unit", "product", "seats"):
+            licences.add_column(column, justify="right" if column == "seats" else "left")
+        for year, unit, product, seats in renewals:
+            licences.add_row(str(year), unit, product, str(seats))
+        console.print(licences)
     if per_unit:
         names = {u.code: u.name for u in units}
         main_keys = ("computers_per_staff", "units_with_scanner", "computers_internet_connected",

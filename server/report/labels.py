@@ -70,6 +70,13 @@ VI: dict[str, str] = {
     "security_no_agents": "Chưa có máy tính nào cài phần mềm kiểm kê, nên chưa có số liệu giám sát an toàn thông "
     "tin.",
     "licence_reason": "Lý do chưa có bản quyền: {reason}.",
+    "licence_evidence": "Căn cứ xác định bản quyền: {parts}.",
+    "evidence:product": "{count} máy theo giấy phép do chính phần mềm diệt virus báo",
+    "evidence:register": "{count} máy chỉ căn cứ sổ theo dõi giấy phép (phần mềm không tự báo giấy phép)",
+    "evidence:security_center": "{count} máy theo trạng thái Windows Security Center báo",
+    "evidence:builtin": "{count} máy dùng phần mềm diệt virus có sẵn của hệ điều hành",
+    "evidence:free": "{count} máy dùng phần mềm diệt virus miễn phí",
+    "licence_expiring_line": "{count} máy có giấy phép diệt virus hết hạn trong {days} ngày tới, cần gia hạn.",
     "note_other": "ghi chú: {note}",
     "limitations_intro": "Thiết bị điện tử thường chỉ sử dụng tối đa {years} năm; số liệu kiểm kê cho thấy:",
     "past_life_line": "{label}: {share}{comparison}.",
@@ -81,6 +88,9 @@ VI: dict[str, str] = {
     "limitations_none": "Không có thiết bị nào đang sử dụng quá thời hạn {years} năm.",
     "oldest_intro": "Các thiết bị đã sử dụng lâu năm nhất:",
     "forecast_intro": "Dự báo số thiết bị đến hạn thay thế theo năm ngân sách (phục vụ lập dự toán kinh phí):",
+    "forecast_licences_intro": "Dự báo số giấy phép diệt virus cần gia hạn theo năm ngân sách:",
+    "col_seats": "Số giấy phép",
+    "col_products": "Phần mềm",
     "forecast_none": "Theo số liệu hiện có, không có thiết bị nào đến hạn thay thế trong các năm tới.",
     "limitations_effect": "Đây là một trong những yếu tố làm ảnh hưởng đến việc khai thác, ứng dụng công nghệ "
     "thông tin tại các cơ quan, đơn vị.",
@@ -155,6 +165,7 @@ VI: dict[str, str] = {
     "fig:antivirus_enabled": "Máy tính có chương trình diệt virus đang bật",
     "fig:antivirus_up_to_date": "Máy tính có chương trình diệt virus được cập nhật mẫu nhận diện mới",
     "fig:antivirus_licensed": "Máy tính có chương trình diệt virus bản quyền",
+    "fig:antivirus_licence_expiring": "Máy tính có giấy phép diệt virus sắp hết hạn (trong số máy có bản quyền)",
     "fig:firewall_enabled": "Máy tính có bật tường lửa",
     "fig:os_unsupported": "Máy tính dùng hệ điều hành đã hết hỗ trợ (không còn bản vá bảo mật)",
     "fig:air_gap_violations": "Máy tính xử lý văn bản mật nhưng vẫn kết nối internet (vi phạm quy định)",
@@ -168,6 +179,8 @@ VI: dict[str, str] = {
     "note:no_licence": "chưa có giấy phép {product}",
     "note:licence_problem": "phần mềm {product} báo bản quyền không hợp lệ hoặc đã hết hạn",
     "note:licence_overused": "{product} được cài trên {used} máy nhưng chỉ mua {seats} giấy phép",
+    "note:licence_trial": "phần mềm {product} đang dùng bản dùng thử",
+    "note:product_licence_expired": "phần mềm {product} tự báo giấy phép đã hết hạn",
 }
 
 EN: dict[str, str] = {
@@ -227,6 +240,13 @@ EN: dict[str, str] = {
     "of all computers:",
     "security_no_agents": "No computer runs the inventory agent yet, so there are no security monitoring figures.",
     "licence_reason": "Why some are not licensed: {reason}.",
+    "licence_evidence": "What the licence status rests on: {parts}.",
+    "evidence:product": "{count} computers on the licence the antivirus itself reports",
+    "evidence:register": "{count} computers on the licence register alone (the product does not report its licence)",
+    "evidence:security_center": "{count} computers on Windows Security Center's state",
+    "evidence:builtin": "{count} computers on the antivirus built into the operating system",
+    "evidence:free": "{count} computers on free antivirus",
+    "licence_expiring_line": "{count} computers have an antivirus licence ending within {days} days: renew it.",
     "note_other": "note: {note}",
     "limitations_intro": "Electronic equipment is normally used for at most {years} years; the inventory shows:",
     "past_life_line": "{label}: {share}{comparison}.",
@@ -238,6 +258,9 @@ EN: dict[str, str] = {
     "limitations_none": "No device in use is older than {years} years.",
     "oldest_intro": "The devices in use for the longest time:",
     "forecast_intro": "Devices due for replacement per budget year (for the budget estimate):",
+    "forecast_licences_intro": "Antivirus licence seats due for renewal per budget year:",
+    "col_seats": "Seats",
+    "col_products": "Products",
     "forecast_none": "From the data at hand, no device is due for replacement in the coming years.",
     "limitations_effect": "This is one of the factors limiting the use of information technology in the "
     "agencies and units.",
@@ -307,6 +330,7 @@ EN: dict[str, str] = {
     "fig:antivirus_enabled": "Computers with antivirus switched on",
     "fig:antivirus_up_to_date": "Computers with up-to-date antivirus signatures",
     "fig:antivirus_licensed": "Computers with licensed antivirus",
+    "fig:antivirus_licence_expiring": "Licensed computers whose antivirus licence ends soon",
     "fig:firewall_enabled": "Computers with the firewall on",
     "fig:os_unsupported": "Computers on an operating system that no longer gets security updates",
     "fig:air_gap_violations": "Classified-document computers still connected to the internet (violation)",
@@ -319,6 +343,8 @@ EN: dict[str, str] = {
     "note:no_licence": "no {product} licence recorded",
     "note:licence_problem": "{product} itself reports a non-genuine or expired licence",
     "note:licence_overused": "{product} is installed on {used} computers but only {seats} licences were bought",
+    "note:licence_trial": "{product} runs on a trial key",
+    "note:product_licence_expired": "{product} itself reports that its licence has expired",
 }
 
 #: A breakdown of a figure by unit kind (``units_with_lan:commune``) is titled by the kind alone.

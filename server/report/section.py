@@ -18,6 +18,7 @@ from server.report.labels import Labels
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
 from server.report.writer import FigureWriter
 from server.services.figure import Coverage, Figure
+from server.services.licences import EVIDENCE
 from server.services.state import Snapshot
 
 #: The breakdown of computers per official, in the order the district report lists unit kinds.
@@ -180,9 +181,22 @@ class SectionWriter(FigureWriter):
             fig = self.figure(key)
             if key == "antivirus_licensed" and fig.note and fig.numerator < fig.denominator:
                 text += " " + self.t("licence_reason", reason=self.note_text(fig.note))
+            if key == "antivirus_licensed":
+                text += self.licence_evidence(fig)
             items.append(self.with_unknown(text, key, "unknown_computers"))
         blocks.append(BulletList(tuple(items)))
         return blocks
+
+    def licence_evidence(self, fig: Figure) -> str:
+        """What the licensed figure rests on, kind by kind; empty when nothing was judged."""
+        parts = [self.t(f"evidence:{kind}", count=format_count(fig.detail[kind], self.lang))
+                 for kind in EVIDENCE if fig.detail.get(kind)]
+        text = " " + self.t("licence_evidence", parts="; ".join(parts)) if parts else ""
+        expiring = self.cov.figures.get("antivirus_licence_expiring")
+        if expiring is not None and expiring.numerator:
+            text += " " + self.t("licence_expiring_line", count=format_count(expiring.numerator, self.lang),
+                                 days=format_count(self.cov.licence_warn_days, self.lang))
+        return text
 
     def limitations(self) -> list[Block]:
         """III.2: devices past their service life, per unit, the oldest, and the replacement forecast."""
@@ -253,7 +267,7 @@ class SectionWriter(FigureWriter):
         """Devices reaching the end of their service life per budget year."""
         years = sorted(y for y, per_unit in self.cov.forecast.items() if sum(per_unit.values()) > 0)
         if not years:
-            return [Paragraph(self.t("forecast_none"))]
+            return [Paragraph(self.t("forecast_none")), *self.licence_forecast()]
         rows = []
         for year in years:
             per_unit = self.cov.forecast[year]
@@ -263,7 +277,24 @@ class SectionWriter(FigureWriter):
             most = ", ".join(f"{self.unit_name(c)} ({format_count(per_unit[c], self.lang)})" for c in top)
             rows.append((str(year), format_count(sum(per_unit.values()), self.lang), most))
         header = (self.t("col_year"), self.t("col_count"), self.t("col_units_most"))
-        return [Paragraph(self.t("forecast_intro")), Table(header=header, rows=tuple(rows))]
+        return [Paragraph(self.t("forecast_intro")), Table(header=header, rows=tuple(rows)),
+                *self.licence_forecast()]
+
+    def licence_forecast(self) -> list[Block]:
+        """Antivirus licence seats to renew per budget year, with the products concerned."""
+        rows = []
+        for year, per_unit in sorted(self.cov.forecast_licences.items()):
+            products: dict[str, int] = {}
+            for seats in per_unit.values():
+                for product, count in seats.items():
+                    products[product] = products.get(product, 0) + count
+            if products:
+                listed = ", ".join(f"{name} ({format_count(n, self.lang)})" for name, n in sorted(products.items()))
+                rows.append((str(year), format_count(sum(products.values()), self.lang), listed))
+        if not rows:
+            return []
+        header = (self.t("col_year"), self.t("col_seats"), self.t("col_products"))
+        return [Paragraph(self.t("forecast_licences_intro")), Table(header=header, rows=tuple(rows))]
 
 
 def build_report(

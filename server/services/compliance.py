@@ -16,7 +16,7 @@ from datetime import date, timedelta, timezone
 from functools import lru_cache
 from typing import Literal
 
-from server.services.licences import DeviceLicensing
+from server.services.licences import EVIDENCE, DeviceLicensing, Evidence
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState
 
@@ -243,6 +243,8 @@ class ComputerCompliance:
     antivirus_freshness: Freshness | None = None  # of the best enabled product; None when none is enabled
     antivirus_licensed: bool = False
     unlicensed_reason: str | None = None
+    licence_evidence: Evidence | None = None  # what the licensed verdict rests on; None without enabled antivirus
+    licence_ends: date | None = None  # last day the computer stays licensed; None when unknown or open-ended
     firewall_enabled: bool | None = None
     os_supported: bool | None = None
     stale: bool = False
@@ -270,6 +272,12 @@ def check_computer(
     reason = None
     if enabled and not licensed:
         reason = next((licensing.problems[p.name] for p in enabled if p.name in licensing.problems), None)
+    deciding = [p for p in enabled if p.name in licensing.licensed] if licensed else enabled
+    kinds = {licensing.evidence[p.name] for p in deciding if p.name in licensing.evidence}
+    evidence = next((kind for kind in EVIDENCE if kind in kinds), None)
+    ends = [licensing.ends.get(p.name) for p in deciding] if licensed else []
+    # Licensed until the last of its licences ends; a licence without an end keeps it licensed.
+    licence_ends = max(e for e in ends if e is not None) if ends and None not in ends else None
     if not products:
         found.append("no_antivirus")
     elif not enabled:
@@ -299,6 +307,8 @@ def check_computer(
         antivirus_freshness=freshness,
         antivirus_licensed=licensed,
         unlicensed_reason=reason,
+        licence_evidence=evidence,
+        licence_ends=licence_ends,
         firewall_enabled=device.firewall_enabled,
         os_supported=supported,
         stale=stale,

@@ -21,6 +21,11 @@ What counts where (``figure.py`` names the keys):
 - ``one_stop_shops_equipped`` is over units marked as one-stop shops (the district's own counts); a shop is
   equipped with a computer, printer, photocopier, scanner and camera of its own in use; ``detail`` says how many
   shops have each.
+- ``antivirus_licensed``: ``detail`` counts the computers by what their verdict rests on (``product``: the
+  product's own licence, ``register``, ``security_center``, ``builtin``, ``free``; ``none``: no antivirus on),
+  beside the reasons of the unlicensed (``licences.py``). ``antivirus_licence_expiring`` is over the licensed
+  computers: those whose licence (the product's own expiry, else the register's ``valid_to`` of the seat held)
+  ends within ``policy.licence_expiry_warn_days`` after the date.
 - ``past_service_life`` is over devices in use (virtual machines are not equipment and are left out);
   ``detail["age_unknown"]`` counts those without age evidence.
 Per-unit figures are over the unit's own subtree, so a unit's numbers are the same whatever the scope. Licence
@@ -31,12 +36,12 @@ itself) first, then each sub-unit's in code order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from server.services.age import assess_age
 from server.services.compliance import ComputerCompliance, check_computer
 from server.services.figure import FIGURE_KEYS, UNIT_KINDS, Assessment, Coverage, Figure
-from server.services.forecast import replacement_forecast
+from server.services.forecast import licence_renewals, replacement_forecast
 from server.services.gcpause import cycle_collector_paused
 from server.services.licences import LicenceReport, assess_licences
 from server.services.policy import Policy
@@ -60,6 +65,7 @@ _AGENT_KEYS = (
     "antivirus_enabled",
     "antivirus_up_to_date",
     "antivirus_licensed",
+    "antivirus_licence_expiring",
     "firewall_enabled",
     "os_unsupported",
     "agents_stale",
@@ -120,7 +126,8 @@ class _UnitDevices:
 
 
 def _count_device(
-    t: dict[str, _Tally], device: DeviceState, assessment: Assessment, check: ComputerCompliance | None
+    t: dict[str, _Tally], device: DeviceState, assessment: Assessment, check: ComputerCompliance | None,
+    warn_until: date,
 ) -> None:
     """Add one device in use to its unit's tallies."""
     i = device.id
@@ -144,9 +151,13 @@ def _count_device(
         fresh.add(str(check.antivirus_freshness))
     licensed = t["antivirus_licensed"]
     licensed.count(check.antivirus_licensed, i)
+    licensed.add(check.licence_evidence or "none")
     if check.unlicensed_reason:
         licensed.add(check.unlicensed_reason.split(":", 1)[0])
         licensed.notes.add(check.unlicensed_reason)
+    if check.antivirus_licensed:
+        ends = check.licence_ends
+        t["antivirus_licence_expiring"].count(ends is not None and ends <= warn_until, i)
     firewall = t["firewall_enabled"]
     firewall.count(check.firewall_enabled is True, i)
     if check.firewall_enabled is None:
@@ -253,6 +264,7 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
     devices = [d for d in snapshot.devices if unit_code is None or d.unit_code in in_scope]
     # Seats go oldest installation first across the whole snapshot, so this pass precedes the device pass.
     licensing = assess_licences(snapshot.devices, tree, snapshot.licences, snapshot.as_of, policy)
+    warn_until = snapshot.as_of + timedelta(days=policy.licence_expiry_warn_days)
 
     own: dict[str, dict[str, _Tally]] = {code: _tallies() for code in scope}
     outside = _tallies()  # devices of units missing from the tree: counted in the whole-tree total only
@@ -264,7 +276,7 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
         if device.status != "in_use":
             continue
         t = own.get(device.unit_code, outside)
-        _count_device(t, device, assessment, check)
+        _count_device(t, device, assessment, check, warn_until)
         held = own_devices.get(device.unit_code)
         if held is not None:
             held.any_device = True
@@ -306,6 +318,8 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
         forecast=replacement_forecast(devices, assessments, snapshot.as_of, policy),
         oldest=oldest,
         corrected_after=snapshot.corrected_after,
+        licence_warn_days=policy.licence_expiry_warn_days,
+        forecast_licences=licence_renewals(snapshot, licensing, in_scope if unit_code is not None else None, policy),
     )
 
 

@@ -103,7 +103,8 @@ SECURITY_KEYS = (
     "antivirus_installed",
     "antivirus_enabled",
     "antivirus_up_to_date",
-    "antivirus_licensed",  # note says why computers are unlicensed (expired / over-used licence)
+    "antivirus_licensed",  # note says why computers are unlicensed; detail: computers per kind of evidence
+    "antivirus_licence_expiring",  # licensed computers whose licence ends within the warning days
     "firewall_enabled",
     "os_unsupported",
     "air_gap_violations",
@@ -142,3 +143,6 @@ class Coverage:
     forecast: dict[int, dict[str, int]]  # budget year -> unit code -> devices passing service life that year
     oldest: tuple[int, ...] = ()  # device ids, oldest first (past service life only)
     corrected_after: datetime | None = None  # inputs for this date were corrected later (reports say so)
+    licence_warn_days: int = 30  # antivirus_licence_expiring: licences ending within this many days
+    # budget year -> unit code -> product -> seats to renew that year (services/forecast.licence_renewals)
+    forecast_licences: dict[int, dict[str, dict[str, int]]] = field(default_factory=dict)

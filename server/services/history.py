@@ -209,7 +209,8 @@ def _antivirus(text: str | None) -> tuple[AntivirusState, ...]:
         AntivirusState(
             name=p["name"], enabled=p.get("enabled"), up_to_date=p.get("up_to_date"),
             signatures_updated_at=_aware(p.get("signatures_updated_at")), source=p.get("source", "other"),
-            licence_problem=p.get("licence_problem"),
+            licence_problem=p.get("licence_problem"), licence_expires=_date(p.get("licence_expires")),
+            licence_type=p.get("licence_type"),
         )
         for p in products
     )

@@ -247,6 +247,9 @@ def _observation_columns(report: InventoryReport) -> dict[str, Any]:
             "signatures_updated_at": av.signatures_updated_at.isoformat() if av.signatures_updated_at else None,
             "source": av.source,
             "licence_problem": av.licence_problem,
+            # The product's own licence facts, only when it gave them (older observations lack the keys).
+            **({"licence_expires": av.licence_expires.isoformat()} if av.licence_expires else {}),
+            **({"licence_type": av.licence_type} if av.licence_type else {}),
         }
         for av in report.antivirus
     ]

@@ -16,6 +16,17 @@ Rules, all deterministic so that a report made twice says the same:
   whatever the records say: ``licence_problem:<product>``.
 - Antivirus built into the OS (Windows/Microsoft Defender, XProtect) is licensed when
   ``policy.builtin_av_licensed``; free software named in ``policy.free_av_products`` always is.
+
+Evidence, strongest first; each verdict says which it rests on (``Evidence``):
+- ``product``: the product's own licence as the agent read it. A trial key is never a licence
+  (``licence_trial:<product>``); a key that ends before the date is expired (``product_licence_expired:<product>``)
+  whatever the register says; a key valid on the date licenses the computer even when the register has no seat
+  for it (it still takes a seat when one is free, so the register's counts stay true).
+- ``register``: the officer's licence register (seats and validity, above).
+- ``security_center``: Security Center's (or Defender's) own state says expired or non-genuine. It only ever
+  says no: a product that is "on" proves no licence.
+- ``builtin`` and ``free``: the OS's own antivirus and free software, by policy.
+A computer counts as licensed only on positive evidence (``product``, ``register``, ``builtin``, ``free``).
 """
 
 from __future__ import annotations
@@ -25,11 +36,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from typing import Literal
 
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState, LicenceState
 from server.services.unit_tree import UnitTree
 from shared.antivirus import is_builtin_antivirus
+
+Evidence = Literal["product", "register", "security_center", "builtin", "free"]
+#: Every kind of evidence, strongest first: the keys of the licensed figure's ``detail``.
+EVIDENCE: tuple[Evidence, ...] = ("product", "register", "security_center", "builtin", "free")
+OwnLicence = Literal["valid", "expired", "trial"]
+
+
+def own_licence(product: AntivirusState, as_of: date) -> OwnLicence | None:
+    """What the product's own licence says on ``as_of``; None when the product gave no expiry and no trial."""
+    if product.licence_type == "trial":
+        return "trial"
+    if product.licence_expires is None:
+        return None
+    return "valid" if as_of <= product.licence_expires else "expired"
 
 
 def _plain(name: str) -> str:
@@ -91,6 +117,10 @@ class LicenceUse:
         return self.wanted > self.licence.seats
 
 
+# One computer's verdict while seats are being assigned: licensed, problems, seats, evidence, licence ends.
+_Pending = tuple[set[str], dict[str, "str | LicenceUse"], dict[str, int], dict[str, Evidence], dict[str, date]]
+
+
 @dataclass(frozen=True)
 class DeviceLicensing:
     """The licence verdict for each antivirus product on one computer; shared by computers with the same
@@ -99,6 +129,8 @@ class DeviceLicensing:
     licensed: frozenset[str] = frozenset()  # product names covered (built-in, free, or holding a seat)
     problems: dict[str, str] = field(default_factory=dict)  # product name -> reason it is unlicensed
     seats: dict[str, int] = field(default_factory=dict)  # product name -> licence id whose seat it holds
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # product name -> what the verdict rests on
+    ends: dict[str, date] = field(default_factory=dict)  # licensed product name -> last day of its licence
 
 
 @dataclass(frozen=True)
@@ -169,24 +201,34 @@ def assess_licences(
         for lic in sorted(licences, key=lambda lic: lic.id)
     ]
     candidates = _Candidates(uses, tree)
-    pending: dict[int, tuple[set[str], dict[str, str | LicenceUse], dict[str, int]]] = {}
+    by_id = {use.licence.id: use for use in uses}
+    pending: dict[int, _Pending] = {}
     for device in sorted((d for d in devices if holds_seats(d) and d.antivirus), key=_seniority):
         licensed: set[str] = set()
         problems: dict[str, str | LicenceUse] = {}  # a LicenceUse stands for 'over-used', worded at the end
         seats: dict[str, int] = {}
+        evidence: dict[str, Evidence] = {}
         held_here: set[int] = set()
         for product in device.antivirus:
             name = product.name
-            if product.licence_problem:
-                problems[name] = f"licence_problem:{name}"
+            own = own_licence(product, as_of)
+            if own == "trial":
+                problems[name], evidence[name] = f"licence_trial:{name}", "product"
+            elif own == "expired":
+                problems[name], evidence[name] = f"product_licence_expired:{name}", "product"
+            elif own is None and product.licence_problem:
+                problems[name], evidence[name] = f"licence_problem:{name}", "security_center"
             elif is_builtin(product):
+                evidence[name] = "builtin"
                 if policy.builtin_av_licensed:
                     licensed.add(name)
                 else:
                     problems[name] = f"no_licence:{name}"
             elif is_free(product, policy):
                 licensed.add(name)
+                evidence[name] = "free"
             else:
+                evidence[name] = "product" if own == "valid" else "register"
                 options = candidates(name, device.unit_code)
                 valid = [use for use in options if use.valid]
                 chosen = next((use for use in valid if use.licence.id in held_here), None)
@@ -199,6 +241,8 @@ def assess_licences(
                 if chosen is not None:
                     licensed.add(name)
                     seats[name] = chosen.licence.id
+                elif own == "valid":
+                    licensed.add(name)  # the product's own valid key: a licence the register does not show
                 elif valid:
                     valid[0].refused += 1
                     problems[name] = valid[0]
@@ -209,18 +253,31 @@ def assess_licences(
                     problems[name] = f"licence_not_yet_valid:{options[0].licence.product}"
                 else:
                     problems[name] = f"no_licence:{name}"
-        pending[device.id] = (licensed, problems, seats)
+        ends: dict[str, date] = {}
+        for product in device.antivirus:
+            name = product.name
+            if name not in licensed:
+                continue
+            end = product.licence_expires if evidence.get(name) == "product" else None
+            if end is None and name in seats:
+                end = by_id[seats[name]].licence.valid_to
+            if end is not None:
+                ends[name] = end
+        pending[device.id] = (licensed, problems, seats, evidence, ends)
     # Most computers share a verdict (Defender only; a seat of the district licence): share the objects too.
     shared: dict[tuple[object, ...], DeviceLicensing] = {}
     verdicts: dict[int, DeviceLicensing] = {}
-    for device_id, (licensed, problems, seats) in pending.items():
+    for device_id, (licensed, problems, seats, evidence, ends) in pending.items():
         worded = {name: _word(reason) for name, reason in problems.items()}
-        key = (frozenset(licensed), tuple(sorted(worded.items())), tuple(sorted(seats.items())))
+        key = (frozenset(licensed), tuple(sorted(worded.items())), tuple(sorted(seats.items())),
+               tuple(sorted(evidence.items())), tuple(sorted(ends.items())))
         verdict = shared.get(key)
         if verdict is None:
-            verdict = shared[key] = DeviceLicensing(licensed=frozenset(licensed), problems=worded, seats=seats)
+            verdict = shared[key] = DeviceLicensing(licensed=frozenset(licensed), problems=worded, seats=seats,
+                                                    evidence=evidence, ends=ends)
         verdicts[device_id] = verdict
     return LicenceReport(devices=verdicts, licences=tuple(uses))
+
 
 
 def _word(reason: str | LicenceUse) -> str:

@@ -29,6 +29,8 @@ class Policy:
     #: Free software antivirus needs no licence either; names matched case-insensitively as substrings.
     free_av_products: tuple[str, ...] = ("clamav",)
     forecast_years: int = 3
+    #: A licence ending within this many days after the cut-off date is about to expire.
+    licence_expiry_warn_days: int = 30
     #: Zone whose midnight ends a cut-off day; the same as ``services.history`` uses to rebuild the snapshot.
     timezone: str = "Asia/Ho_Chi_Minh"
     #: A BIOS dated more than this many years after the CPU's launch was updated, not shipped with the board.
@@ -39,6 +41,8 @@ class Policy:
             raise ValueError("service_life_years must be positive")
         if self.signature_max_age_days < 0 or self.stale_after_days < 0:
             raise ValueError("day limits cannot be negative")
+        if self.licence_expiry_warn_days < 0:
+            raise ValueError("licence_expiry_warn_days cannot be negative")
         if self.forecast_years < 0:
             raise ValueError("forecast_years cannot be negative")
 
@@ -50,6 +54,7 @@ class Policy:
             signature_max_age_days=settings.signature_max_age_days,
             stale_after_days=settings.stale_after_days,
             builtin_av_licensed=settings.builtin_av_licensed,
+            licence_expiry_warn_days=settings.licence_expiry_warn_days,
             timezone=settings.timezone,
         )
 

@@ -49,6 +49,9 @@ class AntivirusState:
     signatures_updated_at: datetime | None
     source: str
     licence_problem: bool | None = None
+    # The product's own word on its licence (see shared.schema.AntivirusProduct); None when it said nothing.
+    licence_expires: date | None = None
+    licence_type: str | None = None  # commercial, trial, free, unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -146,3 +147,17 @@ def test_the_table_rounds_as_the_report_does() -> None:
     assert share_text(Figure("k", 17306, 17307)) == "99.99% (17306/17307)"
     assert share_text(Figure("k", 0, 0)) == "no data (0/0)"
     assert label("units_with_lan:commune") == "  of which in communes"
+
+
+def test_figures_show_licences_ending_soon_and_the_renewals_forecast(
+    district: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    out = run_json(capsys, "figures", "--as-of", DAY.isoformat())
+    expiring = out["figures"]["antivirus_licence_expiring"]  # type: ignore[index]
+    assert (expiring["numerator"], expiring["denominator"], expiring["items"]) == (0, 2, [])  # Defender never ends
+    assert out["forecast_licences"] == {"2024": {"*": {"Bkav Pro": 10}}, "2025": {}, "2026": {}, "2027": {}}
+    assert main(["figures", "--as-of", DAY.isoformat()]) == 0
+    table = capsys.readouterr().out
+    assert "Antivirus licences ending soon (of licensed)" in table
+    assert re.search(r"2024\s*│\s*\*\s*│\s*Bkav Pro\s*│\s*10\s*│", table)  # year, unit, product, seats

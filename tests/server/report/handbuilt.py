@@ -59,6 +59,7 @@ def district_figures() -> dict[str, Figure]:
         "antivirus_up_to_date": fig("antivirus_up_to_date", 2, 4, (1, 2)),
         "antivirus_licensed": fig("antivirus_licensed", 2, 4, (1, 2),
                                   note="licence_expired:Kaspersky Endpoint Security; licence_overused:BKAV Pro 3/2"),
+        "antivirus_licence_expiring": fig("antivirus_licence_expiring", 0, 2),
         "firewall_enabled": fig("firewall_enabled", 4, 4, (1, 2, 3, 4)),
         "os_unsupported": fig("os_unsupported", 1, 4, (3,)),
         "air_gap_violations": fig("air_gap_violations", 0, 1),

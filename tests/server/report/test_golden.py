@@ -142,6 +142,7 @@ EXPECTED = {
     "antivirus_up_to_date": (4, 8),
     # 1 holds the one Kaspersky seat (oldest by id), 2 runs Defender; 3 and 8 over the seats; BKAV expired
     "antivirus_licensed": (2, 8),
+    "antivirus_licence_expiring": (1, 2),  # the one Kaspersky seat ends 31/05/2024, within 30 days
     "firewall_enabled": (6, 8),
     "os_unsupported": (1, 8),
     "air_gap_violations": (1, 2),
@@ -219,7 +220,9 @@ def test_security_section(markdown: str) -> None:
         "- Máy tính có chương trình diệt virus được cập nhật mẫu nhận diện mới: 50,00% (4/8). Chưa xác định được "
         "1 máy.",
         "- Máy tính có chương trình diệt virus bản quyền: 25,00% (2/8). Lý do chưa có bản quyền: giấy phép BKAV Pro "
-        "đã hết hạn; Kaspersky Endpoint Security được cài trên 3 máy nhưng chỉ mua 1 giấy phép.",
+        "đã hết hạn; Kaspersky Endpoint Security được cài trên 3 máy nhưng chỉ mua 1 giấy phép. Căn cứ xác định "
+        "bản quyền: 6 máy chỉ căn cứ sổ theo dõi giấy phép (phần mềm không tự báo giấy phép); 1 máy dùng phần mềm "
+        "diệt virus có sẵn của hệ điều hành. 1 máy có giấy phép diệt virus hết hạn trong 30 ngày tới, cần gia hạn.",
         "- Máy tính có bật tường lửa: 75,00% (6/8). Chưa xác định được 1 máy.",
         "- Máy tính dùng hệ điều hành đã hết hỗ trợ (không còn bản vá bảo mật): 12,50% (1/8).",
         "- Máy tính xử lý văn bản mật nhưng vẫn kết nối internet (vi phạm quy định): 50,00% (1/2).",
@@ -250,7 +253,9 @@ def test_limitations_section(markdown: str) -> None:
             in section)
     assert "| 2026 | 1 | Phòng Tài chính - Kế hoạch (1) |" in section
     assert "| 2027 | 2 | Phòng Tài chính - Kế hoạch (1), Văn phòng HĐND và UBND huyện (1) |" in section
-    assert "| 2024 |" not in section  # nothing falls due in the rest of 2024: the year is left out
+    devices, licences = section.split("Dự báo số giấy phép diệt virus cần gia hạn theo năm ngân sách:", 1)
+    assert "| 2024 |" not in devices  # nothing falls due in the rest of 2024: the year is left out
+    assert "| 2024 | 1 | Kaspersky Endpoint Security (1) |" in licences  # its one-seat licence ends in 2024
 
 
 def _rows(table: str) -> dict[str, str]:

@@ -3,12 +3,14 @@ under random snapshots: no share above 100%, and every numerator is exactly the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.config import Settings
 from server.services.coverage import coverage_for
 from server.services.figure import FIGURE_KEYS, Coverage, Figure
 from server.services.policy import Policy
@@ -97,7 +99,8 @@ def test_security_figures(district: Coverage) -> None:
     # 2 installed Kaspersky before 3 and holds the only seat; Bkav's licence expired at the end of 2023.
     assert share(licensed) == (6, 10, {1, 2, 8, 9, 17, 18})
     assert licensed.note == "licence_expired:Bkav Pro; licence_overused:Kaspersky Endpoint Security 2/1"
-    assert licensed.detail == {"licence_overused": 1, "licence_expired": 1}
+    # What each verdict rests on: Defender by policy on five, the register on three, no antivirus on on two.
+    assert licensed.detail == {"licence_overused": 1, "licence_expired": 1, "builtin": 5, "register": 3, "none": 2}
     assert share(f["firewall_enabled"]) == (8, 10, {1, 2, 6, 8, 9, 14, 17, 18})
     assert share(f["os_unsupported"]) == (1, 10, {3})
     assert share(f["agents_stale"]) == (1, 10, {14})
@@ -288,3 +291,22 @@ def test_no_figure_above_100_percent_and_items_match_numerators(snapshot: Snapsh
     if snapshot.units:
         code = data.draw(st.sampled_from([u.code for u in snapshot.units]))
         assert coverage_for(snapshot, Policy(), code).figures == cov.per_unit[code]
+
+
+def test_licences_about_to_expire_follow_the_warning_days() -> None:
+    kes = "Kaspersky Endpoint Security"
+
+    def own(device_id: int, ends: date) -> DeviceState:
+        return pc(device_id, "P1", antivirus=(replace(av(kes), licence_type="commercial", licence_expires=ends),))
+
+    snapshot = Snapshot(as_of=AS_OF, units=(unit("D", "district", None), unit("P1")), devices=(
+        own(1, date(2024, 6, 17)), own(2, date(2024, 6, 18)), own(3, date(2024, 5, 17)),  # 3: expired yesterday
+        pc(4), pc(5, "P1", antivirus=(av(kes),)),  # Defender (no end), Kaspersky held by a register seat
+    ), licences=(LicenceState(1, kes, 5, date(2024, 1, 1), date(2024, 5, 31)),))
+    default = coverage_for(snapshot, Policy()).figures["antivirus_licence_expiring"]
+    assert share(default) == (2, 4, {1, 5})  # ends within 30 days of 2024-05-18: 06-17 and the seat's 05-31
+    shorter = coverage_for(snapshot, Policy(licence_expiry_warn_days=7)).figures["antivirus_licence_expiring"]
+    assert share(shorter) == (0, 4, set())
+    settings = Settings.from_env({"KIEMKE_LICENCE_EXPIRY_WARN_DAYS": "45"})
+    wider = coverage_for(snapshot, Policy.from_settings(settings)).figures["antivirus_licence_expiring"]
+    assert share(wider) == (3, 4, {1, 2, 5})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from server.services.licences import LicenceReport, assess_licences, covers
@@ -129,3 +130,35 @@ def test_disabled_product_still_holds_its_seat() -> None:
     report = judge(devices, [licence(1, seats=1)])
     assert report.for_device(1).seats == {KES: 1}
     assert not report.for_device(2).licensed
+
+
+def _own(licence_type: str | None, expires: date | None, **facts: object) -> DeviceState:
+    product = replace(av(KES), licence_type=licence_type, licence_expires=expires)
+    return pc(1, antivirus=(product,), **facts)
+
+
+def test_a_trial_or_expired_key_is_unlicensed_whatever_the_register_says() -> None:
+    register = [licence(1, seats=10)]
+    trial = judge([_own("trial", date(2024, 6, 1))], register).for_device(1)
+    assert (trial.licensed, trial.problems, trial.evidence) == (
+        frozenset(), {KES: f"licence_trial:{KES}"}, {KES: "product"})
+    expired = judge([_own("commercial", date(2024, 5, 17))], register).for_device(1)
+    assert (expired.licensed, expired.problems) == (frozenset(), {KES: f"product_licence_expired:{KES}"})
+
+
+def test_a_valid_key_of_the_product_licenses_without_a_register_and_says_when_it_ends() -> None:
+    alone = judge([_own("commercial", date(2024, 5, 18))], []).for_device(1)  # its last day is the cut-off day
+    assert (alone.licensed, alone.evidence, alone.ends, alone.seats) == (
+        frozenset({KES}), {KES: "product"}, {KES: date(2024, 5, 18)}, {})
+    # With a register it still takes a seat, so that the register's seat counts stay true.
+    with_register = judge([_own(None, date(2025, 1, 1))], [licence(1, seats=1)])
+    assert with_register.for_device(1).seats == {KES: 1} and with_register.licences[0].used == 1
+
+
+def test_evidence_without_the_products_word() -> None:
+    by_register = judge([kaspersky_pc(1)], [licence(1, seats=1)]).for_device(1)
+    assert (by_register.evidence, by_register.ends) == ({KES: "register"}, {KES: date(2024, 12, 31)})
+    flagged = pc(2, antivirus=(av(KES, licence_problem=True),))
+    assert judge([flagged], [licence(1, seats=1)]).for_device(2).evidence == {KES: "security_center"}
+    builtin = judge([pc(3)], []).for_device(3)
+    assert builtin.evidence == {"Windows Defender": "builtin"} and builtin.ends == {}
