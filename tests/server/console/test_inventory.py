@@ -79,7 +79,8 @@ def test_xlsx_is_what_is_filtered_with_the_leaders_columns(admin: TestClient) ->
     assert shown
     workbook = admin.get("/devices.xlsx?kind=desktop&issue=firewall_off")
     assert workbook.status_code == 200
-    assert workbook.headers["content-disposition"].endswith('.xlsx"')
+    disposition = workbook.headers["content-disposition"]
+    assert 'filename="thiet-bi-' in disposition and '.xlsx"' in disposition
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))

@@ -39,20 +39,21 @@ def test_backup_is_one_consistent_file_while_reports_keep_arriving(
     def keep_writing() -> None:
         day = 2
         while not stop.is_set() and day < 400:
-            deliver(engine, unit, f"pc-{day}", day)
+            deliver(engine, unit, f"pc-backup-{day}", day)  # new machines of XA-02 only
             written.append(day)
             day += 1
 
     writer = threading.Thread(target=keep_writing)
     writer.start()
     try:
-        while len(written) < 5:  # the backup starts while reports are being written
+        while len(written) < 5 and writer.is_alive():  # the backup starts while reports are being written
             stop.wait(0.01)
         code, out, err = run(capsys, "db", "backup", "--out", str(tmp_path / "b" / "kiemke-backup.db"), "--json")
     finally:
         stop.set()
         writer.join()
     assert code == 0, err
+    assert len(written) >= 5, "the writer stopped early (see the thread's exception)"
     assert out is not None and out["revision"] == head_revision()
     backup = tmp_path / "b" / "kiemke-backup.db"
     assert sorted(p.name for p in backup.parent.iterdir()) == ["kiemke-backup.db"]  # no -wal beside it

@@ -17,8 +17,8 @@ def test_a_new_secret_ends_console_sessions_but_not_agents(engine: Engine, tmp_p
     make_unit(engine)
     user = create_user(engine, "admin", "mat-khau-rat-dai-1", "admin", None, actor="test")
     _, agent_key = enrolled_agent(engine)
-    old = Settings(environment="production", data_dir=tmp_path, secret_key="old-" + "x" * 40)
-    new = old.model_copy(update={"secret_key": "new-" + "y" * 40})
+    old = Settings(environment="production", data_dir=tmp_path, secret_key="old-0123456789abcdefghijklmnopqrstuvwxyz")
+    new = old.model_copy(update={"secret_key": "new-zyxwvutsrqponmlkjihgfedcba9876543210"})
     cookie = session_token(signing_key(old), user)
     assert user_from_session(engine, signing_key(old), cookie) is not None
 
