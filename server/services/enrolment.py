@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from server.models import Agent, Device, EnrolmentToken, OrgUnit, table_of, utcnow
+from server.models import Agent, Device, EnrolmentToken, Observation, OrgUnit, table_of, utcnow
 from server.services.ingest import Prefetched
 from server.services.ingest_sql import agent_and_device, agent_row
 from server.services.records import audit, save_device, unit_by_code
@@ -186,10 +188,15 @@ def authenticate(session: Session, key: str) -> Agent | None:
     return agent
 
 
-def revoke(session: Session, agent_id: uuid.UUID, *, actor: str, now: datetime | None = None) -> bool:
-    """Revoke an agent's key; False when there is no such live agent."""
+def revoke(session: Session, agent_id: uuid.UUID, *, actor: str, now: datetime | None = None,
+           within: Collection[str] | None = None) -> bool:
+    """Revoke an agent's key; False when there is no such live agent (in the units ``within``, when given)."""
     now = now or utcnow()
-    agent = session.exec(select(Agent).where(Agent.id == agent_id, col(Agent.revoked_at).is_(None))).first()
+    query = select(Agent).where(Agent.id == agent_id, col(Agent.revoked_at).is_(None))
+    if within is not None:
+        query = query.join(OrgUnit, col(OrgUnit.id) == col(Agent.unit_id)).where(
+            col(OrgUnit.code).in_(sorted(within)))
+    agent = session.exec(query).first()
     if agent is None:
         return False
     agent.revoked_at = now
@@ -200,7 +207,7 @@ def revoke(session: Session, agent_id: uuid.UUID, *, actor: str, now: datetime |
 
 @dataclass(frozen=True)
 class AgentListing:
-    """One enrolled agent as ``agents list`` shows it."""
+    """One enrolled agent as ``agents list`` and the console's agents page show it."""
 
     id: uuid.UUID
     unit: str
@@ -211,6 +218,9 @@ class AgentListing:
     created_at: datetime
     last_seen: datetime | None
     revoked_at: datetime | None
+    device_name: str | None = None
+    reports_received: int = 0
+    version: str | None = None  # the agent version of its device's latest stored report
 
     def as_json(self) -> dict[str, object]:
         """For ``--json``: ids as text, times in ISO 8601."""
@@ -219,17 +229,45 @@ class AgentListing:
 
         return {"id": str(self.id), "unit": self.unit, "machine_id": self.machine_id, "hostname": self.hostname,
                 "device_id": self.device_id, "offline": self.offline, "created_at": iso(self.created_at),
-                "last_seen": iso(self.last_seen), "revoked_at": iso(self.revoked_at)}
+                "last_seen": iso(self.last_seen), "revoked_at": iso(self.revoked_at),
+                "device_name": self.device_name, "reports_received": self.reports_received,
+                "version": self.version}
 
 
-def list_agents(session: Session, *, unit_id: int | None = None) -> list[AgentListing]:
-    """Every agent (of one unit when given), newest enrolment first."""
-    query = select(Agent, OrgUnit.code).join(OrgUnit, col(OrgUnit.id) == col(Agent.unit_id))
+def list_agents(session: Session, *, unit_id: int | None = None,
+                within: Collection[str] | None = None) -> list[AgentListing]:
+    """Every agent (of one unit, or of the units ``within``, when given), newest enrolment first."""
+    a, u, d = table_of(Agent).c, table_of(OrgUnit).c, table_of(Device).c
+    query = (sa.select(a.id, u.code, a.machine_id, a.hostname, a.device_id, a.offline, a.created_at, a.last_seen,
+                       a.revoked_at, d.name, d.reports_received)
+             .select_from(table_of(Agent).join(table_of(OrgUnit), u.id == a.unit_id)
+                          .outerjoin(table_of(Device), d.id == a.device_id)))
     if unit_id is not None:
-        query = query.where(Agent.unit_id == unit_id)
-    rows = session.exec(query.order_by(col(Agent.created_at).desc(), col(Agent.id))).all()
-    return [AgentListing(a.id, code, a.machine_id, a.hostname, a.device_id, a.offline, a.created_at, a.last_seen,
-                         a.revoked_at) for a, code in rows]
+        query = query.where(a.unit_id == unit_id)
+    if within is not None:
+        query = query.where(u.code.in_(sorted(within)))
+    rows = session.execute(query.order_by(a.created_at.desc(), a.id)).all()
+    versions = _agent_versions(session, sorted({r.device_id for r in rows if r.device_id is not None}))
+    return [AgentListing(r.id, r.code, r.machine_id, r.hostname, r.device_id, r.offline, r.created_at, r.last_seen,
+                         r.revoked_at, r.name, r.reports_received or 0, versions.get(r.device_id))
+            for r in rows]
+
+
+def _agent_versions(session: Session, device_ids: list[int]) -> dict[int, str]:
+    """device id -> the agent version stated by its latest stored report."""
+    o, d = table_of(Observation).c, table_of(Device).c
+    found: dict[int, str] = {}
+    for start in range(0, len(device_ids), 500):  # bounded IN lists on every engine
+        rows = session.execute(
+            sa.select(o.device_id, o.facts).select_from(
+                table_of(Observation).join(table_of(Device), sa.and_(d.id == o.device_id,
+                                                                      d.last_observed_at == o.observed_at)))
+            .where(o.device_id.in_(device_ids[start:start + 500])).order_by(o.id))
+        for device_id, facts in rows:
+            version = json.loads(facts).get("agent_version")
+            if isinstance(version, str):
+                found[device_id] = version
+    return found
 
 
 def enrol_offline(session: Session, unit_code: str, device_name: str, *, actor: str, kind: str = "desktop",

@@ -6,6 +6,7 @@ by ``token list`` and accepted by ``token revoke`` as well as the id or the toke
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,12 +50,15 @@ class TokenRow:
         return "active"
 
 
-def list_tokens(session: Session, unit_code: str | None = None) -> list[TokenRow]:
-    """Every token (of one unit when asked), newest first."""
+def list_tokens(session: Session, unit_code: str | None = None, *,
+                within: Collection[str] | None = None) -> list[TokenRow]:
+    """Every token (of one unit when asked, of the units ``within`` when given), newest first."""
     unit = table_of(OrgUnit)
     query = select(EnrolmentToken, unit.c.code).join(unit, unit.c.id == EnrolmentToken.unit_id)
     if unit_code is not None:
         query = query.where(unit.c.code == unit_code)
+    if within is not None:
+        query = query.where(unit.c.code.in_(sorted(within)))
     rows = session.exec(query.order_by(col(EnrolmentToken.id).desc())).all()
     return [TokenRow(t.id or 0, t.token_hash[:FINGERPRINT], code, t.created_at, t.expires_at, t.created_by, t.uses,
                      t.max_uses, t.revoked_at) for t, code in rows]
@@ -83,9 +87,14 @@ def find_token(session: Session, wanted: str) -> EnrolmentToken:
     raise TokenNotFound(f"no enrolment token {wanted!r} (give its id or fingerprint from 'token list', or the token)")
 
 
-def revoke_token(session: Session, wanted: str, *, actor: str, now: datetime) -> tuple[EnrolmentToken, bool]:
-    """Revoke the token (audited); False when it already was."""
+def revoke_token(session: Session, wanted: str, *, actor: str, now: datetime,
+                 within: Collection[str] | None = None) -> tuple[EnrolmentToken, bool]:
+    """Revoke the token (audited); False when it already was. Outside the units ``within``, it is not found."""
     token = find_token(session, wanted)
+    if within is not None:
+        unit = session.get(OrgUnit, token.unit_id)
+        if unit is None or unit.code not in within:
+            raise TokenNotFound(f"no enrolment token {wanted!r} in this scope")
     if token.revoked_at is not None:
         return token, False
     token.revoked_at = now

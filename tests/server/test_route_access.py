@@ -86,6 +86,33 @@ def _logout(env: Env, who: Caller) -> httpx.Response:
     return env.client.post("/logout", headers=who.headers, data={"csrf": csrf.group(1) if csrf else "none"})
 
 
+def _csrf(env: Env, who: Caller) -> str:
+    """The caller's CSRF token from a page they may read (none for nobody and agents)."""
+    page = env.client.get("/", headers=who.headers)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    return csrf.group(1) if csrf else "none"
+
+
+def _new_token(env: Env, who: Caller) -> httpx.Response:
+    return env.client.post("/tokens", headers=who.headers, data={"csrf": _csrf(env, who), "unit": "X1", "days": "1"})
+
+
+def _revoke_token(env: Env, who: Caller) -> httpx.Response:
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    with writing(engine) as session:
+        _, token = create_token(session, "X1", days=1, actor="test")
+    return env.client.post(f"/tokens/{token.id}/revoke", headers=who.headers, data={"csrf": _csrf(env, who)})
+
+
+def _revoke_agent(env: Env, who: Caller) -> httpx.Response:
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    with writing(engine) as session:
+        token, _ = create_token(session, "X1", days=1, actor="test")
+    enrolled = env.client.post("/api/v1/enroll", json={"token": token, "machine_id": f"revoked-{uuid.uuid4()}"})
+    agent_id = enrolled.json()["agent_id"]
+    return env.client.post(f"/agents/{agent_id}/revoke", headers=who.headers, data={"csrf": _csrf(env, who)})
+
+
 def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str, admin: str) -> dict[str, str]:
     return dict(zip(CALLERS, (anonymous, agent, viewer, officer, outsider, admin), strict=True))
 
@@ -93,6 +120,7 @@ def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str
 EVERYONE = _expect(*["2xx"] * 6)
 SIGNED_IN_ONLY = _expect("303", "303", "2xx", "2xx", "2xx", "2xx")  # nobody: to the sign-in page
 X1_READERS = _expect("303", "303", "2xx", "2xx", "403", "2xx")
+X1_EDITORS = _expect("303", "303", "403", "2xx", "403", "2xx")
 X1_READERS_API = _expect("401", "401", "2xx", "2xx", "403", "2xx")
 
 #: (method, path as the app declares it) -> (the request, the answer each caller gets).
@@ -123,6 +151,13 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("GET", "/units"): (_get(f"/units?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
     ("GET", "/report"): (_get(f"/report?unit=X1&as_of={KEPT_AS_OF}&format=md"), X1_READERS),
     ("GET", "/audit"): (_get("/audit"), _expect("303", "303", "403", "403", "403", "2xx")),
+    # Enrolment tokens and agents: officers within their unit's subtree and admins; an out-of-scope unit's
+    # token or agent reads as not found.
+    ("GET", "/tokens"): (_get("/tokens?unit=X1"), X1_EDITORS),
+    ("POST", "/tokens"): (_new_token, _expect("303", "303", "403", "2xx", "400", "2xx")),
+    ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("303", "303", "403", "303", "404", "303")),
+    ("GET", "/agents"): (_get("/agents?unit=X1"), X1_EDITORS),
+    ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("303", "303", "403", "303", "404", "303")),
 }
 
 
