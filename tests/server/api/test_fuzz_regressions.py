@@ -8,6 +8,7 @@ report labels, and datetimes that round-trip on SQLite whatever the year an agen
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -66,3 +67,42 @@ def test_a_nul_byte_in_a_hostname_is_stripped(client: TestClient, engine: Engine
     with reading(engine) as session:
         device = session.exec(select(Device).where(Device.machine_id == world.machine_id)).one()
         assert device.hostname == "pc-1"
+
+
+# --- the console's forms: a token that is not ASCII (hmac.compare_digest refused it with a TypeError) -----------
+
+
+def _signed_in(client: TestClient, engine: Engine, name: str) -> dict[str, str]:
+    seed(engine)
+    return {"Cookie": f"kiemke_session={session_cookie(client, name)}"}
+
+
+def test_a_non_ascii_csrf_token_on_logout_is_refused(client: TestClient, engine: Engine) -> None:
+    answer = client.post("/logout", headers=_signed_in(client, engine, "officer"), data={"csrf": ".𬰪\x92>"},
+                         follow_redirects=False)
+    assert answer.status_code == 403, answer.text
+
+
+def test_a_non_ascii_csrf_token_on_a_form_is_refused(client: TestClient, engine: Engine) -> None:
+    answer = client.post("/devices/new", headers=_signed_in(client, engine, "officer"),
+                         data={"csrf": "é", "name": "Máy quét", "unit": "X1", "kind": "scanner"},
+                         follow_redirects=False)
+    assert answer.status_code == 403, answer.text
+
+
+def test_a_non_ascii_sign_in_cookie_is_refused(client: TestClient, engine: Engine) -> None:
+    seed(engine)
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    client.cookies.clear()
+    answer = client.post("/login", headers={"Cookie": "kiemke_login=\xe9t\xe9".encode("latin-1")},  # type: ignore[dict-item]
+                         data={"username": "admin", "password": "x", "csrf": csrf.group(1)}, follow_redirects=False)
+    assert answer.status_code == 400, answer.text
+
+
+def test_a_device_id_beyond_64_bits_is_a_bad_parameter(client: TestClient, engine: Engine) -> None:
+    officer = _signed_in(client, engine, "officer")
+    for path in ("/devices/9223372036854775808", "/devices/9223372036854775808/edit"):
+        answer = client.get(path, headers=officer)
+        assert answer.status_code == 400, (path, answer.text)
