@@ -137,6 +137,15 @@ def _read_or_create_key(path: Path) -> bytes:
     return key
 
 
+def same_token(given: str, expected: str) -> bool:
+    """Constant-time equality of a token sent by a client with the one expected, whatever ``given`` holds.
+
+    ``hmac.compare_digest`` refuses ``str`` with non-ASCII characters (TypeError), and a forged form field or
+    cookie may hold any: compare the UTF-8 bytes instead.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
 def sign(key: bytes, purpose: str, payload: dict[str, Any], now: float | None = None) -> str:
     """``payload`` with the time it was signed, as ``body.mac``; ``purpose`` keeps tokens from being swapped."""
     stamped = {**payload, "t": int(time.time() if now is None else now)}

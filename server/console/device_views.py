@@ -7,16 +7,16 @@ token. A device outside the user's reach reads exactly like one that does not ex
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
+from server.api.downloads import MAX_ID
 from server.clock import local_today
-from server.console.auth import ConsoleUser
+from server.console.auth import ConsoleUser, same_token
 from server.console.device_detail import load_detail, local_time
 from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
 from server.db import reading
@@ -29,6 +29,8 @@ from server.services.spreadsheets import DEVICE_KINDS, STATUSES
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=2000)]
+#: A device id the database can hold: a larger one is a bad parameter (400), not an overflow.
+DeviceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def editor(request: Request, user: UserDep) -> ConsoleUser:
@@ -47,7 +49,7 @@ def _not_found(view: View) -> ConsoleError:
 
 
 def check_csrf(view: View, csrf: str) -> None:
-    if not hmac.compare_digest(csrf, view.user.csrf):
+    if not same_token(csrf, view.user.csrf):
         raise ConsoleError(403, "forbidden_title", view.texts("login_form_expired"))
 
 
@@ -78,7 +80,7 @@ def new_asset(request: Request, user: EditorDep, csrf: Text = "", name: Text = "
 
 
 @router.get("/devices/{device_id}")
-def device_page(request: Request, user: UserDep, device_id: int, as_of: AsOf = None, unit: UnitQ = None,
+def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsOf = None, unit: UnitQ = None,
                 saved: bool = False) -> Response:
     """One device as of the date: identity, hardware, OS, antivirus, network, age evidence, checks, timeline."""
     view = _view(request, user, as_of, unit)
@@ -110,14 +112,14 @@ def _current(request: Request, view: View, device_id: int) -> dict[str, str]:
 
 
 @router.get("/devices/{device_id}/edit")
-def edit_form(request: Request, user: EditorDep, device_id: int) -> Response:
+def edit_form(request: Request, user: EditorDep, device_id: DeviceId) -> Response:
     """The form with the device's kept facts as they stand today."""
     view = _view(request, user, None, None)
     return _form(request, view, device_id, _current(request, view, device_id), {})
 
 
 @router.post("/devices/{device_id}/edit")
-def edit(request: Request, user: EditorDep, device_id: int, csrf: Text = "", name: Text = "", unit: Text = "",
+def edit(request: Request, user: EditorDep, device_id: DeviceId, csrf: Text = "", name: Text = "", unit: Text = "",
          kind: Text = "", status: Text = "", vendor: Text = "", model: Text = "", serial: Text = "",
          purchased_on: Text = "", air_gapped: Text = "") -> Response:
     """Save the corrections as a new version (audited), or show the form again with each field's problem."""

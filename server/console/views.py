@@ -8,7 +8,6 @@ nothing fetched from elsewhere, and a Content-Security-Policy that says so. Each
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import math
 import secrets
@@ -316,7 +315,7 @@ def login(
     texts = Texts(_lang(request))
     payload = auth.unsign(auth.signing_key(settings), "login", csrf, 3600)
     nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
-    if payload is None or not nonce or not hmac.compare_digest(str(payload.get("n", "")), nonce):
+    if payload is None or not nonce or not auth.same_token(nonce, str(payload.get("n", ""))):
         return _login_page(request, next, texts("login_form_expired"), status=400)
     throttle = auth.LoginThrottle(trusted=settings.trusted_proxies)
     address = _client(request)
@@ -348,7 +347,7 @@ def login_link(request: Request, token: Annotated[str, Query(max_length=1024)] =
 @router.post("/logout")
 def logout(request: Request, user: UserDep, csrf: Annotated[str, Form(max_length=512)] = "") -> Response:
     """End the session (the form carries the session's CSRF token)."""
-    if not hmac.compare_digest(csrf, user.csrf):
+    if not auth.same_token(csrf, user.csrf):
         raise ConsoleError(403, "forbidden_title", Texts(_lang(request))("login_form_expired"))
     auth.record(_engine(request), user.username, "console.logout", address=_client(request))
     response = RedirectResponse("/login", status_code=303)

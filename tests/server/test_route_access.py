@@ -4,6 +4,11 @@
 must get: nobody, the agent's key (X1), a viewer and an officer bound to X1 (the scope asked for), an officer
 bound to X2 (out of that scope), the administrator. A route added without a rule fails
 ``test_every_route_has_a_rule`` with its name.
+
+Answers: a status (``"2xx"`` any success), ``"login"`` for the console's redirect to its sign-in page, and
+``"303"`` for any other redirect (a form saved). The console's forms are posted with the caller's own session
+and its CSRF token, so a refusal is the server's rule, not a missing token; a refused form leaves no audit
+entry of a change by that caller.
 """
 
 from __future__ import annotations
@@ -19,17 +24,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import func, select
 
 from server.config import Settings
-from server.console.auth import LOGIN_COOKIE, SESSION_COOKIE
-from server.db import make_engine, upgrade, writing
+from server.console.auth import LOGIN_COOKIE, SESSION_COOKIE, create_user
+from server.db import make_engine, reading, upgrade, writing
 from server.main import create_app
+from server.models import AuditLog
 from server.services.enrolment import create_token
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
-from tests.server.world import KEPT_AS_OF, USERS, World, seed, session_cookie
+from tests.server.world import KEPT_AS_OF, PASSWORD, USERS, World, seed, session_cookie
 
 CALLERS = ("anonymous", "agent", "viewer", "officer", "outsider", "admin")
+METRICS_TOKEN = "proof-metrics-token-0123456789abcdef"
 
 
 @dataclass
@@ -53,7 +61,38 @@ Call = Callable[[Env, Caller], httpx.Response]
 
 
 def _get(path: str) -> Call:
-    return lambda env, who: env.client.get(path.format(kept=env.world.kept_id), headers=who.headers)
+    """GET ``path`` (``{kept}``: the kept report's id, ``{device}``: X1's printer) with the caller's credentials."""
+    return lambda env, who: env.client.get(path.format(kept=env.world.kept_id, device=env.world.device_id),
+                                           headers=who.headers)
+
+
+def _csrf(env: Env, who: Caller) -> str:
+    """The CSRF token of the caller's session, read from a page every signed-in user sees; none for nobody."""
+    page = env.client.get("/account", headers=who.headers)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    env.client.cookies.clear()
+    return found.group(1) if found else "none"
+
+
+def _form(path: str, **values: str) -> Call:
+    """POST a console form to ``path`` with the caller's session and its CSRF token.
+
+    ``{device}`` is X1's printer, ``{who}`` the caller's name, ``{uid}`` a fresh id (names that must be new).
+    """
+
+    def call(env: Env, who: Caller) -> httpx.Response:
+        fill = {"device": env.world.device_id, "who": who.name, "uid": uuid.uuid4().hex[:8]}
+        data = {name: value.format(**fill) for name, value in values.items()}
+        return env.client.post(path.format(**fill), headers=who.headers, data={**data, "csrf": _csrf(env, who)})
+
+    return call
+
+
+def _change_user(env: Env, who: Caller) -> httpx.Response:
+    """Disable a user made for the purpose (never one of the callers)."""
+    target = f"spare-{who.name}-{uuid.uuid4().hex[:8]}"
+    create_user(env.client.app.state.engine, target, PASSWORD, "viewer", "X1", actor="test")  # type: ignore[attr-defined]
+    return env.client.post(f"/users/{target}/disable", headers=who.headers, data={"csrf": _csrf(env, who)})
 
 
 def _enroll(env: Env, who: Caller) -> httpx.Response:
@@ -118,10 +157,17 @@ def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str
 
 
 EVERYONE = _expect(*["2xx"] * 6)
-SIGNED_IN_ONLY = _expect("303", "303", "2xx", "2xx", "2xx", "2xx")  # nobody: to the sign-in page
-X1_READERS = _expect("303", "303", "2xx", "2xx", "403", "2xx")
-X1_EDITORS = _expect("303", "303", "403", "2xx", "403", "2xx")
+SIGNED_IN_ONLY = _expect("login", "login", "2xx", "2xx", "2xx", "2xx")
+X1_READERS = _expect("login", "login", "2xx", "2xx", "403", "2xx")
+#: Enrolment tokens and agents of X1: its officers and admins; viewers never; another unit's officer 403.
+X1_ENROLLERS = _expect("login", "login", "403", "2xx", "403", "2xx")
 X1_READERS_API = _expect("401", "401", "2xx", "2xx", "403", "2xx")
+ADMIN_ONLY = _expect("login", "login", "403", "403", "403", "2xx")
+#: A device or unit of X1: read by its readers; out of reach it reads as unknown (404).
+X1_RECORD = _expect("login", "login", "2xx", "2xx", "404", "2xx")
+#: Changing X1's records: officers of X1 and admins; viewers never (403); out of reach reads as unknown.
+X1_EDITORS = _expect("login", "login", "403", "2xx", "404", "2xx")
+X1_EDITORS_SAVE = _expect("login", "login", "403", "303", "404", "303")
 
 #: (method, path as the app declares it) -> (the request, the answer each caller gets).
 ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
@@ -131,6 +177,8 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("GET", "/redoc"): (_get("/redoc"), EVERYONE),
     ("GET", "/static/{path}"): (_get("/static/console.css"), EVERYONE),
     ("GET", "/api/v1/health"): (_get("/api/v1/health"), EVERYONE),
+    # Prometheus scrapes with its own token (KIEMKE_METRICS_TOKEN), never a user's or an agent's credentials.
+    ("GET", "/metrics"): (_get("/metrics"), _expect(*["401"] * 6)),
     # The enrolment token is the credential: whoever holds a valid one enrols, whatever else they send.
     ("POST", "/api/v1/enroll"): (_enroll, EVERYONE),
     ("POST", "/api/v1/reports"): (_report, _expect("401", "2xx", "401", "401", "401", "401")),
@@ -144,20 +192,43 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("GET", "/login"): (_get("/login"), _expect("2xx", "2xx", "303", "303", "303", "303")),
     ("POST", "/login"): (_login, _expect("401", "401", "401", "401", "401", "401")),  # a wrong password
     ("GET", "/login/link"): (_get("/login/link?token=forged.token"), _expect(*["400"] * 6)),
-    ("POST", "/logout"): (_logout, _expect("303", "303", "303", "303", "303", "303")),
+    ("POST", "/logout"): (_logout, _expect(*["login"] * 6)),
     ("GET", "/"): (_get(f"/?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
     ("GET", "/devices"): (_get(f"/devices?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
     ("GET", "/devices.csv"): (_get(f"/devices.csv?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
+    ("GET", "/devices.xlsx"): (_get(f"/devices.xlsx?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
+    ("GET", "/devices/{device_id}"): (_get("/devices/{device}"), X1_RECORD),
+    ("GET", "/devices/{device_id}/edit"): (_get("/devices/{device}/edit"), X1_EDITORS),
+    ("POST", "/devices/{device_id}/edit"): (
+        _form("/devices/{device}/edit", name="Máy in (sửa: {who})", unit="X1", kind="printer", status="in_use"),
+        X1_EDITORS_SAVE),
+    # Adding to X1: the outsider's page for X1 is refused, and so is X1 as the unit of their form (400).
+    ("GET", "/devices/new"): (_get("/devices/new?unit=X1"), _expect("login", "login", "403", "2xx", "403", "2xx")),
+    ("POST", "/devices/new"): (
+        _form("/devices/new", name="Máy quét {who} {uid}", unit="X1", kind="scanner", status="in_use"),
+        _expect("login", "login", "403", "303", "400", "303")),
     ("GET", "/units"): (_get(f"/units?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
+    ("GET", "/units/{code}/edit"): (_get("/units/X1/edit"), X1_EDITORS),
+    ("POST", "/units/{code}/edit"): (
+        _form("/units/X1/edit", name="Xã Một", kind="commune", parent="UBND", staff="12", lan="yes"),
+        X1_EDITORS_SAVE),
     ("GET", "/report"): (_get(f"/report?unit=X1&as_of={KEPT_AS_OF}&format=md"), X1_READERS),
-    ("GET", "/audit"): (_get("/audit"), _expect("303", "303", "403", "403", "403", "2xx")),
+    ("GET", "/audit"): (_get("/audit"), ADMIN_ONLY),
+    ("GET", "/users"): (_get("/users"), ADMIN_ONLY),
+    ("POST", "/users"): (_form("/users", username="new-{who}-{uid}", role="viewer", unit="X1"), ADMIN_ONLY),
+    ("POST", "/users/{username}/{action}"): (_change_user, _expect("login", "login", "403", "403", "403", "303")),
+    ("GET", "/account"): (_get("/account"), SIGNED_IN_ONLY),
+    # Everyone signed in sets their own password (here to the same one, so the other rules still sign in).
+    ("POST", "/account/password"): (
+        _form("/account/password", current=PASSWORD, new=PASSWORD, again=PASSWORD),
+        _expect("login", "login", "303", "303", "303", "303")),
     # Enrolment tokens and agents: officers within their unit's subtree and admins; an out-of-scope unit's
     # token or agent reads as not found.
-    ("GET", "/tokens"): (_get("/tokens?unit=X1"), X1_EDITORS),
-    ("POST", "/tokens"): (_new_token, _expect("303", "303", "403", "2xx", "400", "2xx")),
-    ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("303", "303", "403", "303", "404", "303")),
-    ("GET", "/agents"): (_get("/agents?unit=X1"), X1_EDITORS),
-    ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("303", "303", "403", "303", "404", "303")),
+    ("GET", "/tokens"): (_get("/tokens?unit=X1"), X1_ENROLLERS),
+    ("POST", "/tokens"): (_new_token, _expect("login", "login", "403", "2xx", "400", "2xx")),
+    ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("login", "login", "403", "303", "404", "303")),
+    ("GET", "/agents"): (_get("/agents?unit=X1"), X1_ENROLLERS),
+    ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("login", "login", "403", "303", "404", "303")),
 }
 
 
@@ -192,7 +263,8 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         upgrade(engine)
         world = seed(engine)
         engine.dispose()
-        settings = Settings(environment="test", data_dir=folder, database_url=url, scheduler=False)
+        settings = Settings(environment="test", data_dir=folder, database_url=url, scheduler=False,
+                            metrics_token=METRICS_TOKEN)
         app = create_app(settings)
         with TestClient(app, follow_redirects=False) as client:
             yield Env(client, world, settings)
@@ -221,15 +293,45 @@ def test_the_callers_are_the_ones_described() -> None:
     assert USERS["officer"][1] == "X1" and USERS["outsider"][1] == "X2" and USERS["viewer"][1] == "X1"
 
 
+def _matches(answer: httpx.Response, want: str) -> bool:
+    got = str(answer.status_code)
+    to_login = got == "303" and answer.headers.get("location", "").startswith("/login")
+    if want == "login":
+        return to_login
+    if want == "303":
+        return got == "303" and not to_login
+    return got == want or (want.endswith("xx") and got[0] == want[0])
+
+
+def _changes_by(env: Env, username: str) -> int:
+    """How many audit entries record a change made by ``username`` (sign-ins and downloads left out)."""
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    with reading(engine) as session:
+        query = select(func.count()).select_from(AuditLog).where(
+            AuditLog.actor == username, ~AuditLog.action.startswith("console."))  # type: ignore[attr-defined]
+        return int(session.exec(query).one())
+
+
 @pytest.mark.parametrize("route", sorted(ACCESS), ids=lambda r: f"{r[0]} {r[1]}")
 def test_each_caller_gets_the_answer_of_the_rule(env: Env, route: tuple[str, str]) -> None:
     call, expected = ACCESS[route]
     wrong = []
     for caller in _callers(env):
         env.client.cookies.clear()  # only the caller's own credentials go with the request
+        before = _changes_by(env, caller.name)
         answer = call(env, caller)
+        env.client.cookies.clear()  # nor does a cookie the answer set go with the next caller's
         want = expected[caller.name]
-        got = str(answer.status_code)
-        if not (got == want or (want.endswith("xx") and got[0] == want[0])):
-            wrong.append(f"{caller.name}: {got} (rule: {want}) {answer.text[:200]!r}")
+        if not _matches(answer, want):
+            wrong.append(f"{caller.name}: {answer.status_code} {answer.headers.get('location', '')} (rule: {want}) "
+                         f"{answer.text[:200]!r}")
+        elif want not in ("2xx", "303") and _changes_by(env, caller.name) != before:
+            wrong.append(f"{caller.name}: refused ({answer.status_code}) but a change was audited")
     assert not wrong, f"{route[0]} {route[1]}\n" + "\n".join(wrong)
+
+
+def test_metrics_answer_their_own_token(env: Env) -> None:
+    env.client.cookies.clear()
+    answer = env.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert answer.status_code == 200
+    assert "kiemke" in answer.text

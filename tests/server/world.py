@@ -2,7 +2,8 @@
 
 Units: the district ``UBND`` with two communes ``X1`` and ``X2``. Callers: an agent enrolled in X1, a viewer
 and an officer bound to X1, an officer bound to X2 (out of X1's scope), an unbound administrator. One report
-of X1 is kept so that ``/api/v1/report/kept/{id}`` has something to find.
+of X1 is kept so that ``/api/v1/report/kept/{id}`` has something to find, and X1 has a hand-entered printer
+so that the device pages have one to show.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 from server.console.auth import SESSION_COOKIE, create_user
 from server.db import reading, writing
 from server.report.generate import ReportRequest, keep, make_report
+from server.services.assets import AssetForm, add_asset
 from server.services.policy import Policy
 from shared.protocol import HEALTH_PATH
 from tests.server.factories import enrolled_agent, make_unit
@@ -39,15 +41,16 @@ USERS = {"admin": ("admin", None), "viewer": ("viewer", "X1"), "officer": ("offi
 
 @dataclass(frozen=True)
 class World:
-    """What ``seed`` made: the agent's key and machine id, and the kept report's id."""
+    """What ``seed`` made: the agent's key and machine id, the kept report's id, X1's printer's device id."""
 
     agent_key: str
     machine_id: str
     kept_id: int
+    device_id: int
 
 
 def seed(engine: Engine) -> World:
-    """Units, an enrolled agent, users of each role and reach, and one kept report."""
+    """Units, an enrolled agent, users of each role and reach, one kept report and a hand-entered printer."""
     make_unit(engine, "UBND", "district", name="Huyện")
     make_unit(engine, "X1", "commune", parent="UBND", name="Xã Một")
     make_unit(engine, "X2", "commune", parent="UBND", name="Xã Hai")
@@ -60,7 +63,9 @@ def seed(engine: Engine) -> World:
         kept = keep(session, document, trigger="manual")
         assert kept.id is not None
         kept_id = kept.id
-    return World(agent_key=key, machine_id="proof-pc-1", kept_id=kept_id)
+    printer = add_asset(engine, AssetForm({"name": "Máy in tổ một cửa", "unit": "X1", "kind": "printer",
+                                           "status": "in_use"}), actor="test", allowed={"X1"}, today=KEPT_AS_OF)
+    return World(agent_key=key, machine_id="proof-pc-1", kept_id=kept_id, device_id=printer.device_id)
 
 
 def session_cookie(client: httpx.Client | TestClient, username: str) -> str:
