@@ -144,6 +144,8 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/audit": ("action", "actor", "unit", "since", "until", "page", "lang"),
     "/users": ("lang",),
     "/account": ("changed", "lang"),
+    "/tokens": ("unit", "lang"),
+    "/agents": ("unit", "lang"),
     "/login": ("next", "lang"),
     "/login/link": ("token",),
     "/static/{path}": (),
@@ -159,6 +161,9 @@ CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/users": ("username", "role", "unit"),
     "/users/{username}/{action}": (),
     "/account/password": ("current", "new", "again"),
+    "/tokens": ("unit", "days", "max_uses"),
+    "/tokens/{token_id}/revoke": (),
+    "/agents/{agent_id}/revoke": (),
 }
 #: A valid token signs the caller out of every session (logout) or is meaningless (sign-in has its own).
 _NO_SESSION_TOKEN = {"/login", "/logout"}
@@ -188,6 +193,9 @@ _PATH_VALUES = {
                       st.text(max_size=20)),
     "username": st.one_of(st.sampled_from(["spare-1", "nobody", "a\x00b"]), st.text(max_size=30)).filter(
         lambda name: name.strip() not in USERS),
+    "token_id": st.one_of(st.sampled_from(["0", "1", "-1", "2147483648", "9223372036854775808", "1e3"]),
+                          st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
+    "agent_id": st.one_of(st.uuids().map(str), st.sampled_from(["0", "not-a-uuid", "a\x00b"]), st.text(max_size=40)),
     "action": st.one_of(st.sampled_from(["disable", "enable", "reset-password", "delete"]), st.text(max_size=12)),
     "path": st.one_of(st.sampled_from(["console.css", "favicon.svg", "../pyproject.toml", "..%2F..%2Fetc%2Fpasswd",
                                        "%00"]), st.text(max_size=30)),
