@@ -264,7 +264,9 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
     devices = [d for d in snapshot.devices if unit_code is None or d.unit_code in in_scope]
     # Seats go oldest installation first across the whole snapshot, so this pass precedes the device pass.
     licensing = assess_licences(snapshot.devices, tree, snapshot.licences, snapshot.as_of, policy)
-    warn_until = snapshot.as_of + timedelta(days=policy.licence_expiry_warn_days)
+    # the last days of the calendar have no 30 days after them: the warning window ends with the calendar
+    warn_until = snapshot.as_of + timedelta(days=min(policy.licence_expiry_warn_days,
+                                                     (date.max - snapshot.as_of).days))
 
     own: dict[str, dict[str, _Tally]] = {code: _tallies() for code in scope}
     outside = _tallies()  # devices of units missing from the tree: counted in the whole-tree total only
