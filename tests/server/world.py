@@ -94,6 +94,7 @@ def served(database_url: str, data_dir: Path) -> Iterator[str]:
     env = {**os.environ, "KIEMKE_DATABASE_URL": database_url, "KIEMKE_DATA_DIR": str(data_dir),
            "KIEMKE_ENV": "test", "KIEMKE_SCHEDULER": "false"}
     port = _free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from server.models import Device, Observation, ReceivedReport, table_of
-from shared.protocol import HEALTH_PATH, REPORTS_PATH
+from shared.protocol import REPORTS_PATH
 from tests.server.factories import T0, enrolled_agent, make_report, make_unit
+from tests.server.world import served
 
 pytestmark = pytest.mark.slow
 
@@ -30,44 +27,11 @@ MACHINES = 6
 REPORTS_PER_MACHINE = 8
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def servers(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     """Base URLs of real uvicorn processes sharing the test database."""
-    env = {**os.environ, "KIEMKE_DATABASE_URL": database_url, "KIEMKE_DATA_DIR": str(tmp_path), "KIEMKE_ENV": "test"}
-    procs, urls = [], []
-    for n in range(PROCESSES):
-        port = _free_port()
-        log = (tmp_path / f"server-{n}.log").open("wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "server.main:app_from_env", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        ))
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 60
-        for url, proc in zip(urls, procs, strict=True):
-            while True:
-                assert proc.poll() is None, (tmp_path / "server-0.log").read_text()
-                try:
-                    if httpx.get(url + HEALTH_PATH, timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
+    with ExitStack() as stack:
+        yield [stack.enter_context(served(database_url, tmp_path / f"server-{n}")) for n in range(PROCESSES)]
 
 
 def test_same_reports_to_every_process_at_once(engine: Engine, servers: list[str]) -> None:

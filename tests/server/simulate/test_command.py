@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,46 +15,19 @@ from server.cli import main
 from server.db import writing
 from server.models import Agent, Device, ReceivedReport, table_of
 from server.services.enrolment import create_token, revoke
-from shared.protocol import HEALTH_PATH
 from tests.server.factories import make_unit
+from tests.server.world import served
 
 pytestmark = pytest.mark.slow
 
 AGENTS = 24
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[str]:
     """Base URL of a real server process on the test database."""
-    port = _free_port()
-    env = {**os.environ, "KIEMKE_DATABASE_URL": database_url, "KIEMKE_DATA_DIR": str(tmp_path), "KIEMKE_ENV": "test"}
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "server.main:app_from_env", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"], env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(url + HEALTH_PATH, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+    with served(database_url, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _simulate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
