@@ -25,8 +25,8 @@ from sqlalchemy.engine import Engine
 
 from server.models import Device, ReceivedReport, table_of
 from shared.protocol import HEALTH_PATH, REPORTS_PATH
-from tests.server.api.test_concurrency import _free_port
 from tests.server.factories import T0, enrolled_agent, make_report, make_unit
+from tests.server.world import _free_port
 
 pytestmark = pytest.mark.slow
 
