@@ -188,6 +188,8 @@ class Observation(SQLModel, table=True):
     clock_wrong: bool = Field(default=False, description="The PC's clock was wrong: filed at receipt time")
     claimed_collected_at: str | None = Field(default=None, max_length=40,
                                              description="The collected_at the PC claimed, when its clock was wrong")
+    detections_readable: bool | None = Field(
+        default=None, description="An antivirus history was read (None: the report did not collect detections)")
     facts: str = Field(sa_type=sa.Text, description="The normalised report JSON behind the columns")
 
 
@@ -225,6 +227,44 @@ class ReceivedReport(SQLModel, table=True):
     stored: bool = Field(default=False, description="This report added an Observation")
     claimed_collected_at: str | None = Field(default=None, max_length=40,
                                              description="The PC's own collected_at when it was not believed")
+
+
+class Detection(SQLModel, table=True):
+    """One malware detection on one device, stored once however many reports repeat it.
+
+    Its state over time is in ``DetectionEvent`` (one row per change), so any past date can be rebuilt.
+    """
+
+    __tablename__ = "detection"
+    __table_args__ = (sa.UniqueConstraint("device_id", "key", name="uq_detection_device_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    key: str = Field(max_length=128, description="The agent's stable id of the detection on this machine")
+    threat: str = Field(max_length=512)
+    category: str | None = Field(default=None, max_length=128)
+    severity: str = Field(default="unknown", max_length=16)
+    source: str = Field(max_length=16, description="defender, clamav, xprotect, mrt or other")
+    product: str | None = Field(default=None, max_length=128)
+    resources: str = Field(default="[]", sa_type=sa.Text, description="JSON list of affected files")
+    detected_at: datetime | None = _ts(description="When the product first detected it, as the PC said")
+    first_reported_at: datetime = _ts(nullable=False, description="Filed time of the first report showing it")
+    status: str = Field(default="unknown", max_length=16, description="Its latest status (see DetectionEvent)")
+    status_since: datetime = _ts(nullable=False, description="Filed time of the report that gave the latest status")
+
+
+class DetectionEvent(SQLModel, table=True):
+    """A detection's status as one report stated it, stored only when it changed."""
+
+    __tablename__ = "detection_event"
+    __table_args__ = (sa.Index("ix_detection_event_detection_time", "detection_id", "observed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    detection_id: int = Field(foreign_key="detection.id")
+    observed_at: datetime = _ts(nullable=False, description="The report's filed time")
+    report_id: uuid.UUID
+    status: str = Field(max_length=16, description="active, remediated, failed, allowed or unknown")
+    action: str | None = Field(default=None, max_length=128)
+    action_success: bool | None = None
+    remediated_at: datetime | None = _ts(description="When the product says the action completed")
 
 
 # --- licences ---------------------------------------------------------------------------------------------

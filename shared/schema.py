@@ -19,7 +19,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.text import clean_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The server accepts the current version and the one before it (never below 1).
 ACCEPTED_SCHEMA_VERSIONS = frozenset(v for v in (SCHEMA_VERSION, SCHEMA_VERSION - 1) if v >= 1)
 
@@ -30,6 +30,11 @@ InterfaceKind = Literal["ethernet", "wifi", "virtual", "loopback", "other"]
 AntivirusSource = Literal[
     "security_center", "defender", "service", "installed_program", "clamav", "xprotect", "other"
 ]
+DetectionSource = Literal["defender", "clamav", "xprotect", "mrt", "other"]
+#: Where a detection stands: still on the machine (``active``), dealt with (``remediated``: removed, cleaned or
+#: quarantined), the product's action failed (``failed``), let through by a person (``allowed``), or unknown.
+DetectionStatus = Literal["active", "remediated", "failed", "allowed", "unknown"]
+Severity = Literal["low", "moderate", "high", "severe", "unknown"]
 PeripheralKind = Literal["printer", "scanner", "multifunction", "other"]
 Connection = Literal["usb", "network", "local", "virtual", "unknown"]
 
@@ -258,6 +263,53 @@ class Peripherals(_Part):
     monitors: list[Monitor] = Field(default_factory=list, max_length=16, description="Attached monitors")
 
 
+class Detection(_Part):
+    """One malware detection from a product's own history (Defender, ClamAV, XProtect/MRT)."""
+
+    id: ShortText = Field(
+        description="Stable id of the detection on this machine (Defender's DetectionID; for ClamAV and XProtect a "
+        "digest of time, threat and file), so a detection seen in many reports is stored once"
+    )
+    threat: Text = Field(description="Threat name as the product gives it, e.g. 'Trojan:Win32/Wacatac.B!ml'")
+    category: ShortText | None = Field(None, description="Threat category, e.g. 'Trojan', 'Virus', 'Adware'")
+    severity: Severity = Field("unknown", description="low, moderate, high, severe or unknown")
+    detected_at: Timestamp | None = Field(None, description="When the product first detected it (UTC)")
+    resources: list[Text] = Field(
+        default_factory=list, max_length=16, description="Files or other resources affected (first 16)"
+    )
+    action: ShortText | None = Field(
+        None, description="What the product did: quarantine, remove, clean, allow, block, none, or its own word"
+    )
+    action_success: bool | None = Field(None, description="The action succeeded; None when unknown")
+    remediated_at: Timestamp | None = Field(None, description="When the action completed (UTC)")
+    status: DetectionStatus = Field(
+        "unknown", description="active (still present), remediated, failed, allowed or unknown"
+    )
+    source: DetectionSource = Field(description="Whose history: defender, clamav, xprotect, mrt or other")
+    product: ShortText | None = Field(None, description="Product that made the detection, as displayed")
+
+
+class Detections(_Part):
+    """What the antivirus products' own histories say this machine caught (schema version 2)."""
+
+    readable: bool | None = Field(
+        None,
+        description="True when at least one product's history was read (then an empty list means nothing was "
+        "found); False when no installed product's history can be read (detections unknown, never zero)",
+    )
+    sources: list[DetectionSource] = Field(
+        default_factory=list, max_length=8, description="Histories that were read"
+    )
+    unreadable: list[Text] = Field(
+        default_factory=list, max_length=64,
+        description="Products found whose history this agent cannot read (their detections are unknown)",
+    )
+    items: list[Detection] = Field(
+        default_factory=list, max_length=200, description="The latest detections, newest first (at most 200)"
+    )
+    truncated: bool = Field(False, description="The history held more than the detections listed")
+
+
 class InventoryReport(_Part):
     """One collection from one computer."""
 
@@ -286,6 +338,9 @@ class InventoryReport(_Part):
     firewall: Firewall = Field(default_factory=Firewall, description="Host firewall")
     network: Network = Field(default_factory=Network, description="Network and connectivity")
     peripherals: Peripherals = Field(default_factory=Peripherals, description="Printers, scanners, monitors")
+    detections: Detections | None = Field(
+        None, description="Malware detections from the products' histories; None in version 1 (not collected)"
+    )
     errors: list[CollectorError] = Field(
         default_factory=list, max_length=200, description="Fact families that failed, and why"
     )

@@ -104,3 +104,27 @@ def test_split_agent_key() -> None:
     assert parsed is not None and parsed[1] == "secret"
     assert split_agent_key("nope") is None
     assert split_agent_key("kk_not-a-uuid_x") is None
+
+
+def test_version_1_reports_are_still_accepted_and_say_detections_were_not_collected() -> None:
+    assert schema.SCHEMA_VERSION == 2 and 1 in schema.ACCEPTED_SCHEMA_VERSIONS
+    report = schema.InventoryReport.model_validate(
+        {"schema_version": 1, "machine_id": "m", "collected_at": "2024-05-18T07:00:00Z"})
+    assert report.detections is None
+
+
+def test_detections_are_bounded_and_typed() -> None:
+    item = {"id": "{A1}", "threat": "Trojan:Win32/Wacatac.B!ml", "source": "defender", "status": "active",
+            "severity": "severe", "detected_at": "2026-11-30T09:15:00+07:00", "resources": ["file:_C:\\x.exe"]}
+    report = schema.InventoryReport.model_validate(
+        {"machine_id": "m", "collected_at": "2026-12-01T00:00:00Z",
+         "detections": {"readable": True, "sources": ["defender"], "items": [item]}})
+    assert report.detections is not None
+    found = report.detections.items[0]
+    assert found.detected_at == datetime(2026, 11, 30, 2, 15, tzinfo=timezone.utc)
+    assert found.status == "active" and found.severity == "severe"
+    for bad in ({"items": [item] * 201}, {"items": [{**item, "status": "gone"}]},
+                {"items": [{**item, "resources": ["f"] * 17}]}, {"items": [{**item, "source": "bkav"}]}):
+        with pytest.raises(ValidationError):
+            schema.InventoryReport.model_validate(
+                {"machine_id": "m", "collected_at": "2026-12-01T00:00:00Z", "detections": bad})
