@@ -616,7 +616,7 @@ _ONACCESS_PREFIX = re.compile(r"^(?:ScanOnAccess|OnAccess(?:Prevention)?|ClamIno
 _MOVED = re.compile(r"^(.+): (moved|copied) to '(.+)'$")
 _REMOVED = re.compile(r"^(.+): Removed\.$")
 _FAILED = re.compile(r"^(?:ERROR: )?Can't (move|remove) file '?(.+?)'?\.?$")
-_SCAN_DATE = re.compile(r"^Start Date:\s*(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)$")
+_SCAN_DATE = re.compile(r"^(Start|End) Date:\s*(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)$")
 _EXTENDED_INFO = re.compile(r"\([0-9a-f]{32}:\d+\)$")
 CLAMAV = "ClamAV"
 
@@ -688,11 +688,15 @@ def parse_clamav_log(text: str, utc_offset_minutes: int = 0) -> list[Detection]:
             when, line = when or _local(clamd.group(1), "%a %b %d %H:%M:%S %Y", zone), clamd.group(2).strip()
         line = _ONACCESS_PREFIX.sub("", line)
         scan = _SCAN_DATE.match(line)
-        if scan:
-            start = _local(" ".join(scan.groups()), "%Y %m %d %H %M %S", zone)
+        if scan:  # the summary dates the scan's lines: found at its start, dealt with by its end
+            stamp = _local(" ".join(scan.groups()[1:]), "%Y %m %d %H %M %S", zone)
             for item in waiting:
-                item.when = start
-            waiting = []
+                if scan.group(1) == "Start":
+                    item.when = item.when or stamp
+                elif item.action is not None and item.done_at is None and item.success:
+                    item.done_at = stamp
+            if scan.group(1) == "End":
+                waiting = []
             continue
         if line.endswith(" FOUND"):
             path, sep, threat = line[: -len(" FOUND")].rpartition(": ")
@@ -719,7 +723,7 @@ def parse_clamav_log(text: str, utc_offset_minutes: int = 0) -> list[Detection]:
             item = latest[failed.group(2)]
             item.status, item.success = "failed", False
             item.action = "quarantine" if failed.group(1) == "move" else "remove"
-    held = {id(item) for item in waiting} if "SCAN SUMMARY" in text else set()
+    held = {id(item) for item in waiting if item.when is None} if "SCAN SUMMARY" in text else set()
     return [item.detection() for item in found if id(item) not in held]
 
 
