@@ -975,7 +975,7 @@ def _defender_detection(item: Record, threat: Record) -> Detection | None:
     return Detection(
         id=short(item.get("DetectionID")) or detection_id("defender", detected, name, first_file),
         threat=name,
-        category=_CATEGORY.get(category_id or 0) or (match.group(1) if match else None),
+        category=_CATEGORY.get(category_id or 0) or (short(match.group(1)) if match else None),
         severity=_SEVERITY.get(to_int(threat.get("SeverityID")) or 0, "unknown"),
         detected_at=detected,
         resources=resources,

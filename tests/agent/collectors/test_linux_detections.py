@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.capture import capture
 from agent.collect import collect_report
@@ -187,3 +189,11 @@ def test_the_eicar_file_itself_is_what_clamav_names(tmp_path: Path) -> None:
         ("/home/canbo/Downloads/eicar_com.zip", "remediated"), ("/home/canbo/Desktop/eicar.com", "active"),
         ("/home/canbo/Desktop/eicar.com", "active")]
     assert len({d.id for d in report.detections.items}) == len(report.detections.items) == 7
+
+
+@given(st.text(max_size=400), st.integers(-(2**20), 2**20))
+@settings(max_examples=200, deadline=None)
+def test_any_log_text_parses_without_raising(text: str, offset: int) -> None:
+    for line in (text, f"Sat May 18 09:02:40 2024 -> {text}: x FOUND", f"{text}: {text} FOUND\n{text}: Removed."):
+        for detection in lx.parse_clamav_log(line, max(-1439, min(1439, offset))):
+            assert detection.source == "clamav"

@@ -218,3 +218,11 @@ def test_garbage_history_is_a_parse_error_not_a_crash() -> None:
     errors = Errors()
     found = win.detections(_Src({"MpThreatDetection.json": "{not json"}), errors, _products(_DEFENDER))
     assert found.readable is False and [(e.collector, e.error) for e in errors.items] == [("detections", "parse_error")]
+
+
+def test_oversized_names_are_cut_to_the_contract() -> None:
+    long_type = "T" * 300
+    found = win.parse_defender_detections([_detection(DetectionID="{" + "9" * 300 + "}")],
+                                          [_threat(ThreatName=f"{long_type}:Win32/X", CategoryID=None)])
+    assert len(found[0].id) <= 128 and len(found[0].threat) <= 512
+    assert found[0].category is not None and len(found[0].category) <= 128
