@@ -6,7 +6,6 @@ Roots are parameters so tests point the live probes at a fake tree; parsers take
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import os
 import re
@@ -269,7 +268,9 @@ class LiveSource(LiveBase):
     def _clamav_logs_index(self) -> bytes:
         """Which logs were read (capture name -> path), which were refused, and the zone of their clock times."""
         found, denied = self._clamav_log_paths()
-        offset = time.localtime().tm_gmtoff // 60  # ClamAV writes local times without a zone
+        # ClamAV writes local times without a zone: the zone's offset now (a DST change inside the logs' window
+        # would shift the older lines by an hour; Vietnam keeps none).
+        offset = time.localtime().tm_gmtoff // 60
         return json.dumps({"utc_offset_minutes": offset, "files": {n: f"/{p.relative_to(self.root)}"
                                                                    for n, p in found.items()},
                            "unreadable": denied}, indent=1).encode()
@@ -280,6 +281,8 @@ class LiveSource(LiveBase):
             raise ProbeError("not_found", f"no ClamAV log called {name}")
         try:
             if path.name.endswith(".gz"):
+                import gzip  # only for a rotated log: the collection itself never pays for it
+
                 with gzip.open(path, "rb") as handle:
                     data = handle.read(4 * _CLAMAV_LOG_TAIL)
                 return data[-_CLAMAV_LOG_TAIL:]
