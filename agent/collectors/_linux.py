@@ -78,6 +78,13 @@ _CLAMAV_LOG_TAIL = 2 << 20  # the newest 2 MiB of each log: thousands of lines, 
 _CLAMAV_MAX_LOGS = 8
 # The clamd and clamonacc units of Debian (clamav-daemon, clamav-clamonacc) and of Fedora/RHEL (clamd@scan).
 _CLAMAV_UNITS = ("clamav-daemon.service", "clamav-clamonacc.service", "clamd@scan.service", "clamonacc.service")
+# Where a move (quarantine) directory is configured: clamonacc's unit (Debian ships '--move=/root/quarantine'),
+# overrides of it, and the cron jobs that run clamscan --move.
+_CLAMAV_MOVE_CONFS = ("lib/systemd/system/clamav-clamonacc.service", "usr/lib/systemd/system/clamav-clamonacc.service",
+                      "usr/lib/systemd/system/clamonacc.service", "etc/systemd/system/clamav-clamonacc.service",
+                      "etc/crontab")
+_CLAMAV_MOVE_GLOBS = ("etc/systemd/system/clamav-clamonacc.service.d/*.conf", "etc/cron.d/*", "etc/cron.daily/*")
+_QUARANTINE_MAX = 1000  # files listed per move directory
 _SKIP_BLOCK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd|mmcblk\d+boot|mmcblk\d+rpmb)")
 
 
@@ -151,6 +158,7 @@ class LiveSource(LiveBase):
             "clamav/clamscan-version": lambda: self._command(["clamscan", "--version"]),
             "clamav/state.json": self._clamav_state,
             "clamav/logs.json": self._clamav_logs_index,
+            "clamav/quarantine.json": self._clamav_quarantine,
             "clamav/journal": lambda: self._command(
                 ["journalctl", "--no-pager", "-q", "-o", "short-iso", "--since=-30d", "-n", "20000",
                  *(f"--unit={u}" for u in _CLAMAV_UNITS)]),
@@ -294,6 +302,33 @@ class LiveSource(LiveBase):
         except (OSError, EOFError) as exc:
             raise ProbeError("probe_failed", f"/{path.relative_to(self.root)}: {exc}") from None
 
+    def _clamav_quarantine(self) -> bytes:
+        """The files in each configured move directory, with the time each was moved there (its ctime)."""
+        confs = [self.root / c for c in _CLAMAV_MOVE_CONFS]
+        for pattern in _CLAMAV_MOVE_GLOBS:
+            confs.extend(sorted(self.root.glob(pattern))[:50])
+        dirs: list[str] = []
+        for conf in confs:
+            try:
+                with conf.open("rb") as handle:
+                    dirs.extend(parse_move_dirs(decode(handle.read(1 << 16))))
+            except OSError:
+                continue
+        if not dirs:
+            raise ProbeError("not_found", "no ClamAV move (quarantine) directory is configured")
+        listing: dict[str, list[dict[str, Any]]] = {}
+        refused: dict[str, str] = {}
+        for folder in dict.fromkeys(dirs):
+            try:
+                entries = sorted(os.scandir(self.root / folder.lstrip("/")), key=lambda e: e.name)[:_QUARANTINE_MAX]
+                listing[folder] = [{"name": e.name, "moved": e.stat(follow_symlinks=False).st_ctime}
+                                   for e in entries if e.is_file(follow_symlinks=False)]
+            except PermissionError:
+                refused[folder] = "permission_denied"
+            except OSError:
+                listing[folder] = []  # not created yet: nothing was ever moved there
+        return json.dumps({"dirs": listing, "unreadable": refused}, indent=1).encode()
+
     def _clamav_state(self) -> bytes:
         installed = any(shutil.which(b) for b in ("clamscan", "clamd", "clamdscan")) or any(
             (self.root / d).is_dir() for d in _CLAMAV_DB_DIRS)
@@ -322,7 +357,8 @@ def source_names(src: Source) -> list[str]:
     """Every output a capture saves."""
     fixed = ["os-release", "machine-id", "cpuinfo", "proc-net-route", "disks.json", "package-db.json",
              "install-stamps.json", "ufw.conf", "firewalld-state", "nft-ruleset", "lpstat-v", "clamav/db-header",
-             "clamav/clamscan-version", "clamav/state.json", "clamav/logs.json", "clamav/journal", HOST]
+             "clamav/clamscan-version", "clamav/state.json", "clamav/logs.json", "clamav/journal",
+             "clamav/quarantine.json", HOST]
     return [*(f"dmi/{f}" for f in DMI_FIELDS), *fixed, *src.names("drm/"), *src.names("clamav/log/")]
 
 
@@ -634,6 +670,44 @@ def parse_clamd_log_files(conf: str) -> list[str]:
     return out
 
 
+def parse_move_dirs(text: str) -> list[str]:
+    """The directories a unit's or cron job's ClamAV command lines move infected files to (``--move=DIR``)."""
+    return [m.group(1).strip("'\"") for m in re.finditer(r"--move(?:=|\s+)(\S+)", text)
+            if m.group(1).strip("'\"").startswith("/")]
+
+
+_COLLISION = re.compile(r"^(.*)\.\d{3}$")  # ClamAV renames 'x.exe' to 'x.exe.001' when the name is taken
+
+
+def with_quarantine(items: list[Detection], listing: dict[str, Any]) -> list[Detection]:
+    """Active detections whose file now sits in a move directory, moved after it was found, as quarantined.
+
+    A file of the same name moved before the detection is another file: only a move at or after the detection
+    (its ctime, the time of the rename) counts, and each quarantined file vouches for the latest detection only.
+    """
+    moved: dict[str, list[float]] = {}
+    for entries in (listing.get("dirs") or {}).values() if isinstance(listing.get("dirs"), dict) else []:
+        for entry in entries if isinstance(entries, list) else []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            stamp = entry.get("moved") if isinstance(entry, dict) else None
+            if isinstance(name, str) and isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+                collision = _COLLISION.match(name)
+                moved.setdefault(collision.group(1) if collision else name, []).append(float(stamp))
+    out = list(items)
+    used: set[tuple[str, float]] = set()
+    instants = [d.detected_at.timestamp() if d.detected_at else None for d in items]
+    for index in sorted(range(len(items)), key=lambda i: instants[i] or 0.0, reverse=True):
+        item, found = items[index], instants[index]
+        base = item.resources[0].rsplit("/", 1)[-1] if item.resources else ""
+        stamps = sorted(t for t in moved.get(base, []) if found is not None and t >= found - 60
+                        and (base, t) not in used)
+        if item.status == "active" and stamps:
+            used.add((base, stamps[0]))
+            out[index] = item.model_copy(update={"status": "remediated", "action": "quarantine",
+                                                 "action_success": True, "remediated_at": from_epoch(stamps[0])})
+    return out
+
+
 def _local(text: str, fmt: str, zone: timezone) -> datetime | None:
     try:
         return datetime.strptime(" ".join(text.split()), fmt).replace(tzinfo=zone)
@@ -730,10 +804,10 @@ def parse_clamav_log(text: str, utc_offset_minutes: int = 0) -> list[Detection]:
     return [item.detection() for item in found if id(item) not in held]
 
 
-def _clamav_index(text: str) -> dict[str, Any]:
+def _json_object(text: str) -> dict[str, Any]:
     data = load_json(text)
     if not isinstance(data, dict):
-        raise ValueError("the ClamAV log index is not a JSON object")
+        raise ValueError("not a JSON object")
     return data
 
 
@@ -751,7 +825,7 @@ def detections(src: Source, errors: Errors, antivirus: list[AntivirusProduct]) -
     family = "detections"
     if not any(p.source == "clamav" for p in antivirus):
         return Detections(readable=False)
-    index = errors.read(src, "clamav/logs.json", family, _clamav_index) or {}
+    index = errors.read(src, "clamav/logs.json", family, _json_object) or {}
     offset = to_int(index.get("utc_offset_minutes")) or 0
     denied = index.get("unreadable")
     for path, reason in (denied.items() if isinstance(denied, dict) else []):
@@ -772,5 +846,11 @@ def detections(src: Source, errors: Errors, antivirus: list[AntivirusProduct]) -
         if index and not files and not denied:
             errors.add(family, "not_found", "ClamAV writes no log here: set LogFile in clamd.conf")
         return Detections(readable=False, unreadable=[CLAMAV])
+    quarantine = errors.read(src, "clamav/quarantine.json", family, _json_object, optional=True)
+    if quarantine:
+        refused = quarantine.get("unreadable")
+        for folder in (refused if isinstance(refused, dict) else {}):
+            errors.add(family, "permission_denied", f"{folder}: ClamAV's move directory cannot be listed")
+        items = with_quarantine(items, quarantine)
     found, truncated = newest_first(items)
     return Detections(readable=True, sources=["clamav"], items=found, truncated=truncated)

@@ -25,8 +25,9 @@ from .realprocs import RealServer
     ("windows11-bitdefender-passive-history", False, ["defender"], ["Bitdefender Antivirus"],
      ["remediated", "failed", "remediated"]),
     ("windows10-full-capture", False, [], ["Windows Defender", "ESET Security"], []),
+    # clamscan moved one file and failed to move another; clamonacc's --move quarantined the keygen.
     ("linux-clamav-detections", True, ["clamav"], [], ["active", "remediated", "failed", "active", "active",
-                                                        "active", "active"]),
+                                                        "remediated", "active"]),
     ("linux-office-desktop", True, ["clamav"], [], []),  # clamd's log, nothing found
     ("linux-clamav-log-denied", False, [], ["ClamAV"], []),
     ("linux-qemu-vm", False, [], [], []),  # no antivirus: nothing could have found anything

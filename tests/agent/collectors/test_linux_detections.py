@@ -197,3 +197,48 @@ def test_any_log_text_parses_without_raising(text: str, offset: int) -> None:
     for line in (text, f"Sat May 18 09:02:40 2024 -> {text}: x FOUND", f"{text}: {text} FOUND\n{text}: Removed."):
         for detection in lx.parse_clamav_log(line, max(-1439, min(1439, offset))):
             assert detection.source == "clamav"
+
+
+def test_move_directories_from_units_and_cron() -> None:
+    unit = ("[Service]\nExecStart=/usr/sbin/clamonacc -F --fdpass --log=/var/log/clamav/clamonacc.log "
+            "--move=/root/quarantine\n")
+    cron = "0 2 * * * root clamscan -r -i --move '/srv/quarantine' --log=/var/log/clamav/clamscan.log /home\n"
+    assert lx.parse_move_dirs(unit) == ["/root/quarantine"]
+    assert lx.parse_move_dirs(cron) == ["/srv/quarantine"]
+    assert lx.parse_move_dirs("clamscan --move=relative/dir\n") == []
+
+
+def test_a_file_moved_after_its_detection_is_quarantined_and_an_older_namesake_is_not() -> None:
+    log = ("Sat May 18 08:45:02 2024 -> /home/a/crack.zip: Win.Tool.Keygen-123 FOUND\n"
+           "Sat May 18 09:00:00 2024 -> /home/b/setup.exe: Win.Trojan.Agent-1 FOUND\n"
+           "Sat May 18 09:10:00 2024 -> /home/c/setup.exe: Win.Trojan.Agent-1 FOUND\n")
+    items = lx.parse_clamav_log(log, 420)
+    moved_at = datetime(2024, 5, 18, 8, 45, 3, tzinfo=ICT).timestamp()
+    listing = {"dirs": {"/root/quarantine": [
+        {"name": "crack.zip", "moved": moved_at},
+        {"name": "setup.exe.001", "moved": datetime(2024, 5, 18, 9, 10, 1, tzinfo=ICT).timestamp()},
+        {"name": "old.exe", "moved": moved_at}, "garbage", {"name": 5, "moved": "x"}]}}
+    found = {(d.resources[0]): d for d in lx.with_quarantine(items, listing)}
+    crack = found["/home/a/crack.zip"]
+    assert (crack.status, crack.action, crack.action_success) == ("remediated", "quarantine", True)
+    assert crack.remediated_at == datetime(2024, 5, 18, 8, 45, 3, tzinfo=ICT)
+    # One quarantined setup.exe (renamed .001 on collision) vouches for the latest detection of that name only.
+    assert (found["/home/c/setup.exe"].status, found["/home/b/setup.exe"].status) == ("remediated", "active")
+    assert lx.with_quarantine(items, {"dirs": "nonsense"}) == items
+
+
+def test_live_quarantine_listing(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    unit = root / "lib/systemd/system/clamav-clamonacc.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text("ExecStart=/usr/sbin/clamonacc -F --move=/root/quarantine\n")
+    (root / "etc/cron.d").mkdir(parents=True)
+    (root / "etc/cron.d/clamscan").write_text("0 2 * * * root clamscan --move=/srv/q /home\n")
+    (root / "root/quarantine").mkdir(parents=True)
+    (root / "root/quarantine/eicar.com").write_text(EICAR)
+    listing = json.loads(lx.LiveSource(root=root).read_bytes("clamav/quarantine.json"))
+    assert list(listing["dirs"]) == ["/root/quarantine", "/srv/q"] and listing["unreadable"] == {}
+    assert [e["name"] for e in listing["dirs"]["/root/quarantine"]] == ["eicar.com"]
+    assert listing["dirs"]["/srv/q"] == []  # not created yet: nothing moved there
+    with pytest.raises(lx.ProbeError):
+        lx.LiveSource(root=tmp_path / "none").read_bytes("clamav/quarantine.json")
