@@ -651,6 +651,9 @@ def printer_connection(name: str, port: str | None) -> Connection:
 
 #: At most this many detections travel in one report (the contract's bound), newest first.
 MAX_DETECTIONS = 200
+#: And at most this much of their JSON: a report must stay well under the server's body limit
+#: (``shared.protocol.MAX_REPORT_BYTES``, 1 MiB), or the whole report would be refused and set aside.
+DETECTIONS_BUDGET = 256 * 1024
 
 
 def detection_id(source: str, when: datetime | None, threat: str, resource: str | None) -> str:
@@ -663,13 +666,22 @@ def detection_id(source: str, when: datetime | None, threat: str, resource: str 
     return f"{source}:{digest[:40]}"
 
 
-def newest_first(items: list[Detection], limit: int = MAX_DETECTIONS) -> tuple[list[Detection], bool]:
-    """One detection per id (the latest word on it), newest first, at most ``limit``; and whether any were cut."""
+def newest_first(items: list[Detection], limit: int = MAX_DETECTIONS,
+                 budget: int = DETECTIONS_BUDGET) -> tuple[list[Detection], bool]:
+    """One detection per id (the latest word on it), newest first, at most ``limit`` and ``budget`` bytes of
+    JSON; and whether any were cut."""
     by_id: dict[str, Detection] = {}
     for item in items:
         by_id[item.id] = item  # a later line about the same detection (moved, removed) supersedes
     ordered = sorted(by_id.values(), key=lambda d: d.detected_at or _EPOCH, reverse=True)
-    return ordered[:limit], len(ordered) > limit
+    kept: list[Detection] = []
+    used = 0
+    for item in ordered[:limit]:
+        used += len(item.model_dump_json()) + 1
+        if used > budget:
+            break
+        kept.append(item)
+    return kept, len(kept) < len(ordered)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

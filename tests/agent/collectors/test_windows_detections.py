@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agent.collectors import _windows as win
-from agent.collectors._common import MAX_DETECTIONS, Errors, ProbeError, decode, load_json, records
+from agent.collectors._common import DETECTIONS_BUDGET, MAX_DETECTIONS, Errors, ProbeError, decode, load_json, records
 from shared.schema import AntivirusProduct
 
 from ..helpers import REPLAY
@@ -226,3 +226,14 @@ def test_oversized_names_are_cut_to_the_contract() -> None:
                                           [_threat(ThreatName=f"{long_type}:Win32/X", CategoryID=None)])
     assert len(found[0].id) <= 128 and len(found[0].threat) <= 512
     assert found[0].category is not None and len(found[0].category) <= 128
+
+
+def test_detections_stay_within_the_report_budget() -> None:
+    huge = [f"file:_C:\\Users\\canbo\\{'x' * 480}\\{n}.exe" for n in range(16)]
+    rows = [_detection(DetectionID=f"{{{i:08d}}}", Resources=huge, InitialDetectionTime=f"/Date({1715825561000 + i})/")
+            for i in range(MAX_DETECTIONS)]
+    found = win.detections(_Src({"MpThreatDetection.json": json.dumps(rows), "MpThreat.json": json.dumps(_threat())}),
+                           Errors(), _products(_DEFENDER))
+    assert found.truncated is True and 0 < len(found.items) < MAX_DETECTIONS
+    assert len(found.model_dump_json()) <= DETECTIONS_BUDGET
+    assert found.items[0].id == f"{{{MAX_DETECTIONS - 1:08d}}}"  # the newest are the ones kept
