@@ -46,19 +46,23 @@ class Family:
 
     name: str
     default: Callable[[], Any]
-    read: Callable[[PlatformModule, Source, Errors], Any]
+    #: (module, source, errors, the families read so far) -> the value; a family may build on earlier ones.
+    read: Callable[[PlatformModule, Source, Errors, dict[str, Any]], Any]
 
 
 #: Every fact family in collection order; the name is also the report's field (``identity`` feeds machine_id).
 FAMILIES: tuple[Family, ...] = (
-    Family("hostname", lambda: None, lambda m, src, errors: m.hostname(src, errors)),
-    Family("identity", list, lambda m, src, errors: m.identity(src, errors)),
-    Family("hardware", Hardware, lambda m, src, errors: m.hardware(src, errors)),
-    Family("os", OperatingSystem, lambda m, src, errors: m.operating_system(src, errors)),
-    Family("antivirus", list, lambda m, src, errors: m.antivirus(src, errors)),
-    Family("firewall", Firewall, lambda m, src, errors: m.firewall(src, errors)),
-    Family("network", Network, lambda m, src, errors: m.network(src, errors)),
-    Family("peripherals", Peripherals, lambda m, src, errors: m.peripherals(src, errors)),
+    Family("hostname", lambda: None, lambda m, src, errors, _: m.hostname(src, errors)),
+    Family("identity", list, lambda m, src, errors, _: m.identity(src, errors)),
+    Family("hardware", Hardware, lambda m, src, errors, _: m.hardware(src, errors)),
+    Family("os", OperatingSystem, lambda m, src, errors, _: m.operating_system(src, errors)),
+    Family("antivirus", list, lambda m, src, errors, _: m.antivirus(src, errors)),
+    Family("firewall", Firewall, lambda m, src, errors, _: m.firewall(src, errors)),
+    Family("network", Network, lambda m, src, errors, _: m.network(src, errors)),
+    Family("peripherals", Peripherals, lambda m, src, errors, _: m.peripherals(src, errors)),
+    # After antivirus: which products were found decides whose history is missing (detections unknown, not 0).
+    # A failure here leaves None ("not collected"), with the reason in errors.
+    Family("detections", lambda: None, lambda m, src, errors, facts: m.detections(src, errors, facts["antivirus"])),
 )
 
 
@@ -75,10 +79,11 @@ def _guarded(family: str, errors: Errors, default: Callable[[], T], run: Callabl
 
 def collect_facts(module: PlatformModule, src: Source, errors: Errors) -> dict[str, Any]:
     """Every family of ``FAMILIES`` read from ``src``, by name; a failed family gives its default."""
-    return {
-        family.name: _guarded(family.name, errors, family.default, partial(family.read, module, src, errors))
-        for family in FAMILIES
-    }
+    facts: dict[str, Any] = {}
+    for family in FAMILIES:
+        facts[family.name] = _guarded(family.name, errors, family.default,
+                                      partial(family.read, module, src, errors, facts))
+    return facts
 
 
 def _replayed_internet(src: Source, errors: Errors) -> InternetCheck:

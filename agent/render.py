@@ -111,6 +111,36 @@ def network_table(report: InventoryReport) -> Table:
     return table
 
 
+_STATUS = {"active": "[red]active[/red]", "failed": "[red]removal failed[/red]", "remediated": "[green]removed[/green]",
+           "allowed": "[yellow]allowed by a person[/yellow]", "unknown": _UNKNOWN}
+
+
+def detections_table(report: InventoryReport) -> Table:
+    """What the antivirus histories say was found, newest first; unknown (never zero) where none could be read."""
+    found = report.detections
+    table = Table(title="Malware found", title_justify="left")
+    for column in ("Detected", "Threat", "Severity", "Status", "Files", "By"):
+        table.add_column(column)
+    if found is None:
+        table.caption = "Detections were not collected"
+        return table
+    for item in found.items:
+        files = ", ".join(item.resources[:2]) + (f" (+{len(item.resources) - 2})" if len(item.resources) > 2 else "")
+        table.add_row(_when(item.detected_at), escape(item.threat), item.severity, _STATUS[item.status],
+                      escape(files) or "-", item.source)
+    read = ", ".join(found.sources) or "none"
+    if found.readable:
+        summary = f"{len(found.items)} detection(s) in the histories read ({read})"
+    else:
+        summary = f"[yellow]detections unknown[/yellow]: no readable history of the protecting product (read: {read})"
+    if found.truncated:
+        summary += f"; only the newest {len(found.items)} are listed"
+    if found.unreadable:
+        summary += f"; history not readable: {escape(', '.join(found.unreadable))}"
+    table.caption = summary
+    return table
+
+
 def errors_table(report: InventoryReport) -> Table:
     """Facts that could not be collected, and why."""
     table = Table(title="Not collected", title_justify="left")
@@ -127,5 +157,6 @@ def print_report(report: InventoryReport, console: Console | None = None) -> Non
     console.print(age_table(report))
     console.print(antivirus_table(report))
     console.print(network_table(report))
+    console.print(detections_table(report))
     if report.errors:
         console.print(errors_table(report))

@@ -294,15 +294,18 @@ class Detections(_Part):
 
     readable: bool | None = Field(
         None,
-        description="True when at least one product's history was read (then an empty list means nothing was "
-        "found); False when no installed product's history can be read (detections unknown, never zero)",
+        description="True when the history of the product protecting the machine was read (then an empty list "
+        "means nothing was found); False when it cannot be read (detections unknown, never zero): no antivirus "
+        "at all, a log the agent may not read, or a third-party product in charge whose history no agent can "
+        "read, even if a passive Defender's history was read and its items are listed",
     )
     sources: list[DetectionSource] = Field(
-        default_factory=list, max_length=8, description="Histories that were read"
+        default_factory=list, max_length=8, description="Histories that were read (their items are listed)"
     )
     unreadable: list[Text] = Field(
         default_factory=list, max_length=64,
-        description="Products found whose history this agent cannot read (their detections are unknown)",
+        description="Products found whose history this agent cannot read (their detections are unknown), by the "
+        "name the antivirus list gives them",
     )
     items: list[Detection] = Field(
         default_factory=list, max_length=200, description="The latest detections, newest first (at most 200)"

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from agent.collectors._common import Errors, Source
-    from shared.schema import AntivirusProduct, Firewall, Hardware, Network, OperatingSystem, Peripherals
+    from shared.schema import (
+        AntivirusProduct,
+        Detections,
+        Firewall,
+        Hardware,
+        Network,
+        OperatingSystem,
+        Peripherals,
+    )
 
 PLATFORMS = ("windows", "linux", "darwin")
 
@@ -62,6 +70,10 @@ class PlatformModule(Protocol):
 
     def peripherals(self, src: Source, errors: Errors) -> Peripherals:
         """Printers, scanners, monitors."""
+        ...
+
+    def detections(self, src: Source, errors: Errors, antivirus: list[AntivirusProduct]) -> Detections:
+        """What the antivirus products' own histories say was found; ``antivirus`` tells whose history is missing."""
         ...
 
 

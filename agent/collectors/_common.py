@@ -12,6 +12,7 @@ Linux in tests exactly as it does on the PC.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ from shared.schema import (
     Chassis,
     CollectorError,
     Connection,
+    Detection,
     FirewallProfile,
     InterfaceKind,
     Monitor,
@@ -643,3 +645,43 @@ def printer_connection(name: str, port: str | None) -> Connection:
     if p.startswith(("portprompt", "nul", "file:", "cups-pdf:", "shrfax", "onenote", "xps")):
         return "virtual"
     return "unknown"
+
+
+# ---------------------------------------------------------------- detections
+
+#: At most this many detections travel in one report (the contract's bound), newest first.
+MAX_DETECTIONS = 200
+#: And at most this much of their JSON: a report must stay well under the server's body limit
+#: (``shared.protocol.MAX_REPORT_BYTES``, 1 MiB), or the whole report would be refused and set aside.
+DETECTIONS_BUDGET = 256 * 1024
+
+
+def detection_id(source: str, when: datetime | None, threat: str, resource: str | None) -> str:
+    """A stable id for a detection whose product gives none: a digest of its time, threat and file.
+
+    The same log line read in every report gives the same id, so the server stores the detection once.
+    """
+    stamp = when.astimezone(timezone.utc).isoformat() if when else ""
+    digest = hashlib.sha256("\x1f".join((stamp, threat, resource or "")).encode("utf-8")).hexdigest()
+    return f"{source}:{digest[:40]}"
+
+
+def newest_first(items: list[Detection], limit: int = MAX_DETECTIONS,
+                 budget: int = DETECTIONS_BUDGET) -> tuple[list[Detection], bool]:
+    """One detection per id (the latest word on it), newest first, at most ``limit`` and ``budget`` bytes of
+    JSON; and whether any were cut."""
+    by_id: dict[str, Detection] = {}
+    for item in items:
+        by_id[item.id] = item  # a later line about the same detection (moved, removed) supersedes
+    ordered = sorted(by_id.values(), key=lambda d: d.detected_at or _EPOCH, reverse=True)
+    kept: list[Detection] = []
+    used = 0
+    for item in ordered[:limit]:
+        used += len(item.model_dump_json()) + 1
+        if used > budget:
+            break
+        kept.append(item)
+    return kept, len(kept) < len(ordered)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -7,6 +7,7 @@ import os
 import plistlib
 import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,14 @@ from agent.collectors._common import (
     clean,
     clean_serial,
     decode,
+    detection_id,
     first,
     from_epoch,
     host_facts,
     interfaces_from,
     is_virtual,
     load_json,
+    newest_first,
     printer_connection,
     printer_kind,
     records,
@@ -38,6 +41,9 @@ from agent.collectors._common import (
 from shared.schema import (
     AntivirusProduct,
     Chassis,
+    Detection,
+    Detections,
+    DetectionStatus,
     Firewall,
     FirewallProfile,
     Hardware,
@@ -53,6 +59,11 @@ NAME = "darwin"
 DATA_TYPES = ("SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataType", "SPPrintersDataType")
 XPROTECT = Path("/Library/Apple/System/Library/CoreServices/XProtect.bundle")
 SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw"
+# XProtect Remediator (macOS 12.3 and later; it replaced MRT) writes one structured result per plug-in and scan to
+# the unified log; reading the log needs no root. Seven days hold dozens of scans and every detection since the
+# previous reports, at a bounded cost.
+XPR_LOG = ["log", "show", "--style", "ndjson", "--last", "7d", "--predicate",
+           'subsystem == "com.apple.XProtectFramework.PluginAPI" AND category == "XPEvent.structured"']
 _COMMAND_TIMEOUT_S = 20.0  # system_profiler with displays takes a few seconds on old Macs
 
 
@@ -108,6 +119,8 @@ class LiveSource(LiveBase):
             return self._command(["networksetup", "-listallhardwareports"])
         if name == "route-default":
             return self._command(["route", "-n", "get", "default"])
+        if name == "XProtectRemediator.ndjson":
+            return self._command(XPR_LOG)
         if name == "XProtect-Info.plist":
             try:
                 return (XPROTECT / "Contents/Info.plist").read_bytes()
@@ -134,7 +147,7 @@ def live_source(timeout: float) -> Source:
 def source_names(src: Source) -> list[str]:
     """Every output a capture saves."""
     return [*(f"{t}.json" for t in DATA_TYPES), "socketfilterfw-globalstate", "hardware-ports", "route-default",
-            "XProtect-Info.plist", "XProtect.json", HOST]
+            "XProtect-Info.plist", "XProtect.json", "XProtectRemediator.ndjson", HOST]
 
 
 # ---------------------------------------------------------------- pure parsers
@@ -383,3 +396,73 @@ def peripherals(src: Source, errors: Errors) -> Peripherals:
                                       connection=printer_connection(name, clean(item.get("uri")))))
     monitors = parse_displays(_profile(src, errors, "SPDisplaysDataType", family, optional=True))
     return Peripherals(devices=devices[:128], monitors=monitors)
+
+
+# ---------------------------------------------------------------- detections: XProtect Remediator's results
+
+XPR = "XProtect Remediator"
+_CLEAN = "NoThreatDetected"
+
+
+def _xpr_time(value: Any) -> datetime | None:
+    """'2024-05-18 08:45:02.123456+0700' (log show's ndjson timestamp) as an aware datetime, else None."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S.%f%z")
+    except ValueError:
+        return None
+
+
+def parse_xprotect_events(text: str) -> tuple[int, list[Detection]]:
+    """(results seen, detections) from ``log show --style ndjson`` of XProtect Remediator's structured events.
+
+    Each plug-in (named for the malware family it hunts: XProtectRemediatorAdload ...) reports
+    ``status_message`` 'NoThreatDetected' with an empty ``caused_by`` when clean; anything else naming a threat
+    or listing what caused it is a detection, remediated when the status says so.
+    """
+    seen, found = 0, []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+            detail = json.loads(event.get("eventMessage") or "{}") if isinstance(event, dict) else None
+        except (ValueError, TypeError):
+            continue
+        if not isinstance(detail, dict):
+            continue
+        seen += 1
+        status_text = str(detail.get("status_message") or "")
+        cause = detail.get("caused_by")
+        caused: list[Any] = cause if isinstance(cause, list) else []
+        if status_text == _CLEAN or not (caused or re.search(r"threat|detect|remediat", status_text, re.I)):
+            continue
+        plugin = str(event.get("processImagePath") or "").rsplit("/", 1)[-1]
+        threat = clean(plugin.removeprefix("XProtectRemediator")) or clean(status_text) or XPR
+        resources = [r for r in (clean(c if isinstance(c, str) else json.dumps(c)) for c in caused[:16]) if r]
+        when = _xpr_time(event.get("timestamp"))
+        lowered = status_text.lower()
+        status: DetectionStatus = ("failed" if "fail" in lowered else "remediated" if "remediat" in lowered
+                                   else "active")
+        found.append(Detection(
+            id=detection_id("xprotect", when, threat, resources[0] if resources else None), threat=threat,
+            detected_at=when, resources=resources, action="remove" if status != "active" else None,
+            action_success={"remediated": True, "failed": False}.get(status),
+            remediated_at=when if status == "remediated" else None, status=status, source="xprotect", product=XPR,
+        ))
+    return seen, found
+
+
+def detections(src: Source, errors: Errors, antivirus: list[AntivirusProduct]) -> Detections:
+    """XProtect Remediator's results from the unified log.
+
+    Readable only when the log holds its scans: with none in seven days (the log was cleared, or a macOS that no
+    longer writes them) its silence is no zero, and XProtect is listed as unreadable.
+    """
+    family = "detections"
+    text = errors.text(src, "XProtectRemediator.ndjson", family)
+    if text is None:
+        return Detections(readable=False, unreadable=["XProtect"])
+    seen, items = parse_xprotect_events(text)
+    if not seen:
+        errors.add(family, "not_found", "no XProtect Remediator scan in the unified log for the last 7 days")
+        return Detections(readable=False, unreadable=["XProtect"])
+    found, truncated = newest_first(items)
+    return Detections(readable=True, sources=["xprotect"], items=found, truncated=truncated)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from agent.collectors._common import (
     HOST,
+    MAX_DETECTIONS,
     Errors,
     LiveBase,
     ProbeError,
@@ -27,9 +28,11 @@ from agent.collectors._common import (
     clean,
     clean_serial,
     decode,
+    detection_id,
     from_epoch,
     interfaces_from,
     load_json,
+    newest_first,
     overall,
     parse_date,
     parse_host,
@@ -46,6 +49,9 @@ from agent.collectors._common import (
 from shared.antivirus import is_builtin_antivirus
 from shared.schema import (
     AntivirusProduct,
+    Detection,
+    Detections,
+    DetectionStatus,
     Disk,
     DiskKind,
     Firewall,
@@ -56,6 +62,7 @@ from shared.schema import (
     OperatingSystem,
     Peripheral,
     Peripherals,
+    Severity,
 )
 
 NAME = "windows"
@@ -130,6 +137,17 @@ PROBES: dict[str, str] = {
     "ImageDevices.json": "Get-CimInstance Win32_PnPEntity -Filter \"PNPClass='Image'\" | Select-Object Name,Status",
     "HotFix.json": "Get-HotFix | Select-Object HotFixID,InstalledOn",
     "MachineGuid.json": "(Get-ItemProperty 'HKLM:\\SOFTWARE\\Microsoft\\Cryptography').MachineGuid",
+    # Defender's own history: one row per detection event, newest first, one more than a report carries (so the
+    # parser knows the history was cut). Resources are cut to what the contract keeps. With another product
+    # active both commands may throw 0x800106ba: Defender's history is then unreadable, not empty.
+    "MpThreatDetection.json": "Get-MpThreatDetection | Sort-Object InitialDetectionTime -Descending | "
+    f"Select-Object -First {MAX_DETECTIONS + 1} DetectionID,ThreatID,ThreatStatusID,CleaningActionID,ActionSuccess,"
+    "InitialDetectionTime,LastThreatStatusChangeTime,RemediationTime,CurrentThreatExecutionStatusID,"
+    "ThreatStatusErrorCode,AdditionalActionsBitMask,DetectionSourceTypeID,AMProductVersion,"
+    "@{n='Resources';e={@($_.Resources | Select-Object -First 16)}}",
+    # One row per threat: its name, category and severity (joined to the detections by ThreatID).
+    "MpThreat.json": "Get-MpThreat | Select-Object ThreatID,ThreatName,CategoryID,SeverityID,TypeID,IsActive,"
+    "DidThreatExecute",
 }
 
 # Every probe prints one JSON line as soon as it finishes, so a probe that hangs costs only itself: the
@@ -878,3 +896,130 @@ def boot_time(src: Source, errors: Errors) -> datetime | None:
     except ValueError:
         return None
 
+
+
+# ---------------------------------------------------------------- detections: Defender's threat history
+
+DEFENDER = "Microsoft Defender Antivirus"
+
+# MSFT_MpThreatDetection.ThreatStatusID, as MpClient.h's MPTHREAT_STATUS numbers it: 1 detected, 2 cleaned,
+# 3 quarantined, 4 removed, 5 allowed, 6 blocked, then the failures 102 clean, 103 quarantine, 104 remove, 105 allow
+# failed, 106 abandoned, 107 block failed. (The WMI class page numbers the failures one lower; every code from 100
+# up is a failure in both.) A blocked threat never ran: dealt with, like a quarantined one.
+_THREAT_STATUS: dict[int, DetectionStatus] = {
+    1: "active", 2: "remediated", 3: "remediated", 4: "remediated", 5: "allowed", 6: "remediated",
+}
+# MSFT_MpThreatDetection.CleaningActionID (MPTHREAT_ACTION): what Defender did or was told to do.
+_CLEANING_ACTION = {1: "clean", 2: "quarantine", 3: "remove", 6: "allow", 8: "user defined", 9: "none", 10: "block"}
+# MSFT_MpThreat.SeverityID (MPTHREAT_SEVERITY): 3 is not used.
+_SEVERITY: dict[int, Severity] = {1: "low", 2: "moderate", 4: "high", 5: "severe"}
+# MSFT_MpThreat.CategoryID in plain words, numbered as MpClient.h's MPTHREAT_CATEGORY and Graph's
+# windowsMalwareCategory (30 exploit, 42 virus: EICAR reads 42). The WMI class page omits "exploit" and numbers
+# everything after it one lower; a code in neither falls back to the type in the threat's name.
+_CATEGORY = {
+    1: "Adware", 2: "Spyware", 3: "Password stealer", 4: "Trojan downloader", 5: "Worm", 6: "Backdoor",
+    7: "Remote access trojan", 8: "Trojan", 9: "Email flooder", 10: "Keylogger", 11: "Dialer",
+    12: "Monitoring software", 13: "Browser modifier", 14: "Cookie", 15: "Browser plugin", 16: "AOL exploit",
+    17: "Nuker", 18: "Security disabler", 19: "Joke program", 20: "Hostile ActiveX control", 21: "Software bundler",
+    22: "Stealth notifier", 23: "Settings modifier", 24: "Toolbar", 25: "Remote control software", 26: "Trojan FTP",
+    27: "Potentially unwanted software", 28: "ICQ exploit", 29: "Trojan telnet", 30: "Exploit",
+    31: "File sharing program", 32: "Malware creation tool", 33: "Remote control software", 34: "Tool",
+    36: "Trojan denial of service", 37: "Trojan dropper", 38: "Trojan mass mailer", 39: "Trojan monitoring software",
+    40: "Trojan proxy server", 42: "Virus", 43: "Known", 44: "Unknown", 45: "SPP", 46: "Behavior",
+    47: "Vulnerability", 48: "Policy", 49: "Enterprise unwanted software", 50: "Ransom", 51: "HIPS rule",
+}
+_NAME_TYPE = re.compile(r"^([A-Za-z]+):")  # 'Trojan:Win32/Wacatac.B!ml' -> 'Trojan'
+_FIRST_VALID = datetime(2000, 1, 1, tzinfo=timezone.utc)  # PowerShell prints DateTime.MinValue for "never"
+
+
+def _resource(value: Any) -> str | None:
+    """A Defender resource ('file:_C:\\x.exe', 'webfile:_C:\\a.zip|https://...|pid:..') as a path, and its origin."""
+    text = clean(value)
+    if text is None:
+        return None
+    kind, sep, rest = text.partition(":_")
+    if not sep:
+        return text
+    if kind.lower() in ("file", "containerfile"):
+        return rest
+    if kind.lower() == "webfile":
+        path, _, origin = rest.partition("|")
+        url = origin.split("|", 1)[0]
+        return clean(f"{path} ({url})" if url else path)
+    return text  # registry keys, processes, behaviours: the kind says what it is
+
+
+def _when(value: Any) -> datetime | None:
+    when = parse_when(value)
+    return when if when is not None and when >= _FIRST_VALID else None
+
+
+def _defender_detection(item: Record, threat: Record) -> Detection | None:
+    """One row of Get-MpThreatDetection with its threat from Get-MpThreat; None when it names nothing."""
+    threat_id = to_int(item.get("ThreatID"))
+    name = clean(threat.get("ThreatName")) or (f"ThreatID {threat_id}" if threat_id is not None else None)
+    if name is None:
+        return None
+    detected = _when(item.get("InitialDetectionTime"))
+    resources = [r for r in (_resource(v) for v in _as_list(item.get("Resources"))[:16]) if r]
+    status_id = to_int(item.get("ThreatStatusID"))
+    status: DetectionStatus = _THREAT_STATUS.get(status_id or 0, "unknown")
+    if status_id is not None and status_id >= 100:
+        status = "failed"
+    elif status == "unknown" and to_bool(threat.get("IsActive")):
+        status = "active"
+    action = _CLEANING_ACTION.get(to_int(item.get("CleaningActionID")) or 0)
+    category_id = to_int(threat.get("CategoryID"))
+    match = _NAME_TYPE.match(name)
+    first_file = resources[0] if resources else None
+    return Detection(
+        id=short(item.get("DetectionID")) or detection_id("defender", detected, name, first_file),
+        threat=name,
+        category=_CATEGORY.get(category_id or 0) or (short(match.group(1)) if match else None),
+        severity=_SEVERITY.get(to_int(threat.get("SeverityID")) or 0, "unknown"),
+        detected_at=detected,
+        resources=resources,
+        action=action,
+        action_success=to_bool(item.get("ActionSuccess")) if action is not None else None,
+        remediated_at=_when(item.get("RemediationTime")),
+        status=status,
+        source="defender",
+        product=DEFENDER,
+    )
+
+
+def parse_defender_detections(items: list[Record], threats: list[Record]) -> list[Detection]:
+    """Detections from Get-MpThreatDetection joined with Get-MpThreat by ThreatID, newest first."""
+    by_threat = {to_int(t.get("ThreatID")): t for t in threats if to_int(t.get("ThreatID")) is not None}
+    found = [d for d in (_defender_detection(i, by_threat.get(to_int(i.get("ThreatID")), {})) for i in items) if d]
+    return sorted(found, key=lambda d: d.detected_at or _FIRST_VALID, reverse=True)
+
+
+def detections(src: Source, errors: Errors, antivirus: list[AntivirusProduct]) -> Detections:
+    """Defender's history; other products keep none the agent can read, so their detections are unknown.
+
+    Readable only when the product protecting the PC is Defender (on, or no other product is on): a passive
+    Defender's empty history says nothing of what the active product found, so it never counts as a zero.
+    """
+    family = "detections"
+    builtin = next((p for p in antivirus if is_builtin_antivirus(p.name, p.source)), None)
+    others = [p for p in antivirus if p is not builtin]
+    others_on = any(p.enabled is not False for p in others)
+    defender_protects = (builtin is not None and builtin.enabled is True) or (builtin is None and not others)
+    # With another product in charge, Defender's history commonly fails (0x800106ba): expected, not news.
+    quiet = Errors() if others_on and not defender_protects else errors
+    items = _records(src, "MpThreatDetection.json", family, quiet)
+    threats = _records(src, "MpThreat.json", family, quiet, optional=True) if items else []
+    unreadable = list(dict.fromkeys(p.name for p in others))
+    if items is None:
+        if builtin is not None:
+            unreadable.insert(0, builtin.name)
+        return Detections(readable=False, unreadable=unreadable[:64])
+    found, truncated = newest_first(parse_defender_detections(items, threats or []))
+    return Detections(
+        readable=defender_protects or not others_on,
+        sources=["defender"],
+        unreadable=unreadable[:64],
+        items=found,
+        truncated=truncated,
+    )

@@ -69,4 +69,4 @@ def test_collect_walks_every_fact_of_the_platform_module() -> None:
     wanted = {n for n in vars(PlatformModule) if not n.startswith("_")} - {"NAME", "live_source", "source_names"}
     assert set(called) == wanted
     assert {e.collector for e in errors.items} == set(facts) == {
-        "hostname", "identity", "hardware", "os", "antivirus", "firewall", "network", "peripherals"}
+        "hostname", "identity", "hardware", "os", "antivirus", "firewall", "network", "peripherals", "detections"}

@@ -22,7 +22,10 @@ _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.di
                      "NetworkCategory", "State", "DisplayName", "value", "Count", "timestamp", "Size",
                      "UserFriendlyName", "YearOfManufacture", "InstalledOn", "AntivirusSignatureAge", "ProductStatus",
                      "interfaces", "ipv4", "mac", "machine_name", "number_processors", "spdisplays_ndrvs",
-                     "SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataType", "modified", "sectors"]),
+                     "SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataType", "modified", "sectors",
+                     "ThreatID", "ThreatName", "DetectionID", "ThreatStatusID", "CategoryID", "SeverityID",
+                     "Resources", "InitialDetectionTime", "RemediationTime", "CleaningActionID", "ActionSuccess",
+                     "IsActive", "files", "unreadable", "utc_offset_minutes"]),
     inner, max_size=5), max_leaves=12)
 _content = (_json.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=64) | st.text(max_size=40).map(str.encode)
             | st.text(min_size=600, max_size=700).map(str.encode)
