@@ -68,7 +68,6 @@ from server.services.ingest_plan import device_kind as device_kind
 from server.services.ingest_plan import filed_time as filed_time
 from server.services.ingest_plan import normalised_facts as normalised_facts
 from server.services.records import normalise_serial
-from server.services.state import COMPUTER_KINDS
 from shared.schema import InventoryReport
 
 _DEVICE = table_of(Device)
@@ -192,19 +191,11 @@ def _match_device(conn: Connection, report: InventoryReport, delivery: Delivery
     # A computer entered by hand before its agent came is the same machine: adopted within its unit only. Any
     # other computer with the serial (another unit's, or one with another agent) is only a possible duplicate:
     # the officer decides; an agent can never take a device over by copying its serial.
-    c = _DEVICE.c
-    adoptable = sa.and_(c.machine_id.is_(None), c.unit_id == delivery.unit_id)
-    row = conn.execute(
-        sa.select(*_DEVICE_COLS, adoptable.label("adoptable"))
-        .where(c.serial_key == serial, c.kind.in_(sorted(COMPUTER_KINDS)))
-        .order_by(adoptable.desc(), c.id)
-        .limit(1)
-    ).first()
-    if row is None:
+    by_serial = sql.computer_by_serial(conn, serial, delivery.unit_id)
+    if by_serial is None:
         return None, None
-    if not row.adoptable:
-        return None, row.id
-    return _device_row(row), None
+    device, adoptable = by_serial
+    return (device, None) if adoptable else (None, device.id)
 
 
 def _current(conn: Connection, report: InventoryReport, delivery: Delivery, now: datetime) -> Current:
@@ -255,15 +246,11 @@ def _resolve_monitors(conn: Connection, host: DeviceRow, identities: list[Monito
     the computer that last showed it (``history.py``), so a move is no correction of past records. Runs only
     when a computer's monitors differ from its previous report's, or for a late report.
     """
-    c = _DEVICE.c
     keys = [i.edid_key(host.id) for i in identities]
     serials = sorted({i.serial_key for i in identities if i.serial_key})
-    wanted: sa.ColumnElement[bool] = c.edid_key.in_(keys)
-    if serials:  # a hand-entered monitor with the serial is the same monitor
-        wanted = sa.or_(wanted, sa.and_(c.kind == "monitor", c.serial_key.in_(serials), c.edid_key.is_(None)))
-    rows = conn.execute(sa.select(c.id, c.edid_key, c.serial_key, c.created_at).where(wanted).order_by(c.id)).all()
+    rows = sql.monitors_by_identity(conn, keys, serials)
     by_key = {r.edid_key: r for r in rows if r.edid_key is not None}
-    hand_entered: dict[str, Any] = {}
+    hand_entered: dict[str | None, sql.MonitorRow] = {}
     for r in rows:
         if r.edid_key is None:
             hand_entered.setdefault(r.serial_key, r)
@@ -273,7 +260,7 @@ def _resolve_monitors(conn: Connection, host: DeviceRow, identities: list[Monito
         if row is None and identity.serial_key:
             row = hand_entered.pop(identity.serial_key, None)
             if row is not None:  # the agent's sighting of a hand-entered monitor is the same device
-                conn.execute(sa.update(_DEVICE).where(c.id == row.id).values(edid_key=key))
+                conn.execute(sa.update(_DEVICE).where(_DEVICE.c.id == row.id).values(edid_key=key))
         if row is None:
             ids.append(sql.create_device(conn, new_monitor(identity, host, min(collected, now))))
             continue

@@ -9,8 +9,8 @@ write stores), the parameter style is the dialect's, and a driver error is raise
 
 Two executors carry a plan out: on SQLite one statement after another (in-process calls); on PostgreSQL one
 statement of data-modifying CTEs (one round trip), which a batch may also defer to one ``executemany`` per
-statement shape (``Deferred``, ``flush``). New devices (a first report, a new monitor) are core inserts: on
-PostgreSQL the device and its first version in one statement.
+statement shape (``Deferred``, ``flush``). A first report's lookups (serial, monitors) and new devices run
+here too: a device and its first version are one statement on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,23 +26,22 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from server.models import (
     Agent,
     Device,
     DeviceFacts,
-    DeviceVersion,
     MonitorSighting,
     Observation,
     ReceivedReport,
-    UTCDateTime,
     table_of,
 )
 from server.services.ingest_plan import DeviceRow, NewDevice, ReportRow, WritePlan
+from server.services.state import COMPUTER_KINDS
 
 _AGENT_T = table_of(Agent)
 _DEVICE_T = table_of(Device)
-_VERSION_T = table_of(DeviceVersion)
 _REPORT_T = table_of(ReceivedReport)
 _OBSERVATION_T = table_of(Observation)
 _SIGHTING_T = table_of(MonitorSighting)
@@ -211,36 +210,83 @@ def agent_and_device(conn: Connection, agent_id: uuid.UUID, machine_id: str
 # --- new devices -------------------------------------------------------------------------------------------
 
 _FACT_FIELDS = tuple(DeviceFacts.model_fields)
-
-
-def _device_values(new: NewDevice) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The device's row and its first version's facts (the model's defaults for the rest)."""
-    given = {name: getattr(new, name) for name in _FACT_FIELDS if name in NewDevice._fields}
-    facts = DeviceFacts.model_construct(**given).model_dump()
-    row = {**facts, "machine_id": new.machine_id, "serial_key": new.serial_key, "hostname": new.hostname,
-           "edid_key": new.edid_key, "possible_duplicate_of": new.possible_duplicate_of, "created_at": new.at,
-           "updated_at": new.at}
-    return row, facts
+_NEW_DEVICE_COLUMNS = tuple(c.name for c in _DEVICE_T.columns if c.name != "id")
+# Core applies a column's Python-side default (reports_received = 0, status = in_use); a plain insert must too.
+_DEVICE_DEFAULTS = {c.name: c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None
+                    for c in _DEVICE_T.columns if c.name != "id"}
+_INSERT_DEVICE = (f"INSERT INTO device ({', '.join(_NEW_DEVICE_COLUMNS)}) "  # noqa: S608 - column names
+                  f"VALUES ({', '.join(':' + c for c in _NEW_DEVICE_COLUMNS)})")
+_VERSION_COLUMNS = (*_FACT_FIELDS, "device_id", "valid_from")
+_INSERT_VERSION = (f"INSERT INTO device_version ({', '.join(_VERSION_COLUMNS)}) "  # noqa: S608
+                   f"VALUES ({', '.join(':' + c for c in _VERSION_COLUMNS)})")
+# PostgreSQL: the device and its first version in one statement, the version copied from the inserted row.
+_INSERT_DEVICE_AND_VERSION = (
+    f"WITH dev AS ({_INSERT_DEVICE} RETURNING id, {', '.join(_FACT_FIELDS)}, created_at) "  # noqa: S608
+    f"INSERT INTO device_version ({', '.join(_VERSION_COLUMNS)}) "
+    f"SELECT {', '.join(_FACT_FIELDS)}, id, created_at FROM dev RETURNING device_id"
+)
 
 
 def create_device(conn: Connection, new: NewDevice) -> int:
     """Insert a device and its first version (valid from ``new.at``); its id.
 
-    On PostgreSQL one statement; a machine or monitor created meanwhile by another process trips the unique
+    On PostgreSQL one statement. A machine or monitor created meanwhile by another process trips the unique
     ``machine_id`` / ``edid_key`` (an IntegrityError: the caller's retry finds it).
     """
-    row, facts = _device_values(new)
-    if conn.dialect.name == "postgresql":
-        inserted = sa.insert(_DEVICE_T).values(**row).returning(_DEVICE_T.c.id).cte("dev")
-        version = sa.insert(_VERSION_T).from_select(
-            [*facts, "device_id", "valid_from"],
-            sa.select(*(sa.literal(value, _VERSION_T.c[name].type) for name, value in facts.items()),
-                      inserted.c.id, sa.literal(new.at, UTCDateTime())),
-        ).returning(_VERSION_T.c.device_id).add_cte(inserted)
-        return int(conn.execute(version).scalar_one())
-    device_id = int(conn.execute(sa.insert(_DEVICE_T).values(**row).returning(_DEVICE_T.c.id)).scalar_one())
-    conn.execute(sa.insert(_VERSION_T).values(**facts, device_id=device_id, valid_from=new.at))
-    return device_id
+    given = {name: value for name, value in new._asdict().items() if name != "at"}
+    row = bind_row(conn, _DEVICE_T, {**_DEVICE_DEFAULTS, **given, "created_at": new.at, "updated_at": new.at})
+    if conn.dialect.name == "sqlite":
+        device_id = int(run(conn, _INSERT_DEVICE, row).lastrowid)
+        version = {name: row[name] for name in _FACT_FIELDS}
+        run(conn, _INSERT_VERSION, {**version, "device_id": device_id, "valid_from": row["created_at"]})
+        return device_id
+    return int(run(conn, sql(conn, _INSERT_DEVICE_AND_VERSION), row).fetchone()[0])
+
+
+_COMPUTERS = ", ".join(f"'{kind}'" for kind in sorted(COMPUTER_KINDS))
+_ADOPTABLE_SQL = (
+    f"SELECT {_D}, CASE WHEN d.machine_id IS NULL AND d.unit_id = :unit THEN 1 ELSE 0 END AS adoptable "  # noqa: S608
+    f"FROM device d WHERE d.serial_key = :serial AND d.kind IN ({_COMPUTERS}) "
+    "ORDER BY adoptable DESC, d.id LIMIT 1"
+)
+
+
+def computer_by_serial(conn: Connection, serial_key: str, unit_id: int | None) -> tuple[DeviceRow, bool] | None:
+    """The computer with this serial, and whether the unit may adopt it (hand-entered there: no machine id)."""
+    row = run(conn, sql(conn, _ADOPTABLE_SQL), {"serial": serial_key, "unit": unit_id}).fetchone()
+    if row is None:
+        return None
+    device = _device(conn, row[:-1])
+    assert device is not None
+    return device, bool(row[-1])
+
+
+class MonitorRow(NamedTuple):
+    """A monitor's device as its lookup finds it."""
+
+    id: int
+    edid_key: str | None
+    serial_key: str | None
+    created_at: datetime | None
+
+
+_MONITOR_COLUMNS = tuple(_DEVICE_T.c[name] for name in MonitorRow._fields)
+
+
+@functools.lru_cache(maxsize=64)
+def _monitor_lookup(keys: int, serials: int) -> str:
+    wanted = f"edid_key IN ({', '.join(f':k{n}' for n in range(keys))})"
+    if serials:  # a hand-entered monitor with the serial is the same monitor
+        wanted += (f" OR (kind = 'monitor' AND edid_key IS NULL "
+                   f"AND serial_key IN ({', '.join(f':s{n}' for n in range(serials))}))")
+    return f"SELECT {', '.join(MonitorRow._fields)} FROM device WHERE {wanted} ORDER BY id"  # noqa: S608
+
+
+def monitors_by_identity(conn: Connection, keys: Sequence[str], serials: Sequence[str]) -> list[MonitorRow]:
+    """Monitors with these EDID keys, and hand-entered monitors (no EDID key yet) with these serials."""
+    params = {**{f"k{n}": key for n, key in enumerate(keys)}, **{f"s{n}": s for n, s in enumerate(serials)}}
+    rows = run(conn, sql(conn, _monitor_lookup(len(keys), len(serials))), params).fetchall()
+    return [MonitorRow(*_read(conn, _MONITOR_COLUMNS, row)) for row in rows]
 
 
 # --- the executors -------------------------------------------------------------------------------------------
