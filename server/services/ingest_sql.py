@@ -106,30 +106,35 @@ def sql(conn: Connection, text: str) -> str:
 Processor = Callable[[Any], Any] | None
 
 
-@functools.lru_cache(maxsize=512)
-def _binder(dialect: Dialect, column: sa.Column[Any]) -> Processor:
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+@functools.lru_cache(maxsize=64)
+def _binders(dialect: Dialect, table: sa.Table) -> dict[str, Processor]:
+    return {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
 
 
-@functools.lru_cache(maxsize=512)
-def _reader(dialect: Dialect, column: sa.Column[Any]) -> Processor:
-    return column.type.dialect_impl(dialect).result_processor(dialect, None)
+@functools.lru_cache(maxsize=64)
+def _readers(dialect: Dialect, table: sa.Table) -> dict[str, Processor]:
+    return {c.name: c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns}
 
 
 def bind(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
     """``value`` as the driver takes it for ``column`` (what SQLAlchemy would bind)."""
-    process = _binder(conn.dialect, column)
+    process = _binders(conn.dialect, column.table)[column.name]
     return value if process is None or value is None else process(value)
 
 
 def bind_row(conn: Connection, table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """A row of Python values converted by its columns' types."""
-    return {name: bind(conn, table.c[name], value) for name, value in row.items()}
+    binders = _binders(conn.dialect, table)
+    out = {}
+    for name, value in row.items():
+        process = binders[name]
+        out[name] = value if process is None or value is None else process(value)
+    return out
 
 
 def read(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
     """A value the driver returned for ``column`` as SQLAlchemy would return it."""
-    process = _reader(conn.dialect, column)
+    process = _readers(conn.dialect, column.table)[column.name]
     return value if process is None or value is None else process(value)
 
 
