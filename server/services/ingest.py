@@ -40,35 +40,43 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from server.db import write_lock, writer
-from server.models import Device, DeviceVersion, MonitorSighting, Observation, ReceivedReport, UTCDateTime, table_of
-from server.models import utcnow as utcnow
+from server.models import (
+    Device,
+    DeviceVersion,
+    MonitorSighting,
+    Observation,
+    ReceivedReport,
+    UTCDateTime,
+    table_of,
+    utcnow,
+)
 from server.services import ingest_sql as sql
-from server.services.facts import (
-    EDID_PLACEHOLDER_SERIALS as EDID_PLACEHOLDER_SERIALS,
-)
-from server.services.facts import MonitorFacts, MonitorIdentity, NetworkEvidence
+from server.services.facts import EDID_PLACEHOLDER_SERIALS, MonitorFacts, MonitorIdentity, NetworkEvidence
 from server.services.ingest_plan import (
-    CLOCK_TOLERANCE as CLOCK_TOLERANCE,
-)
-from server.services.ingest_plan import (
-    EARLIEST_BELIEVED as EARLIEST_BELIEVED,
-)
-from server.services.ingest_plan import (
+    CLOCK_TOLERANCE,
+    EARLIEST_BELIEVED,
     Current,
     DeviceRow,
     Sender,
     Via,
     WritePlan,
+    device_kind,
+    filed_time,
     is_late,
     new_computer,
     new_monitor,
+    normalised_facts,
     plan,
 )
-from server.services.ingest_plan import device_kind as device_kind
-from server.services.ingest_plan import filed_time as filed_time
-from server.services.ingest_plan import normalised_facts as normalised_facts
 from server.services.records import normalise_serial
 from shared.schema import InventoryReport
+
+__all__ = [
+    "CLOCK_TOLERANCE", "EARLIEST_BELIEVED", "EDID_PLACEHOLDER_SERIALS", "Delivery", "DuplicateReport", "ForeignMachine",
+    "IngestResult", "MonitorIdentity", "Prefetched", "UnplacedDevice", "Via", "device_kind", "filed_time", "ingest",
+    "is_conflict", "is_database_error", "is_transient", "monitor_identities", "network_evidence", "normalised_facts",
+    "receive", "retryable", "utcnow",
+]
 
 _DEVICE = table_of(Device)
 _REPORT = table_of(ReceivedReport)
