@@ -234,15 +234,17 @@ def _current(conn: Connection, report: InventoryReport, delivery: Delivery, now:
 
 
 def _side_stores(conn: Connection, write: WritePlan, host: DeviceRow, now: datetime) -> tuple[WritePlan, bool]:
-    """The one place where a report's side stores are written before its record; (plan, whether they wrote).
+    """The one place where a report's side stores are written, before its record; (plan, whether they wrote).
 
-    Monitors: each is a device of its own; a set the device's cache does not hold is looked up or created
-    here, and their ids go into the observation's sightings.
+    A store that writes here turns the report's deferral off and, should the report prove a duplicate, makes
+    the caller roll its writes back (``DuplicateReport.wrote``). Monitors: each is a device of its own; a set
+    the device's cache does not hold is looked up or created here, and their ids go into the sightings.
     """
-    if write.monitors is None or write.monitors.ids is not None:
-        return write, False
-    ids = _resolve_monitors(conn, host, list(write.monitors.identities), write.filed, now)
-    return write.with_monitors(ids), True
+    wrote = False
+    if write.monitors is not None and write.monitors.ids is None:
+        write = write.with_monitors(_resolve_monitors(conn, host, list(write.monitors.identities), write.filed, now))
+        wrote = True
+    return write, wrote
 
 
 def _resolve_monitors(conn: Connection, host: DeviceRow, identities: list[MonitorIdentity], collected: datetime,
