@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, NamedTuple
 
+from server.models import Device, table_of
 from server.services.facts import MonitorFacts, MonitorIdentity, ObservationFacts
 from server.services.records import normalise_serial
 from shared.schema import InventoryReport
@@ -231,10 +232,15 @@ def device_kind(report: InventoryReport) -> str:
     return "other" if chassis == "virtual" else "desktop"
 
 
+#: The device's name is its hostname at first, cut to the name column (a hostname may be longer).
+NAME_LENGTH: int = table_of(Device).c.name.type.length  # type: ignore[attr-defined]
+
+
 def new_computer(report: InventoryReport, unit_id: int, filed: datetime, duplicate_of: int | None) -> NewDevice:
     """The device a report of an unknown machine creates; it existed when the report was collected."""
     hw = report.hardware
-    return NewDevice(unit_id=unit_id, kind=device_kind(report), name=report.hostname, vendor=hw.vendor,
+    name = report.hostname[:NAME_LENGTH] if report.hostname else None
+    return NewDevice(unit_id=unit_id, kind=device_kind(report), name=name, vendor=hw.vendor,
                      model=hw.model, serial=hw.serial, serial_key=normalise_serial(hw.serial),
                      machine_id=report.machine_id, hostname=report.hostname, edid_key=None,
                      possible_duplicate_of=duplicate_of, at=filed)

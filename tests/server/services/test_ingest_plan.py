@@ -6,7 +6,16 @@ import uuid
 from datetime import timedelta
 
 from server.services.facts import MonitorFacts
-from server.services.ingest_plan import Current, DeviceRow, Sender, WritePlan, normalised_facts, plan
+from server.services.ingest_plan import (
+    NAME_LENGTH,
+    Current,
+    DeviceRow,
+    Sender,
+    WritePlan,
+    new_computer,
+    normalised_facts,
+    plan,
+)
 from shared.schema import InventoryReport
 from tests.server.factories import ENROLLED_AT, T0, make_report
 
@@ -99,3 +108,10 @@ def test_detections_readable_is_planned_from_the_report() -> None:
     assert absent.observation is not None and absent.observation.values()["detections_readable"] is None
     read = _plan(make_report(detections={"readable": True, "sources": ["defender"]}))
     assert read.observation is not None and read.observation.values()["detections_readable"] is True
+
+
+def test_a_new_computer_is_named_by_its_hostname_cut_to_the_name_column() -> None:
+    """A 512-character hostname is valid on the wire; the device's name column holds 256 (PostgreSQL refused)."""
+    long = "h" * 400
+    new = new_computer(make_report(hostname=long), 1, T0, None)
+    assert (new.name, new.hostname, NAME_LENGTH) == ("h" * 256, long, 256)
