@@ -9,7 +9,7 @@ and a report collected after the cut-off never changes it.
 
 from __future__ import annotations
 
-import json
+from dataclasses import fields
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, NamedTuple, cast
 
@@ -31,9 +31,9 @@ from server.models import (
     ReceivedReport,
     table_of,
 )
+from server.services.facts import ObservationFacts, stored_day
 from server.services.gcpause import cycle_collector_paused
 from server.services.state import (
-    AntivirusState,
     DeviceKind,
     DeviceState,
     DeviceStatus,
@@ -54,6 +54,7 @@ _SIGHTING = table_of(MonitorSighting)
 _AGENT = table_of(Agent)
 _LICENCE = table_of(AntivirusLicence)
 _LICENCE_V = table_of(AntivirusLicenceVersion)
+_NO_FACTS = ObservationFacts()  # a device no agent has reported on
 
 
 def end_of_day(as_of: date, tz: tzinfo | None = None) -> datetime:
@@ -83,14 +84,14 @@ def _units(session: Session, cutoff: datetime) -> tuple[list[UnitState], dict[in
     return sorted(units, key=lambda u: u.code), codes
 
 
+_FACT_COLUMNS = tuple(f.name for f in fields(ObservationFacts))
+
+
 def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
     o = _OBS.c
     ranked = (
         sa.select(
-            o.id, o.device_id, o.hostname, o.chassis,
-            o.cpu_model, o.bios_date, o.os_install_date, o.os_name, o.os_version,
-            o.os_build, o.monitor_year, o.antivirus, o.firewall_enabled, o.internet_reachable,
-            o.lan_evidence, o.wifi_evidence, o.clock_wrong,
+            o.id, o.device_id, *(o[name] for name in _FACT_COLUMNS),
             sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
             .label("rank"),
             sa.func.min(o.bios_date).over(partition_by=o.device_id).label("earliest_bios"),
@@ -203,25 +204,6 @@ def _aware(value: Any) -> datetime | None:
     return cast(datetime, value).replace(tzinfo=timezone.utc) if value.tzinfo is None else cast(datetime, value)
 
 
-def _antivirus(text: str | None) -> tuple[AntivirusState, ...]:
-    products = json.loads(text) if text else []
-    return tuple(
-        AntivirusState(
-            name=p["name"], enabled=p.get("enabled"), up_to_date=p.get("up_to_date"),
-            signatures_updated_at=_aware(p.get("signatures_updated_at")), source=p.get("source", "other"),
-            licence_problem=p.get("licence_problem"), licence_expires=_date(p.get("licence_expires")),
-            licence_type=p.get("licence_type"),
-        )
-        for p in products
-    )
-
-
-def _date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
 def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: set[str]) -> list[DeviceState]:
     v, d = _DEVICE_V.c, _DEVICE.c
     rows = session.execute(
@@ -262,27 +244,13 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
                 name=r.name, vendor=r.vendor, model=r.model, serial=r.serial, air_gapped=r.air_gapped,
                 purchased_on=r.purchased_on,
                 machine_id=r.machine_id if seen else None,
-                hostname=obs.hostname if obs else None,
                 has_agent=bool(seen) or r.device_id in agents,
                 delivered_offline=bool(seen and seen.last_import is not None and _aware(seen.last_import) == last_seen),
                 first_seen=_aware(seen.first_seen) if seen else None,
                 last_seen=last_seen,
                 reports_received=seen.received if seen else 0,
-                chassis=obs.chassis if obs else None,
-                cpu_model=obs.cpu_model if obs else None,
-                earliest_bios_date=_date(obs.earliest_bios) if obs else None,
-                bios_date=_date(obs.bios_date) if obs else None,
-                os_install_date=_date(obs.os_install_date) if obs else None,
-                os_name=obs.os_name if obs else None,
-                os_version=obs.os_version if obs else None,
-                os_build=obs.os_build if obs else None,
-                monitor_year=obs.monitor_year if obs else None,
-                antivirus=_antivirus(obs.antivirus) if obs else (),
-                firewall_enabled=obs.firewall_enabled if obs else None,
-                internet_reachable=obs.internet_reachable if obs else None,
-                lan_evidence=obs.lan_evidence if obs else None,
-                wifi_evidence=obs.wifi_evidence if obs else None,
-                clock_wrong=bool(obs.clock_wrong) if obs else False,
+                earliest_bios_date=stored_day(obs.earliest_bios) if obs else None,
+                **(ObservationFacts.from_row(obs) if obs else _NO_FACTS).state(),
                 possible_duplicate_of=r.possible_duplicate_of,
             )
         )

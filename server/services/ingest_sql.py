@@ -1,101 +1,64 @@
-"""The ingest hot path's SQL, run on the driver's own cursor inside the caller's SQLAlchemy transaction.
+"""Carrying a ``WritePlan`` out: the ingest hot path's statements, run on the driver's own cursor.
 
-A routine report needs six small statements. Through SQLAlchemy each costs more Python time than the
-database spends on it, which would make the server several times slower than its HTTP layer; here they
-are plain SQL with the few type conversions SQLAlchemy would do, kept equal to what the models store
-(``sa.Uuid`` as 32 hex digits on SQLite, timestamps as naive UTC text or ``timestamp``). Rare paths (new
-device, serial match, late report) stay in SQLAlchemy in ``ingest.py``.
+A routine report needs a handful of small statements; through SQLAlchemy's execution each would cost more
+Python time than the database spends on it. So they run on the driver's cursor inside the caller's
+SQLAlchemy transaction, but nothing about them is hand-kept: the column lists come from the tables, the
+values are converted by the columns' own types (``UTCDateTime``, ``Uuid``, ``Boolean``: exactly what an ORM
+write stores), the parameter style is the dialect's, and a driver error is raised as SQLAlchemy's
+(``IntegrityError``, ``OperationalError``, ...) so that callers tell errors apart by class.
+
+Two executors carry a plan out: on SQLite one statement after another (in-process calls); on PostgreSQL one
+statement of data-modifying CTEs (one round trip), which a batch may also defer to one ``executemany`` per
+statement shape (``Deferred``, ``flush``). A first report's lookups (serial, monitors) and new devices run
+here too: a device and its first version are one statement on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy.engine import Connection
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from server.models import sqlite_timestamp
+from server.models import (
+    Agent,
+    Device,
+    DeviceFacts,
+    MonitorSighting,
+    Observation,
+    ReceivedReport,
+    table_of,
+)
+from server.services.ingest_plan import DeviceRow, NewDevice, ReportRow, WritePlan
+from server.services.state import COMPUTER_KINDS
 
-# id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, unit_id
-DeviceRow = tuple[int, str | None, str | None, Any, Any, str | None, str | None, int]
-
-
-class Dialect:
-    """Parameter style and value conversions of one database driver."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.sqlite = name == "sqlite"
-
-    def sql(self, text: str) -> str:
-        """``:name`` placeholders in the driver's style."""
-        return text if self.sqlite else _pyformat(text)
-
-    def ts(self, value: datetime | None) -> Any:
-        """A timestamp as stored: naive UTC."""
-        if value is None:
-            return None
-        utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return sqlite_timestamp(utc) if self.sqlite else utc
-
-    def read_ts(self, value: Any) -> datetime | None:
-        """A stored timestamp as aware UTC."""
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-    def uid(self, value: uuid.UUID | None) -> Any:
-        """A UUID as stored."""
-        if value is None:
-            return None
-        return value.hex if self.sqlite else value
-
-    def day(self, value: date | None) -> Any:
-        """A date as stored."""
-        if value is None:
-            return None
-        return value.isoformat() if self.sqlite else value
-
-    def flag(self, value: bool | None) -> Any:
-        """A boolean as stored."""
-        if value is None:
-            return None
-        return int(value) if self.sqlite else value
-
-    def values(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """Convert a row of Python values by their types."""
-        out: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, bool):
-                out[key] = self.flag(value)
-            elif isinstance(value, datetime):
-                out[key] = self.ts(value)
-            elif isinstance(value, date):
-                out[key] = self.day(value)
-            elif isinstance(value, uuid.UUID):
-                out[key] = self.uid(value)
-            else:
-                out[key] = value
-        return out
+_AGENT_T = table_of(Agent)
+_DEVICE_T = table_of(Device)
+_REPORT_T = table_of(ReceivedReport)
+_OBSERVATION_T = table_of(Observation)
+_SIGHTING_T = table_of(MonitorSighting)
 
 
-@functools.cache
-def _pyformat(text: str) -> str:
-    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", text)
+class AgentRow(NamedTuple):
+    """What ingest reads of an agent: its key's hash, whether it is revoked, where it belongs."""
+
+    key_hash: str
+    revoked_at: datetime | None
+    unit_id: int
+    device_id: int | None
+    machine_id: str | None  # the machine it is bound to
+    created_at: datetime | None  # its enrolment
 
 
-@functools.cache
-def dialect(name: str) -> Dialect:
-    """The conversions for a dialect name."""
-    return Dialect(name)
+# --- the driver, with SQLAlchemy's conversions and errors ---------------------------------------------------
 
 
 def cursor(conn: Connection) -> Any:
@@ -103,43 +66,118 @@ def cursor(conn: Connection) -> Any:
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-_AGENT = "SELECT key_hash, revoked_at, unit_id, device_id, machine_id, created_at FROM agent WHERE id = :id"
-_DEVICE = ("SELECT id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, unit_id "
-           "FROM device WHERE machine_id = :machine")
-_REPORT_COLUMNS = ("report_id", "device_id", "agent_id", "collected_at", "received_at", "via", "signed",
-                   "imported_by", "stored", "claimed_collected_at")
-_INSERT_REPORT = (
-    f"INSERT INTO received_report ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608 - names are constants here
-    f"VALUES ({', '.join(':' + c for c in _REPORT_COLUMNS)}) ON CONFLICT (report_id) DO NOTHING RETURNING id"
-)
-_UPDATE_AGENT = "UPDATE agent SET last_seen = :now, device_id = :device, machine_id = :machine WHERE id = :agent"
+@contextmanager
+def driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """Raise the driver's errors as SQLAlchemy's exception classes (IntegrityError, OperationalError, ...)."""
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
 
 
-def agent_row(conn: Connection, agent_id: uuid.UUID) -> AgentRow | None:
-    """(key_hash, revoked_at, unit_id, device_id, machine_id, created_at) of an agent."""
-    d = dialect(conn.dialect.name)
+def run(conn: Connection, statement: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] = (), *,
+        many: bool = False, returning: bool = False) -> Any:
+    """Execute ``statement`` (in the driver's parameter style) on a new cursor; the cursor."""
     cur = cursor(conn)
-    cur.execute(d.sql(_AGENT), {"id": d.uid(agent_id)})
-    row = cur.fetchone()
-    return None if row is None else (row[0], row[1], row[2], row[3], row[4], d.read_ts(row[5]))
+    with driver_errors(conn, statement):
+        if not many:
+            cur.execute(statement, params)
+        elif returning:  # psycopg: one result set per parameter set
+            cur.executemany(statement, params, returning=True)
+        else:
+            cur.executemany(statement, params)
+    return cur
 
 
-_AGENT_AND_DEVICE = (
-    "SELECT a.key_hash, a.revoked_at, a.unit_id, a.device_id, a.machine_id, a.created_at, "
-    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids, d.unit_id "
-    "FROM agent a LEFT JOIN device d ON d.machine_id = :machine WHERE a.id = :id"
-)
+@functools.lru_cache(maxsize=256)
+def _compiled(dialect: Dialect, text: str) -> str:
+    # sqlite3 takes :name as written; other drivers get the dialect's own style (psycopg: %(name)s).
+    if dialect.name == "sqlite":
+        return text
+    return str(sa.text(text).compile(dialect=dialect))
 
 
-# key_hash, revoked_at, unit_id, device_id, machine_id (the one it is bound to), created_at (its enrolment)
-AgentRow = tuple[str, Any, int, int | None, str | None, datetime | None]
-PREFETCH = "kiemke_prefetch"  # key in Connection.info of a batch's looked-up agents and devices
-_PREFETCH = (
-    "SELECT v.agent, v.machine, a.key_hash, a.revoked_at, a.unit_id, a.device_id, a.machine_id, a.created_at, "
-    "d.id, d.machine_id, d.last_hash, d.last_seen, d.created_at, d.monitor_key, d.monitor_ids, d.unit_id "
+def sql(conn: Connection, text: str) -> str:
+    """``text`` with ``:name`` placeholders in the driver's parameter style."""
+    return _compiled(conn.dialect, text)
+
+
+Processor = Callable[[Any], Any] | None
+
+
+@functools.lru_cache(maxsize=64)
+def _binders(dialect: Dialect, table: sa.Table) -> dict[str, Processor]:
+    return {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
+
+
+@functools.lru_cache(maxsize=64)
+def _readers(dialect: Dialect, table: sa.Table) -> dict[str, Processor]:
+    return {c.name: c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns}
+
+
+def bind(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
+    """``value`` as the driver takes it for ``column`` (what SQLAlchemy would bind)."""
+    process = _binders(conn.dialect, column.table)[column.name]
+    return value if process is None or value is None else process(value)
+
+
+def bind_row(conn: Connection, table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of Python values converted by its columns' types."""
+    binders = _binders(conn.dialect, table)
+    out = {}
+    for name, value in row.items():
+        process = binders[name]
+        out[name] = value if process is None or value is None else process(value)
+    return out
+
+
+def read(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
+    """A value the driver returned for ``column`` as SQLAlchemy would return it."""
+    process = _readers(conn.dialect, column.table)[column.name]
+    return value if process is None or value is None else process(value)
+
+
+def _read(conn: Connection, columns: Sequence[sa.Column[Any]], raw: Sequence[Any]) -> list[Any]:
+    return [read(conn, column, value) for column, value in zip(columns, raw, strict=True)]
+
+
+# --- reads -------------------------------------------------------------------------------------------------
+
+_AGENT_COLUMNS = tuple(_AGENT_T.c[name] for name in AgentRow._fields)
+_DEVICE_COLUMNS = tuple(_DEVICE_T.c[name] for name in DeviceRow._fields)
+_A = ", ".join(f"a.{name}" for name in AgentRow._fields)
+_D = ", ".join(f"d.{name}" for name in DeviceRow._fields)
+_SELECT_AGENT = f"SELECT {_A} FROM agent a WHERE a.id = :id"  # noqa: S608 - column names of the tables
+_SELECT_DEVICE = f"SELECT {_D} FROM device d WHERE d.machine_id = :machine"  # noqa: S608
+_AGENT_AND_DEVICE = (f"SELECT {_A}, {_D} FROM agent a LEFT JOIN device d ON d.machine_id = :machine "  # noqa: S608
+                     "WHERE a.id = :id")
+_PREFETCH_SQL = (
+    f"SELECT v.agent, v.machine, {_A}, {_D} "  # noqa: S608
     "FROM unnest(%(agents)s::uuid[], %(machines)s::text[]) AS v(agent, machine) "
     "JOIN agent a ON a.id = v.agent LEFT JOIN device d ON d.machine_id = v.machine"
 )
+PREFETCH = "kiemke_prefetch"  # key in Connection.info of a batch's looked-up agents and devices
+
+
+def _agent(conn: Connection, raw: Sequence[Any]) -> AgentRow:
+    return AgentRow(*_read(conn, _AGENT_COLUMNS, raw))
+
+
+def _device(conn: Connection, raw: Sequence[Any]) -> DeviceRow | None:
+    return None if raw[0] is None else DeviceRow(*_read(conn, _DEVICE_COLUMNS, raw))
+
+
+def agent_row(conn: Connection, agent_id: uuid.UUID) -> AgentRow | None:
+    """An agent's row."""
+    row = run(conn, sql(conn, _SELECT_AGENT), {"id": bind(conn, _AGENT_T.c.id, agent_id)}).fetchone()
+    return None if row is None else _agent(conn, row)
+
+
+def device_by_machine(conn: Connection, machine_id: str) -> DeviceRow | None:
+    """The device row of this machine."""
+    row = run(conn, sql(conn, _SELECT_DEVICE), {"machine": machine_id}).fetchone()
+    return None if row is None else _device(conn, row)
 
 
 def prefetch(conn: Connection, pairs: list[tuple[uuid.UUID, str]]) -> None:
@@ -150,77 +188,126 @@ def prefetch(conn: Connection, pairs: list[tuple[uuid.UUID, str]]) -> None:
     """
     if conn.dialect.name != "postgresql" or not pairs:
         return
-    d = dialect(conn.dialect.name)
-    cur = cursor(conn)
-    cur.execute(_PREFETCH, {"agents": [a for a, _ in pairs], "machines": [m for _, m in pairs]})
-    found: dict[tuple[uuid.UUID, str], tuple[AgentRow, DeviceRow | None]] = {}
-    for row in cur.fetchall():
-        device = None if row[8] is None else (row[8], row[9], row[10], d.read_ts(row[11]), d.read_ts(row[12]),
-                                              row[13], row[14], row[15])
-        found[(row[0], row[1])] = ((row[2], row[3], row[4], row[5], row[6], d.read_ts(row[7])), device)
-    conn.info[PREFETCH] = found
+    rows = run(conn, _PREFETCH_SQL, {"agents": [a for a, _ in pairs], "machines": [m for _, m in pairs]})
+    width = len(AgentRow._fields)
+    conn.info[PREFETCH] = {
+        (row[0], row[1]): (_agent(conn, row[2:2 + width]), _device(conn, row[2 + width:]))
+        for row in rows.fetchall()
+    }
 
 
-def agent_and_device(
-    conn: Connection, agent_id: uuid.UUID, machine_id: str
-) -> tuple[AgentRow, DeviceRow | None] | None:
+def agent_and_device(conn: Connection, agent_id: uuid.UUID, machine_id: str
+                     ) -> tuple[AgentRow, DeviceRow | None] | None:
     """The agent's row and the device row of ``machine_id`` in one round trip; None without such agent."""
     cached = conn.info.get(PREFETCH)
     if cached is not None:
         hit = cached.pop((agent_id, machine_id), None)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-    d = dialect(conn.dialect.name)
-    cur = cursor(conn)
-    cur.execute(d.sql(_AGENT_AND_DEVICE), {"id": d.uid(agent_id), "machine": machine_id})
-    row = cur.fetchone()
+    row = run(conn, sql(conn, _AGENT_AND_DEVICE),
+              {"id": bind(conn, _AGENT_T.c.id, agent_id), "machine": machine_id}).fetchone()
     if row is None:
         return None
-    device = None if row[6] is None else (row[6], row[7], row[8], d.read_ts(row[9]), d.read_ts(row[10]), row[11],
-                                          row[12], row[13])
-    return (row[0], row[1], row[2], row[3], row[4], d.read_ts(row[5])), device
+    width = len(AgentRow._fields)
+    return _agent(conn, row[:width]), _device(conn, row[width:])
 
 
-def device_by_machine(conn: Connection, machine_id: str) -> DeviceRow | None:
-    """(id, machine_id, last_hash, last_seen, created_at, monitor_key, monitor_ids, unit_id) of this machine."""
-    d = dialect(conn.dialect.name)
-    cur = cursor(conn)
-    cur.execute(d.sql(_DEVICE), {"machine": machine_id})
-    row = cur.fetchone()
+# --- new devices -------------------------------------------------------------------------------------------
+
+_FACT_FIELDS = tuple(DeviceFacts.model_fields)
+_NEW_DEVICE_COLUMNS = tuple(c.name for c in _DEVICE_T.columns if c.name != "id")
+# Core applies a column's Python-side default (reports_received = 0, status = in_use); a plain insert must too.
+_DEVICE_DEFAULTS = {c.name: c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None
+                    for c in _DEVICE_T.columns if c.name != "id"}
+_INSERT_DEVICE = (f"INSERT INTO device ({', '.join(_NEW_DEVICE_COLUMNS)}) "  # noqa: S608 - column names
+                  f"VALUES ({', '.join(':' + c for c in _NEW_DEVICE_COLUMNS)})")
+_VERSION_COLUMNS = (*_FACT_FIELDS, "device_id", "valid_from")
+_INSERT_VERSION = (f"INSERT INTO device_version ({', '.join(_VERSION_COLUMNS)}) "  # noqa: S608
+                   f"VALUES ({', '.join(':' + c for c in _VERSION_COLUMNS)})")
+# PostgreSQL: the device and its first version in one statement, the version copied from the inserted row.
+_INSERT_DEVICE_AND_VERSION = (
+    f"WITH dev AS ({_INSERT_DEVICE} RETURNING id, {', '.join(_FACT_FIELDS)}, created_at) "  # noqa: S608
+    f"INSERT INTO device_version ({', '.join(_VERSION_COLUMNS)}) "
+    f"SELECT {', '.join(_FACT_FIELDS)}, id, created_at FROM dev RETURNING device_id"
+)
+
+
+def create_device(conn: Connection, new: NewDevice) -> int:
+    """Insert a device and its first version (valid from ``new.at``); its id.
+
+    On PostgreSQL one statement. A machine or monitor created meanwhile by another process trips the unique
+    ``machine_id`` / ``edid_key`` (an IntegrityError: the caller's retry finds it).
+    """
+    given = {name: value for name, value in new._asdict().items() if name != "at"}
+    row = bind_row(conn, _DEVICE_T, {**_DEVICE_DEFAULTS, **given, "created_at": new.at, "updated_at": new.at})
+    if conn.dialect.name == "sqlite":
+        device_id = int(run(conn, _INSERT_DEVICE, row).lastrowid)
+        version = {name: row[name] for name in _FACT_FIELDS}
+        run(conn, _INSERT_VERSION, {**version, "device_id": device_id, "valid_from": row["created_at"]})
+        return device_id
+    return int(run(conn, sql(conn, _INSERT_DEVICE_AND_VERSION), row).fetchone()[0])
+
+
+_COMPUTERS = ", ".join(f"'{kind}'" for kind in sorted(COMPUTER_KINDS))
+_ADOPTABLE_SQL = (
+    f"SELECT {_D}, CASE WHEN d.machine_id IS NULL AND d.unit_id = :unit THEN 1 ELSE 0 END AS adoptable "  # noqa: S608
+    f"FROM device d WHERE d.serial_key = :serial AND d.kind IN ({_COMPUTERS}) "
+    "ORDER BY adoptable DESC, d.id LIMIT 1"
+)
+
+
+def computer_by_serial(conn: Connection, serial_key: str, unit_id: int | None) -> tuple[DeviceRow, bool] | None:
+    """The computer with this serial, and whether the unit may adopt it (hand-entered there: no machine id)."""
+    row = run(conn, sql(conn, _ADOPTABLE_SQL), {"serial": serial_key, "unit": unit_id}).fetchone()
     if row is None:
         return None
-    return row[0], row[1], row[2], d.read_ts(row[3]), d.read_ts(row[4]), row[5], row[6], row[7]
+    device = _device(conn, row[:-1])
+    assert device is not None
+    return device, bool(row[-1])
 
 
-@functools.cache
-def _insert(table: str, columns: tuple[str, ...]) -> str:
-    # Table and column names come from this code (the observation columns), never from a report.
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"  # noqa: S608
+class MonitorRow(NamedTuple):
+    """A monitor's device as its lookup finds it."""
+
+    id: int
+    edid_key: str | None
+    serial_key: str | None
+    created_at: datetime | None
 
 
-def insert_observation(conn: Connection, row: Mapping[str, Any], sightings: Sequence[tuple[int, int | None]] = ()
-                       ) -> None:
-    """Append an observation, and a sighting of each (monitor id, EDID year) it shows."""
-    d = dialect(conn.dialect.name)
-    cur = cursor(conn)
-    cur.execute(d.sql(_insert("observation", tuple(row))), d.values(row))
-    if sightings:
-        observation_id = cur.lastrowid if d.sqlite else None
-        if observation_id is None:
-            cur.execute(d.sql("SELECT max(id) FROM observation WHERE device_id = :device_id "
-                              "AND report_id = :report_id"),
-                        {"device_id": row["device_id"], "report_id": d.uid(row["report_id"])})
-            observation_id = cur.fetchone()[0]
-        host, at = row["device_id"], d.ts(row["observed_at"])
-        cur.executemany(d.sql(_INSERT_SIGHTING), [
-            {"observation_id": observation_id, "host_id": host, "monitor_id": monitor, "observed_at": at,
-             "year": year}
-            for monitor, year in sightings
-        ])
+_MONITOR_COLUMNS = tuple(_DEVICE_T.c[name] for name in MonitorRow._fields)
 
 
-_INSERT_SIGHTING = ("INSERT INTO monitor_sighting (observation_id, host_id, monitor_id, observed_at, year) "
-                    "VALUES (:observation_id, :host_id, :monitor_id, :observed_at, :year)")
+@functools.lru_cache(maxsize=64)
+def _monitor_lookup(keys: int, serials: int) -> str:
+    wanted = f"edid_key IN ({', '.join(f':k{n}' for n in range(keys))})"
+    if serials:  # a hand-entered monitor with the serial is the same monitor
+        wanted += (f" OR (kind = 'monitor' AND edid_key IS NULL "
+                   f"AND serial_key IN ({', '.join(f':s{n}' for n in range(serials))}))")
+    return f"SELECT {', '.join(MonitorRow._fields)} FROM device WHERE {wanted} ORDER BY id"  # noqa: S608
+
+
+def monitors_by_identity(conn: Connection, keys: Sequence[str], serials: Sequence[str]) -> list[MonitorRow]:
+    """Monitors with these EDID keys, and hand-entered monitors (no EDID key yet) with these serials."""
+    params = {**{f"k{n}": key for n, key in enumerate(keys)}, **{f"s{n}": s for n, s in enumerate(serials)}}
+    rows = run(conn, sql(conn, _monitor_lookup(len(keys), len(serials))), params).fetchall()
+    return [MonitorRow(*_read(conn, _MONITOR_COLUMNS, row)) for row in rows]
+
+
+# --- the executors -------------------------------------------------------------------------------------------
+
+_REPORT_COLUMNS = ReportRow._fields
+_INSERT_REPORT = (
+    f"INSERT INTO received_report ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608 - column names of the table
+    f"VALUES ({', '.join(':' + c for c in _REPORT_COLUMNS)}) ON CONFLICT (report_id) DO NOTHING RETURNING id"
+)
+_UPDATE_AGENT = "UPDATE agent SET last_seen = :now, device_id = :device_id, machine_id = :machine WHERE id = :agent"
+_OBSERVATION_COLUMNS = tuple(c.name for c in _OBSERVATION_T.columns if c.name != "id")
+_SIGHTING_COLUMNS = ("observation_id", "host_id", "monitor_id", "observed_at", "year")
+_INSERT_SIGHTING = (f"INSERT INTO monitor_sighting ({', '.join(_SIGHTING_COLUMNS)}) "  # noqa: S608
+                    f"VALUES ({', '.join(':' + c for c in _SIGHTING_COLUMNS)})")
+_INSERT_OBSERVATION = (f"INSERT INTO observation ({', '.join(_OBSERVATION_COLUMNS)}) "  # noqa: S608
+                       f"VALUES ({', '.join(':' + c for c in _OBSERVATION_COLUMNS)})")
 
 
 @functools.cache
@@ -251,30 +338,77 @@ def _device_update(machine: bool, bios: bool, hostname: bool, latest: bool) -> s
     return f"UPDATE device SET {', '.join(sets)} WHERE id = :device"  # noqa: S608 - fixed fragments above
 
 
-def _device_params(d: Dialect, device_id: int, collected: datetime, *, machine: str | None, bios: date | None,
-                   hostname: str | None, digest: str | None, monitors: tuple[str | None, str | None]
-                   ) -> tuple[str, dict[str, Any]]:
-    params: dict[str, Any] = {"device": device_id, "collected": d.ts(collected)}
-    if machine is not None:
-        params["machine"] = machine
-    if bios is not None:
-        params["bios"] = d.day(bios)
-    if hostname is not None:
-        params["hostname"] = hostname
-    if digest is not None:
-        params["hash"] = digest
-        params["monitor_key"], params["monitor_ids"] = monitors
-    return _device_update(machine is not None, bios is not None, hostname is not None, digest is not None), params
+def _device_params(conn: Connection, plan: WritePlan) -> tuple[str, dict[str, Any]]:
+    u = plan.device
+    c = _DEVICE_T.c
+    params: dict[str, Any] = {"device": u.device_id, "collected": bind(conn, c.last_seen, u.collected)}
+    if u.machine is not None:
+        params["machine"] = u.machine
+    if u.bios is not None:
+        params["bios"] = bind(conn, c.earliest_bios_date, u.bios)
+    if u.hostname is not None:
+        params["hostname"] = u.hostname
+    if u.digest is not None:
+        params.update(hash=u.digest, monitor_key=u.monitor_key, monitor_ids=u.monitor_ids)
+    statement = _device_update(u.machine is not None, u.bios is not None, u.hostname is not None,
+                               u.digest is not None)
+    return statement, params
+
+
+def _agent_params(conn: Connection, plan: WritePlan) -> dict[str, Any]:
+    a = plan.agent
+    if a is None:
+        return {}
+    return {"now": bind(conn, _AGENT_T.c.last_seen, a.now), "agent": bind(conn, _AGENT_T.c.id, a.agent_id),
+            "machine": a.machine_id, "device_id": a.device_id}
+
+
+def _execute_sqlite(conn: Connection, plan: WritePlan) -> bool:
+    if run(conn, _INSERT_REPORT, bind_row(conn, _REPORT_T, plan.report._asdict())).fetchone() is None:
+        return False
+    run(conn, *_device_params(conn, plan))
+    if plan.agent is not None:
+        run(conn, _UPDATE_AGENT, _agent_params(conn, plan))
+    if plan.observation is not None:
+        cur = run(conn, _INSERT_OBSERVATION, bind_row(conn, _OBSERVATION_T, plan.observation.values()))
+        if plan.sightings:
+            host, at = plan.observation.device_id, bind(conn, _SIGHTING_T.c.observed_at, plan.observation.observed_at)
+            run(conn, _INSERT_SIGHTING, [
+                {"observation_id": cur.lastrowid, "host_id": host, "monitor_id": s.monitor_id, "observed_at": at,
+                 "year": s.year} for s in plan.sightings
+            ], many=True)
+    return True
 
 
 @functools.cache
-def _combined(device_sql: str, agent: bool) -> str:
-    # PostgreSQL runs the three writes as one statement (one round trip); the updates apply only when the
-    # insert did, i.e. when this report was not recorded before.
+def _casts() -> dict[str, str]:
+    from sqlalchemy.dialects import postgresql
+
+    pg: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return {c.name: c.type.compile(dialect=pg) for c in _OBSERVATION_T.columns}
+
+
+@functools.cache
+def _postgres_statement(device_sql: str, agent: bool, observation: bool, sightings: bool) -> str:
+    # One statement: the updates and inserts apply only when the report's row was inserted, i.e. when it was
+    # not recorded before. Shared names (device_id, report_id, received_at, hostname, machine) carry equal
+    # values in every part.
     guard = " AND EXISTS (SELECT 1 FROM ins)"
     parts = [f"WITH ins AS ({_INSERT_REPORT})", f"dev AS ({device_sql}{guard} RETURNING id)"]
     if agent:
         parts.append(f"agt AS ({_UPDATE_AGENT}{guard} RETURNING id)")
+    if observation:
+        # Casts, because in INSERT ... SELECT PostgreSQL cannot infer a parameter's type from the column.
+        types = _casts()
+        values = ", ".join(f"CAST(:{c} AS {types[c]})" for c in _OBSERVATION_COLUMNS)
+        parts.append(f"obs AS (INSERT INTO observation ({', '.join(_OBSERVATION_COLUMNS)}) "  # noqa: S608
+                     f"SELECT {values} WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)")
+    if sightings:  # the monitors it shows: (monitor id, year) pairs as two arrays
+        parts.append(f"sig AS (INSERT INTO monitor_sighting ({', '.join(_SIGHTING_COLUMNS)}) "  # noqa: S608
+                     "SELECT obs.id, CAST(:device_id AS INTEGER), m.monitor, "
+                     "CAST(:observed_at AS TIMESTAMP WITHOUT TIME ZONE), m.year FROM obs, "
+                     "unnest(CAST(:sighting_monitors AS INTEGER[]), CAST(:sighting_years AS INTEGER[])) "
+                     "AS m(monitor, year))")
     return ", ".join(parts) + " SELECT count(*) FROM ins"  # noqa: S608 - fragments of this module
 
 
@@ -290,78 +424,34 @@ class Deferred:
 DEFER = "kiemke_defer"  # key in Connection.info of the batch's list of Deferred writes
 
 
-@functools.cache
-def _observation_types() -> dict[str, str]:
-    from sqlalchemy.dialects import postgresql
-
-    from server.models import Observation, table_of
-
-    pg: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
-    return {c.name: c.type.compile(dialect=pg) for c in table_of(Observation).columns}
-
-
-@functools.cache
-def _with_observation(combined: str, columns: tuple[str, ...], sightings: bool = False) -> str:
-    # Casts, because in INSERT ... SELECT PostgreSQL cannot infer a parameter's type from the column.
-    types = _observation_types()
-    values = ", ".join(f"CAST(:{c} AS {types[c]})" for c in columns)
-    obs = (f"obs AS (INSERT INTO observation ({', '.join(columns)}) SELECT {values} "  # noqa: S608 - model columns
-           "WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)")
-    if sightings:  # the monitors it shows, in the same statement: (monitor id, year) pairs as two arrays
-        obs += (", sig AS (INSERT INTO monitor_sighting (observation_id, host_id, monitor_id, observed_at, year) "
-                "SELECT obs.id, CAST(:device_id AS INTEGER), m.monitor, "
-                "CAST(:observed_at AS TIMESTAMP WITHOUT TIME ZONE), m.year FROM obs, "
-                "unnest(CAST(:sighting_monitors AS INTEGER[]), CAST(:sighting_years AS INTEGER[])) "
-                "AS m(monitor, year))")
-    head, tail = combined.rsplit(" SELECT count(*) FROM ins", 1)
-    return f"{head}, {obs} SELECT count(*) FROM ins{tail}"  # noqa: S608 - fragments of this module
+def _execute_postgres(conn: Connection, plan: WritePlan, defer: bool) -> bool:
+    device_sql, params = _device_params(conn, plan)
+    values = {**bind_row(conn, _REPORT_T, plan.report._asdict()), **params, **_agent_params(conn, plan)}
+    if plan.observation is not None:
+        values.update(bind_row(conn, _OBSERVATION_T, plan.observation.values()))
+        if plan.sightings:
+            values["sighting_monitors"] = [s.monitor_id for s in plan.sightings]
+            values["sighting_years"] = [s.year for s in plan.sightings]
+    statement = sql(conn, _postgres_statement(device_sql, plan.agent is not None, plan.observation is not None,
+                                              bool(plan.sightings)))
+    deferred = conn.info.get(DEFER)
+    if defer and deferred is not None:
+        deferred.append(Deferred(statement, values))
+        return True
+    row = run(conn, statement, values).fetchone()
+    return bool(row and row[0])
 
 
-def record_report(conn: Connection, report_row: Mapping[str, Any], *, collected: datetime, machine: str | None,
-                  bios: date | None, hostname: str | None, digest: str | None, agent_id: uuid.UUID | None,
-                  now: datetime, machine_id: str, observation: Mapping[str, Any] | None = None,
-                  sightings: Sequence[tuple[int, int | None]] = (),
-                  monitors: tuple[str | None, str | None] = (None, None), defer: bool = False) -> bool:
-    """Record a received report, count it on its device, note its agent; False when it was recorded before.
+def execute(conn: Connection, plan: WritePlan, *, defer: bool = False) -> bool:
+    """Carry ``plan`` out: record the report, count it on its device, note its agent, append its observation
+    and sightings; False (nothing written) when the report was recorded before.
 
-    ``machine``, ``bios``, ``hostname`` and ``digest`` are the device's facts this report moves forward
-    (None: leave as is), ``monitors`` the (monitor_key, monitor_ids) that go with ``digest``; ``observation``
-    is inserted too when given and the report is new, with ``sightings`` (monitor id, year). With ``defer``
-    on PostgreSQL inside a batch, the writes join the batch's list and True is returned: the batch learns
-    at its flush whether the report was new.
+    With ``defer`` on PostgreSQL inside a batch, the writes join the batch's list and True is returned: the
+    batch learns at its ``flush`` whether the report was new.
     """
-    d = dialect(conn.dialect.name)
-    device_id = report_row["device_id"]
-    device_sql, params = _device_params(d, device_id, collected, machine=machine, bios=bios, hostname=hostname,
-                                        digest=digest, monitors=monitors)
-    agent_params = {} if agent_id is None else {"now": d.ts(now), "agent": d.uid(agent_id), "machine": machine_id}
-    cur = cursor(conn)
-    if not d.sqlite:
-        # Shared names (device_id, report_id, received_at, hostname, machine) carry equal values in every part.
-        statement = _combined(device_sql, agent_id is not None)
-        values = {**d.values(report_row), **params, **agent_params}
-        if observation is not None:
-            statement = _with_observation(statement, tuple(observation), bool(sightings))
-            values.update(d.values(observation))
-            if sightings:
-                values["sighting_monitors"] = [m for m, _ in sightings]
-                values["sighting_years"] = [y for _, y in sightings]
-        deferred = conn.info.get(DEFER)
-        if defer and deferred is not None:
-            deferred.append(Deferred(d.sql(statement), values))
-            return True
-        cur.execute(d.sql(statement), values)
-        row = cur.fetchone()
-        return bool(row and row[0])
-    cur.execute(_INSERT_REPORT, d.values(report_row))
-    if cur.fetchone() is None:
-        return False
-    cur.execute(device_sql, params)
-    if agent_id is not None:
-        cur.execute(_UPDATE_AGENT, {**agent_params, "device": device_id})
-    if observation is not None:
-        insert_observation(conn, observation, sightings)
-    return True
+    if conn.dialect.name == "sqlite":
+        return _execute_sqlite(conn, plan)
+    return _execute_postgres(conn, plan, defer)
 
 
 def flush(conn: Connection, deferred: list[Deferred]) -> None:
@@ -369,9 +459,8 @@ def flush(conn: Connection, deferred: list[Deferred]) -> None:
     shapes: dict[str, list[Deferred]] = {}
     for item in deferred:
         shapes.setdefault(item.sql, []).append(item)
-    cur = cursor(conn)
     for statement, items in shapes.items():
-        cur.executemany(statement, [item.params for item in items], returning=True)
+        cur = run(conn, statement, [item.params for item in items], many=True, returning=True)
         for item in items:
             row = cur.fetchone()
             item.recorded = bool(row and row[0])

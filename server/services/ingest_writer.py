@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from server.db import write_lock, writer
 from server.services.ingest import (
@@ -39,9 +37,10 @@ from server.services.ingest import (
     IngestResult,
     ingest,
     is_conflict,
+    is_database_error,
     is_transient,
 )
-from server.services.ingest_sql import DEFER, PREFETCH, Deferred, cursor, flush, prefetch
+from server.services.ingest_sql import DEFER, PREFETCH, Deferred, flush, prefetch, run
 from shared.schema import InventoryReport
 
 Authorize = Callable[[Connection], Delivery]
@@ -253,7 +252,7 @@ def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
     except Exception as exc:
         if is_transient(exc):
             raise
-        if isinstance(exc, DBAPIError | sqlite3.Error) or is_conflict(exc) or "psycopg" in type(exc).__module__:
+        if is_database_error(exc):
             raise _Careful from exc  # a failed statement may have spoiled the transaction
         return exc  # refused before writing anything (unknown key)
     try:
@@ -272,30 +271,28 @@ def _one(conn: Connection, job: _Job) -> IngestResult | BaseException:
 
 def _savepoint(conn: Connection, first: bool) -> None:
     """Start this report's savepoint, releasing the previous report's one."""
-    cur = cursor(conn)
     if first:
-        cur.execute("SAVEPOINT report")
+        run(conn, "SAVEPOINT report")
     elif conn.dialect.name == "sqlite":
-        cur.execute("RELEASE SAVEPOINT report")
-        cur.execute("SAVEPOINT report")
+        run(conn, "RELEASE SAVEPOINT report")
+        run(conn, "SAVEPOINT report")
     else:
-        cur.execute("RELEASE SAVEPOINT report; SAVEPOINT report")  # one round trip (no parameters)
+        run(conn, "RELEASE SAVEPOINT report; SAVEPOINT report")  # one round trip (no parameters)
 
 
 def _one_in_savepoint(conn: Connection, job: _Job, *, first: bool) -> IngestResult | BaseException:
     """Ingest one report inside a savepoint; its error is returned, not raised."""
-    cur = cursor(conn)
     for attempt in range(3):
         _savepoint(conn, first and attempt == 0)
         try:
             result = ingest(conn, job.report, job.authorize(conn))
         except DuplicateReport as dup:
-            cur.execute("ROLLBACK TO SAVEPOINT report")
+            run(conn, "ROLLBACK TO SAVEPOINT report")
             result = IngestResult("duplicate", job.report.report_id, dup.device_id)
         except Exception as exc:
             if is_transient(exc):
                 raise  # locks held by earlier reports of the batch are in the way: retry the batch
-            cur.execute("ROLLBACK TO SAVEPOINT report")
+            run(conn, "ROLLBACK TO SAVEPOINT report")
             if is_conflict(exc) and attempt < 2:
                 continue  # another process created this machine's device meanwhile: the retry finds it
             return exc

@@ -8,9 +8,14 @@ and a past cut-off date gives the same numbers later.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Literal
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from shared.schema import AntivirusProduct
 
 UnitKind = Literal["district", "department", "commune", "school", "other"]
 DeviceKind = Literal[
@@ -53,6 +58,54 @@ class AntivirusState:
     licence_expires: date | None = None
     licence_type: str | None = None  # commercial, trial, free, unknown
 
+    #: The report fields this family stores (see services/facts.py).
+    READS: ClassVar[tuple[str, ...]] = tuple(f"antivirus[].{name}" for name in (
+        "name", "enabled", "up_to_date", "signatures_updated_at", "source", "licence_problem", "licence_expires",
+        "licence_type"))
+
+    @classmethod
+    def from_wire(cls, product: AntivirusProduct) -> AntivirusState:
+        """The state of a product as a report lists it."""
+        return cls(name=product.name, enabled=product.enabled, up_to_date=product.up_to_date,
+                   signatures_updated_at=product.signatures_updated_at, source=product.source,
+                   licence_problem=product.licence_problem, licence_expires=product.licence_expires,
+                   licence_type=product.licence_type)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form: one element of the observation's ``antivirus`` JSON list.
+
+        The product's own licence keys appear only when it gave them (older observations lack them).
+        """
+        out: dict[str, Any] = {
+            "name": self.name, "enabled": self.enabled, "up_to_date": self.up_to_date,
+            "signatures_updated_at": self.signatures_updated_at.isoformat() if self.signatures_updated_at else None,
+            "source": self.source, "licence_problem": self.licence_problem,
+        }
+        if self.licence_expires:
+            out["licence_expires"] = self.licence_expires.isoformat()
+        if self.licence_type:
+            out["licence_type"] = self.licence_type
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AntivirusState:
+        """The state from its stored form (``to_json``)."""
+        signatures = data.get("signatures_updated_at")
+        at = datetime.fromisoformat(signatures) if signatures else None
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+        expires = data.get("licence_expires")
+        return cls(name=data["name"], enabled=data.get("enabled"), up_to_date=data.get("up_to_date"),
+                   signatures_updated_at=at, source=data.get("source", "other"),
+                   licence_problem=data.get("licence_problem"),
+                   licence_expires=date.fromisoformat(expires) if expires else None,
+                   licence_type=data.get("licence_type"))
+
+    @classmethod
+    def from_json_list(cls, text: str | None) -> tuple[AntivirusState, ...]:
+        """Every product of an observation's ``antivirus`` column."""
+        return tuple(cls.from_json(p) for p in json.loads(text)) if text else ()
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceState:
@@ -93,6 +146,7 @@ class DeviceState:
     lan_evidence: bool | None = None
     wifi_evidence: bool | None = None
     clock_wrong: bool = False  # the latest report's clock was wrong (filed at the server's receipt time)
+    detections_readable: bool | None = None  # the latest report read an antivirus history (None: not collected)
     # Another unit's (or agent's) device with this computer's serial: for the officer to check, never merged.
     possible_duplicate_of: int | None = None
     # Monitors: the computer whose latest report (as of the date) shows it; None when no computer does.

@@ -60,7 +60,7 @@ def test_every_timestamp_round_trips(engine: Engine, year: int) -> None:
     import sqlalchemy as sa
 
     from server.models import UTCDateTime
-    from server.services.ingest_sql import cursor, dialect
+    from server.services.ingest_sql import bind, read, run, sql
 
     stamp = datetime(year, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
     table = sa.Table("stamp_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
@@ -68,11 +68,11 @@ def test_every_timestamp_round_trips(engine: Engine, year: int) -> None:
     with engine.begin() as conn:
         table.create(conn)
         conn.execute(table.insert().values(id=1, at=stamp))  # through SQLAlchemy
-        d = dialect(conn.dialect.name)  # and through the ingest hot path's own conversion
-        cursor(conn).execute(d.sql("INSERT INTO stamp_probe (id, at) VALUES (2, :at)"), {"at": d.ts(stamp)})
+        # and through the ingest hot path's driver cursor, with the column type's conversion
+        run(conn, sql(conn, "INSERT INTO stamp_probe (id, at) VALUES (2, :at)"), {"at": bind(conn, table.c.at, stamp)})
     with engine.connect() as conn:
         assert list(conn.execute(sa.select(table.c.at).order_by(table.c.id)).scalars()) == [stamp, stamp]
         raw = conn.execute(sa.text("SELECT at FROM stamp_probe WHERE id = 2")).scalar_one()
-        assert dialect(conn.dialect.name).read_ts(raw) == stamp
+        assert read(conn, table.c.at, raw) == stamp
     with engine.begin() as conn:
         table.drop(conn)

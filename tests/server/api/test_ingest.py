@@ -136,10 +136,10 @@ def test_failure_midway_leaves_nothing(client: TestClient, db: Engine, headers: 
     """An error after the device and report rows were written rolls them all back."""
     import server.services.ingest as ingest
 
-    def explode(report: object) -> dict[str, object]:
+    def explode(*args: object) -> object:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "_observation_columns", explode)
+    monkeypatch.setattr(ingest, "plan", explode)  # after the device is created, before the report is recorded
     response = TestClient(client.app, raise_server_exceptions=False).post(
         REPORTS_PATH, content=make_report().model_dump_json(), headers=headers
     )
