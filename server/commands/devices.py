@@ -60,11 +60,12 @@ def run_list(args: argparse.Namespace) -> int:
     """Print the devices of the scope, by unit then id; exit code 2 for an unknown unit."""
     from server.commands._common import fail, print_json
     from server.commands._coverage import compute
+    from server.services.figures import UnknownUnit
 
     try:
         computed = compute(args.as_of, args.unit)
-    except KeyError as exc:
-        return fail(str(exc.args[0]) if exc.args else f"unknown unit {args.unit}")
+    except UnknownUnit as exc:
+        return fail(str(exc))
     assessments = computed.coverage.assessments
     devices = sorted((d for d in computed.snapshot.devices if d.id in assessments), key=lambda d: (d.unit_code, d.id))
     if args.problems:

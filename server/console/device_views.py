@@ -16,12 +16,13 @@ from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import MAX_ID
 from server.clock import local_today
-from server.console.auth import ConsoleUser, same_token
+from server.console.auth import ConsoleUser
 from server.console.device_detail import load_detail, local_time
 from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
 from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_date, format_years
+from server.security import same_token
 from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetForm, FormError, add_asset, edit_device
 from server.services.policy import Policy
 from server.services.spreadsheets import DEVICE_KINDS, STATUSES

@@ -26,12 +26,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
+from server.api.deps import SESSION_COOKIE
 from server.config import Settings
-from server.console.auth import LOGIN_COOKIE, SESSION_COOKIE, create_user
+from server.console.auth import LOGIN_COOKIE
 from server.db import make_engine, reading, upgrade, writing
 from server.main import create_app
 from server.models import AuditLog
 from server.services.enrolment import create_token
+from server.services.users import create_user
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
 from tests.server.world import KEPT_AS_OF, PASSWORD, USERS, World, seed, session_cookie
