@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.commands._common import add_json
 from server.commands._coverage import add_scope
+from server.vocab import COMPUTER_KINDS, IN_USE
 
 if TYPE_CHECKING:
     from server.services.figure import Assessment
@@ -90,9 +91,9 @@ def _age_text(row: dict[str, Any]) -> str:
 
 
 def _compliance_text(row: dict[str, Any]) -> str:
-    if row["status"] != "in_use":
+    if row["status"] != IN_USE:
         return str(row["status"])
-    if row["kind"] not in {"desktop", "laptop", "server"}:
+    if row["kind"] not in COMPUTER_KINDS:
         return ""
     text = ", ".join(row["issues"]) or "ok"
     if row.get("possible_duplicate_of") is not None:

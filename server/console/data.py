@@ -41,7 +41,8 @@ from server.services.policy import Policy
 from server.services.reach import UnitChoice as UnitChoice  # the console's modules import these from here
 from server.services.reach import current_units as current_units
 from server.services.reach import reachable as reachable
-from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+from server.services.state import DeviceState, Snapshot
+from server.vocab import COMPUTER_KINDS
 
 #: Figures where a higher share is a problem: their bars are drawn in the warning colour.
 LOWER_IS_BETTER = frozenset({"os_unsupported", "air_gap_violations", "agents_stale", "past_service_life"})

@@ -23,9 +23,9 @@ from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_date, format_years
 from server.security import same_token
-from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetForm, FormError, add_asset, edit_device
+from server.services.assets import FORM_FIELDS, AssetForm, FormError, add_asset, edit_device
 from server.services.policy import Policy
-from server.services.spreadsheets import DEVICE_KINDS, STATUSES
+from server.vocab import DEVICE_KINDS, HAND_KINDS, STATUSES
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,8 +14,9 @@ from server.console.views import ConsoleError, View, _harden, _page, _view
 from server.db import reading
 from server.models import OrgUnit
 from server.services.assets import FormError
-from server.services.spreadsheets import INTERNET, UNIT_KINDS
 from server.services.unit_edits import UNIT_FORM_FIELDS, edit_unit
+from server.vocab import INTERNET_LINKS as INTERNET
+from server.vocab import UNIT_KINDS
 
 router = APIRouter(include_in_schema=False)
 Code = Annotated[str, Form(max_length=64)]

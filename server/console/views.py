@@ -77,7 +77,7 @@ from server.services.compliance import ISSUE_ORDER
 from server.services.figure import FIGURE_KEYS, Figure
 from server.services.figures import Figures
 from server.services.policy import Policy
-from server.services.spreadsheets import DEVICE_KINDS, STATUSES
+from server.vocab import DEVICE_KINDS, STATUSES
 
 HERE = Path(__file__).parent
 _CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
