@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
-from server.console.device_views import check_csrf
+from server.console.forms import check_csrf
 from server.console.views import ConsoleError, UserDep, View, _harden, _page, _signed_in, _view
 from server.db import reading
 from server.models import User

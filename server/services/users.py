@@ -201,38 +201,34 @@ def set_disabled(engine: Engine, username: str, disabled: bool, actor: str) -> b
     return True
 
 
-def set_password(engine: Engine, username: str, password: str, actor: str) -> None:
-    """A new password chosen by an admin (hashed; every session signed with the old one ends), audited."""
+def _store_password(engine: Engine, username: str, password: str, *, actor: str, action: str,
+                    current: str | None = None) -> None:
+    """Hash and keep a new password (every session signed with the old one ends), audited as ``action``; when
+    ``current`` is given it must match the old one."""
     problem = password_problem(password)
     if problem:
         raise UserError(problem)
     with writing(engine) as session:
         user = _get(session, username)
+        if current is not None and not verify_password(current, user.password_hash):
+            raise UserError("the current password is not right")
         user.password_hash = hash_password(password)
         session.add(user)
-        audit(session, actor, "user.password", utcnow(), username=user.username)
+        audit(session, actor, action, utcnow(), username=user.username)
+
+
+def set_password(engine: Engine, username: str, password: str, actor: str) -> None:
+    """A new password chosen by an admin (the command line's ``user passwd``)."""
+    _store_password(engine, username, password, actor=actor, action="user.password")
 
 
 def reset_password(engine: Engine, username: str, actor: str) -> str:
     """A new random password for ``username`` (returned once, stored hashed); their sessions end."""
     password = secrets.token_urlsafe(12)
-    with writing(engine) as session:
-        user = _get(session, username)
-        user.password_hash = hash_password(password)
-        session.add(user)
-        audit(session, actor, "user.password_reset", utcnow(), username=user.username)
+    _store_password(engine, username, password, actor=actor, action="user.password_reset")
     return password
 
 
 def change_password(engine: Engine, username: str, current: str, new: str) -> None:
     """A user sets their own password after proving the current one; ``UserError`` says why not."""
-    problem = password_problem(new)
-    if problem:
-        raise UserError(problem)
-    with writing(engine) as session:
-        user = _get(session, username)
-        if not verify_password(current, user.password_hash):
-            raise UserError("the current password is not right")
-        user.password_hash = hash_password(new)
-        session.add(user)
-        audit(session, username, "user.password_change", utcnow(), username=username)
+    _store_password(engine, username, new, actor=username, action="user.password_change", current=current)
