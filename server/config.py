@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     """Everything the server process is configured with."""
 
     model_config = SettingsConfigDict(populate_by_name=True, case_sensitive=True, env_ignore_empty=True,
-                                      extra="ignore", frozen=False)
+                                      extra="ignore")
 
     environment: Environment = _var("KIEMKE_ENV", "development", "development, test or production")
     data_dir: Path = _var("KIEMKE_DATA_DIR", Path("var"), "Directory of the default SQLite file and other state")

@@ -139,13 +139,6 @@ def any_user(engine: Engine) -> bool:
         return session.execute(sa.select(table_of(User).c.id).limit(1)).first() is not None
 
 
-def find_user(engine: Engine, username: str) -> User | None:
-    """The user of that name, enabled or not."""
-    with reading(engine) as session:
-        found: User | None = session.exec(select(User).where(User.username == username)).first()
-        return found
-
-
 def create_user(engine: Engine, username: str, password: str, role: str, unit_code: str | None,
                 actor: str) -> User:
     """Create a console user (password hashed); UserError when the name, role, unit or password is refused."""
