@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from figures_scale import AS_OF, SEEN, fill_database  # noqa: E402
 
-from server.console.auth import create_user  # noqa: E402
+from bench.harness import free_port  # noqa: E402
 from server.db import open_database  # noqa: E402
 from server.models import Observation, ReceivedReport, table_of  # noqa: E402
+from server.services.users import create_user  # noqa: E402
 
 PASSWORD = secrets.token_urlsafe(18)  # a fresh admin for each run
 
@@ -68,15 +69,8 @@ def add_history(url: str, device_id: int, days: int = 365) -> None:
     engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KIEMKE_DATA_DIR": str(folder), "KIEMKE_ENV": "development", "KIEMKE_SCHEDULER": "false"}
     env.pop("DATABASE_URL", None)
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "server.main:app_from_env", "--host",

@@ -70,7 +70,7 @@ def figures_and_report(url: str) -> tuple[float, float, int]:
     from server.db import open_database, reading
     from server.report import render
     from server.report.generate import ReportRequest, make_report
-    from server.services.cutoff import coverage_as_of
+    from server.services.figures import figures_as_of
     from server.services.policy import Policy
 
     engine = open_database(url)
@@ -78,7 +78,7 @@ def figures_and_report(url: str) -> tuple[float, float, int]:
 
     def figures() -> None:
         with reading(engine) as session:
-            snap, _ = coverage_as_of(session, AS_OF, None, Policy())
+            snap = figures_as_of(session, AS_OF, policy=Policy()).snapshot
         seen.append(len(snap.devices))
 
     def report() -> None:

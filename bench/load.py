@@ -12,12 +12,8 @@ second, p50/p95/p99 latency, and the ratios of ingest to the trivial endpoint.
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,18 +22,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import (  # noqa: E402 - after the path set-up
+from bench.harness import (  # noqa: E402 - after the path set-up
     BENCH_PATH,
+    DEFAULT_POSTGRES,
     REPORTS,
     T0,
-    Target,
-    _bodies,
-    _drop,
-    _free_port,
-    _postgres_target,
-    _prepare,
-    _request,
-    _wait,
+    answer_status,
+    bench_server,
+    post,
+    prepare_agents,
+    report_bodies,
+    scratch_database,
 )
 
 
@@ -55,15 +50,8 @@ async def _agent(port: int, requests: list[bytes], deadline: float, latencies: l
             start = time.perf_counter()
             writer.write(request)
             await writer.drain()
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            code = await answer_status(reader)
             latencies.append(time.perf_counter() - start)
-            code = int(status_line.split()[1]) if status_line else 0
             if code != 201:
                 errors.append(f"status {code}")
     except (OSError, asyncio.IncompleteReadError) as exc:
@@ -91,31 +79,20 @@ def phase(port: int, per_agent: list[list[bytes]], seconds: float) -> dict[str, 
             "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000, "p99_ms": q[98] * 1000}
 
 
-def run_engine(target: Target, agents: int, seconds: float, per_agent: int) -> dict[str, dict[str, float]]:
-    """Start one server on ``target``; the trivial phase, then the ingest phase."""
-    pairs = _prepare(target.url, agents)
-    port = _free_port()
-    seed = _bodies(pairs, 1, T0, changed=True)
-    reports = _bodies(pairs, per_agent, T0 + timedelta(days=1), changed=True)
+def run_engine(url: str, agents: int, seconds: float, per_agent: int) -> dict[str, dict[str, float]]:
+    """Start one server on ``url``'s database; the trivial phase, then the ingest phase."""
+    pairs = prepare_agents(url, agents)
+    seed = report_bodies(pairs, 1, T0, changed=True)
+    reports = report_bodies(pairs, per_agent, T0 + timedelta(days=1), changed=True)
     by_agent: dict[str, list[bytes]] = {}
     for key, body in reports:
         by_agent.setdefault(key, []).append(body)
-    trivial = [[_request(port, BENCH_PATH, k, b) for b in bodies] for k, bodies in by_agent.items()]
-    ingest = [[_request(port, REPORTS, k, b) for b in bodies] for k, bodies in by_agent.items()]
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "KIEMKE_DATABASE_URL": target.url, "KIEMKE_DATA_DIR": data_dir, "KIEMKE_ENV": "test"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "bench.ingest:bench_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log", "--backlog", "1024"],
-            cwd=ROOT, env=env,
-        )
-        try:
-            _wait(port)
-            phase(port, [[_request(port, REPORTS, k, b)] for k, b in seed], 60)  # the devices exist
-            return {"trivial": phase(port, trivial, seconds), "ingest": phase(port, ingest, seconds)}
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with bench_server(url, "--backlog", "1024") as port:
+        host = f"127.0.0.1:{port}"
+        trivial = [[post(host, BENCH_PATH, k, b) for b in bodies] for k, bodies in by_agent.items()]
+        ingest = [[post(host, REPORTS, k, b) for b in bodies] for k, bodies in by_agent.items()]
+        phase(port, [[post(host, REPORTS, k, b)] for k, b in seed], 60)  # the devices exist
+        return {"trivial": phase(port, trivial, seconds), "ingest": phase(port, ingest, seconds)}
 
 
 def main() -> int:
@@ -125,24 +102,13 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=200, help="concurrent agents (default 200)")
     parser.add_argument("--seconds", type=float, default=20, help="length of each phase (default 20)")
     parser.add_argument("--reports", type=int, default=60, help="reports prepared per agent (default 60)")
-    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     args = parser.parse_args()
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
     failed = False
     for name in engines:
-        if name == "sqlite":
-            tmp = tempfile.mkdtemp(prefix="kiemke-load-")
-            target = Target("sqlite", f"sqlite:///{tmp}/kiemke.db", remove=tmp)
-        else:
-            target = _postgres_target(args.postgres)
-        try:
-            results: dict[str, Any] = run_engine(target, args.agents, args.seconds, args.reports)
-        finally:
-            if target.drop:
-                _drop(args.postgres, target.drop)
-            if target.remove:
-                shutil.rmtree(target.remove, ignore_errors=True)
+        with scratch_database(name, args.postgres) as url:
+            results: dict[str, Any] = run_engine(url, args.agents, args.seconds, args.reports)
         for label, r in results.items():
             print(f"{name:10} {label:8} {r['requests']:6.0f} requests, {r['errors']:.0f} errors, "
                   f"{r['per_second']:6.0f} req/s, p50 {r['p50_ms']:6.1f} ms, p95 {r['p95_ms']:6.1f} ms, "

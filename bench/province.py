@@ -19,10 +19,7 @@ lost or doubled (accepted equals the rows stored, and every agent's report was a
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import BENCH_PATH, Target, _drop, _free_port, _postgres_target, _wait  # noqa: E402
+from bench.harness import BENCH_PATH, DEFAULT_POSTGRES, bench_server, scratch_database  # noqa: E402
 
 
 def _units_and_tokens(url: str, units: int) -> list[str]:
@@ -68,38 +65,28 @@ def _stored(url: str) -> int:
     return count
 
 
-def run_engine(target: Target, agents: int, workers: int) -> dict[str, Any]:
-    """Enrol, then the ceiling and the province phases against one server on ``target``."""
+def run_engine(engine: str, url: str, agents: int, workers: int) -> dict[str, Any]:
+    """Enrol, then the ceiling and the province phases against one server on ``url``'s database."""
     from server.db import open_database
     from server.simulate.runner import Plan, Simulator
     from server.simulate.state import SimulatorState
 
-    open_database(target.url).dispose()  # create the schema before the server starts
-    tokens = _units_and_tokens(target.url, 120)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    open_database(url).dispose()  # create the schema before the server starts
+    tokens = _units_and_tokens(url, 120)
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "KIEMKE_DATABASE_URL": target.url, "KIEMKE_DATA_DIR": data_dir, "KIEMKE_ENV": "test"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "bench.ingest:bench_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
-        try:
-            _wait(port)
-            state = SimulatorState(server=base, seed=11)
-            state.grow(agents)
-            plan = Plan(interval=0, workers=workers, resend_rate=0.0, rates=_steady())
-            Simulator(base, state.agents, plan).enrol(tokens)
-            enrolled = sum(1 for a in state.agents if a.agent_key)
-            ceiling = Simulator(base, state.agents, plan, reports_path=BENCH_PATH, seed=1).run()
-            first = Simulator(base, state.agents, plan, seed=2).run()
-            province = Simulator(base, state.agents, plan, seed=3).run()
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-    stored = _stored(target.url)
+    with bench_server(url) as port:
+        base = f"http://127.0.0.1:{port}"
+        state = SimulatorState(server=base, seed=11)
+        state.grow(agents)
+        plan = Plan(interval=0, workers=workers, resend_rate=0.0, rates=_steady())
+        Simulator(base, state.agents, plan).enrol(tokens)
+        enrolled = sum(1 for a in state.agents if a.agent_key)
+        ceiling = Simulator(base, state.agents, plan, reports_path=BENCH_PATH, seed=1).run()
+        first = Simulator(base, state.agents, plan, seed=2).run()
+        province = Simulator(base, state.agents, plan, seed=3).run()
+    stored = _stored(url)
     answered = all(run.accepted == run.sent == enrolled for run in (first, province))
-    out = {"engine": target.name, "agents": agents, "enrolled": enrolled, "ceiling": asdict(ceiling),
+    out = {"engine": engine, "agents": agents, "enrolled": enrolled, "ceiling": asdict(ceiling),
            "first": asdict(first), "province": asdict(province), "stored": stored,
            "ratio": province.throughput / ceiling.throughput if ceiling.throughput else 0.0,
            "first_ratio": first.throughput / ceiling.throughput if ceiling.throughput else 0.0,
@@ -120,25 +107,14 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=15_000)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--workers", type=int, default=16, help="the simulator's concurrent requests (default 16)")
-    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
     results = []
     for name in engines:
-        folder = tempfile.mkdtemp(prefix="kiemke-province-") if name == "sqlite" else None
-        target = (Target("sqlite", f"sqlite:///{folder}/kiemke.db", remove=folder) if folder
-                  else _postgres_target(args.postgres))
-        try:
-            r = run_engine(target, args.agents, args.workers)
-        finally:
-            if target.drop:
-                _drop(args.postgres, target.drop)
-            if target.remove:
-                import shutil
-
-                shutil.rmtree(target.remove, ignore_errors=True)
+        with scratch_database(name, args.postgres) as url:
+            r = run_engine(name, url, args.agents, args.workers)
         results.append(r)
         p, c, f = r["province"], r["ceiling"], r["first"]
         print(f"{name:10} {r['agents']} agents ({r['enrolled']} enrolled): ceiling {c['throughput']:.0f}/s | "

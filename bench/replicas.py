@@ -31,32 +31,23 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import BENCH_PATH, REPORTS, T0, _bodies, _prepare  # noqa: E402
-from bench.topology import scratch_postgres, topology  # noqa: E402
-
-
-def _request(host: str, path: str, key: str, body: bytes) -> bytes:
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
-    return head.encode() + body
+from bench.harness import (  # noqa: E402 - after the path set-up
+    BENCH_PATH,
+    DEFAULT_POSTGRES,
+    REPORTS,
+    T0,
+    post,
+    prepare_agents,
+    report_bodies,
+    scratch_postgres,
+    send_queue,
+)
+from bench.topology import topology  # noqa: E402
 
 
 async def _connection(port: int, context: ssl.SSLContext, queue: list[bytes], statuses: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="127.0.0.1")
-    try:
-        while queue:
-            writer.write(queue.pop())
-            await writer.drain()
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            statuses.append(int(status_line.split()[1]))
-    finally:
-        writer.close()
+    await send_queue(reader, writer, queue, statuses)
 
 
 def measure(port: int, context: ssl.SSLContext, requests: list[bytes], connections: int) -> float:
@@ -90,7 +81,7 @@ def run_replicas(base: str, replicas: int, args: argparse.Namespace) -> dict[str
     """One deployment with ``replicas`` replicas: median req/s of each phase and the median ratio."""
     samples: dict[str, list[float]] = {"baseline": [], "ingest": []}
     with scratch_postgres(base) as url, tempfile.TemporaryDirectory() as work:
-        pairs = _prepare(url, args.agents)
+        pairs = prepare_agents(url, args.agents)
         per_round = max(1, args.requests // (len(pairs) * args.rounds))
         with topology(url, Path(work), replicas, factory="bench.ingest:bench_app", log_requests=False) as topo:
             port = int(topo.url.rsplit(":", 1)[1])
@@ -98,10 +89,10 @@ def run_replicas(base: str, replicas: int, args: argparse.Namespace) -> dict[str
             context = ssl.create_default_context(cafile=str(topo.ca))
             sent = 0
             for r in range(args.rounds):
-                bodies = _bodies(pairs, per_round, T0 + timedelta(days=1 + r), changed=True)
-                samples["baseline"].append(measure(port, context, [_request(host, BENCH_PATH, k, b) for k, b in bodies],
+                bodies = report_bodies(pairs, per_round, T0 + timedelta(days=1 + r), changed=True)
+                samples["baseline"].append(measure(port, context, [post(host, BENCH_PATH, k, b) for k, b in bodies],
                                                    args.connections))
-                samples["ingest"].append(measure(port, context, [_request(host, REPORTS, k, b) for k, b in bodies],
+                samples["ingest"].append(measure(port, context, [post(host, REPORTS, k, b) for k, b in bodies],
                                                  args.connections))
                 sent += len(bodies)
             stored = _stored(url)
@@ -122,8 +113,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="deploy 1 then 2 replicas this many times, alternating (default 1)")
-    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     results = []

@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -31,7 +30,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.harness import ROOT, free_port
+
 TEMPLATE = ROOT / "deploy" / "nginx" / "kiemke.conf.template"
 HEALTH = "/api/v1/health"
 
@@ -54,13 +54,6 @@ http {{
 def nginx_binary() -> str | None:
     """nginx from the system's packages, if installed."""
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
-
-
-def free_port() -> int:
-    """A loopback port free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_ca(folder: Path, name: str = "kiemke test CA") -> tuple[Path, Path, Path]:
@@ -232,22 +225,3 @@ def topology(database_url: str, work: Path, replicas: int = 2, *, factory: str |
         yield topo
 
 
-@contextmanager
-def scratch_postgres(base_url: str) -> Iterator[str]:
-    """A new, uniquely named PostgreSQL database next to ``base_url``'s (for benchmarks); dropped after."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    name = f"kiemke_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield base_url.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()

@@ -1,30 +1,54 @@
-"""The server's one settings class, read from the environment.
+"""The server's one settings class: every ``KIEMKE_*`` variable declared once, with its type, default and
+description, read by pydantic-settings.
 
-Search order: explicit arguments (tests, ``create_app(Settings(...))``), then environment variables, then
-the defaults below. ``KIEMKE_DATA_DIR`` (default ``./var``) holds the SQLite file unless ``DATABASE_URL``
-(or ``KIEMKE_DATABASE_URL``) names another database, e.g. ``postgresql+psycopg://user@host/kiemke``.
-In production (``KIEMKE_ENV=production``) ``KIEMKE_SECRET_KEY`` must be at least 32 random bytes (the default,
-a short or a repetitive key is refused at start-up). ``KIEMKE_TRUSTED_PROXIES`` lists the reverse proxies
-(IPs or CIDRs, comma separated) whose ``X-Forwarded-For`` names the client; from anyone else it is ignored.
+Search order, first found wins: explicit arguments (tests, ``create_app(Settings(...))``), environment
+variables, the ``.env`` file (``KIEMKE_ENV_FILE``, default ``./.env``), then files in the secrets folder
+(``KIEMKE_SECRETS_DIR``, e.g. ``/run/secrets``: one file per variable, named like it), then the defaults
+below. ``Settings(...)`` alone reads nothing but its arguments; ``Settings.from_env()`` reads every source.
+
+``KIEMKE_DATA_DIR`` (default ``./var``) holds the SQLite file unless ``KIEMKE_DATABASE_URL`` (or
+``DATABASE_URL``) names another database, e.g. ``postgresql+psycopg://user@host/kiemke``. In production
+(``KIEMKE_ENV=production``) ``KIEMKE_SECRET_KEY`` must be at least 32 random bytes (the default, a short or a
+repetitive key is refused at start-up). ``KIEMKE_TRUSTED_PROXIES`` lists the reverse proxies (IPs or CIDRs,
+comma separated) whose ``X-Forwarded-For`` names the client; from anyone else it is ignored. A bad value
+stops the server with one sentence per variable (``ConfigError``); ``kiemke-server config`` prints the
+effective settings with secrets masked.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import tzinfo
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from shared.protocol import MAX_REPORT_BYTES
 
 DEFAULT_SECRET = "changethis"  # noqa: S105 - the placeholder that production refuses
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 MIN_SECRET_BYTES = 32
+#: Settings whose values ``kiemke-server config`` never prints.
+SECRETS = frozenset({"secret_key", "metrics_token"})
 
 Environment = Literal["development", "test", "production"]
 
@@ -38,29 +62,55 @@ class ConfigError(ValueError):
     """A setting that the server refuses to start with."""
 
 
-class Settings(BaseModel):
+def _var(name: str, default: Any, description: str, *also: str, **constraints: Any) -> Any:
+    """A setting read from the variable ``name`` (then ``also``), with its default and description."""
+    alias: str | AliasChoices = AliasChoices(name, *also) if also else name
+    return Field(default, validation_alias=alias, description=description, **constraints)
+
+
+class Settings(BaseSettings):
     """Everything the server process is configured with."""
 
-    environment: Environment = Field("development", description="development, test or production")
-    data_dir: Path = Field(Path("var"), description="Directory of the default SQLite file and other state")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; None means <data_dir>/kiemke.db")
-    secret_key: str = Field(DEFAULT_SECRET, description="Signs console sessions; must be changed in production")
-    max_report_bytes: int = Field(MAX_REPORT_BYTES, gt=0, description="Largest accepted report body (413 above)")
-    token_days: int = Field(14, gt=0, description="Default lifetime of an enrolment token in days")
-    report_interval_seconds: int | None = Field(4 * 3600, description="Collection interval suggested to agents")
-    timezone: str = Field(DEFAULT_TIMEZONE, description="Local zone whose day ends bound a report date")
+    model_config = SettingsConfigDict(populate_by_name=True, case_sensitive=True, env_ignore_empty=True,
+                                      extra="ignore")
+
+    environment: Environment = _var("KIEMKE_ENV", "development", "development, test or production")
+    data_dir: Path = _var("KIEMKE_DATA_DIR", Path("var"), "Directory of the default SQLite file and other state")
+    database_url: str | None = _var("KIEMKE_DATABASE_URL", None,
+                                    "SQLAlchemy URL; unset means <data dir>/kiemke.db", "DATABASE_URL")
+    secret_key: str = _var("KIEMKE_SECRET_KEY", DEFAULT_SECRET,
+                           "Signs console sessions; must be changed in production")
+    max_report_bytes: int = _var("KIEMKE_MAX_REPORT_BYTES", MAX_REPORT_BYTES,
+                                 "Largest accepted report body (413 above)", gt=0)
+    token_days: int = _var("KIEMKE_TOKEN_DAYS", 14, "Default lifetime of an enrolment token in days", gt=0)
+    report_interval_seconds: int | None = _var("KIEMKE_REPORT_INTERVAL_SECONDS", 4 * 3600,
+                                               "Collection interval suggested to agents")
+    timezone: str = _var("KIEMKE_TIMEZONE", DEFAULT_TIMEZONE, "Local zone whose day ends bound a report date")
     # Policy values kept here so one place configures them; services/policy.py reads them.
-    service_life_years: float = Field(5, gt=0, description="Devices older than this are past service life")
-    signature_max_age_days: int = Field(7, gt=0, description="Antivirus signatures older than this are stale")
-    stale_after_days: int = Field(30, gt=0, description="An agent silent for longer than this is stale")
-    builtin_av_licensed: bool = Field(True, description="Antivirus built into the OS counts as licensed")
-    licence_expiry_warn_days: int = Field(
-        30, ge=0, description="Antivirus licences ending within this many days are listed as about to expire"
-    )
-    scheduler: bool = Field(True, description="Run scheduled jobs (report snapshots) in this process")
-    metrics_token: str | None = Field(None, description="Bearer token of /metrics; None: no /metrics (404)")
-    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = Field(
-        (), description="Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default")
+    service_life_years: float = _var("KIEMKE_SERVICE_LIFE_YEARS", 5, "Devices older than this are past service life",
+                                     gt=0)
+    signature_max_age_days: int = _var("KIEMKE_SIGNATURE_MAX_AGE_DAYS", 7,
+                                       "Antivirus signatures older than this are stale", gt=0)
+    stale_after_days: int = _var("KIEMKE_STALE_AFTER_DAYS", 30, "An agent silent for longer than this is stale", gt=0)
+    builtin_av_licensed: bool = _var("KIEMKE_BUILTIN_AV_LICENSED", True,
+                                     "Antivirus built into the OS counts as licensed")
+    licence_expiry_warn_days: int = _var("KIEMKE_LICENCE_EXPIRY_WARN_DAYS", 30,
+                                         "Antivirus licences ending within this many days are listed as about to "
+                                         "expire", ge=0)
+    scheduler: bool = _var("KIEMKE_SCHEDULER", True, "Run scheduled jobs (report snapshots) in this process")
+    report_cutoffs: str = _var("KIEMKE_REPORT_CUTOFFS", "05-18,11-18",
+                               "Month-days (MM-DD, comma separated) whose reports the schedule keeps")
+    report_langs: str = _var("KIEMKE_REPORT_LANGS", "vi", "Languages of the kept reports (vi, en; comma separated)")
+    report_units: str = _var("KIEMKE_REPORT_UNITS", "",
+                             "Unit codes with a kept report of their own (comma separated); the district always")
+    metrics_token: str | None = _var("KIEMKE_METRICS_TOKEN", None,
+                                     "Bearer token of /metrics; unset: no /metrics (404)")
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = _var(
+        "KIEMKE_TRUSTED_PROXIES", (), "Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by "
+        "default")
+    env_file: Path | None = _var("KIEMKE_ENV_FILE", None, "A .env file to read settings from (default ./.env)")
+    secrets_dir: Path | None = _var("KIEMKE_SECRETS_DIR", None,
+                                    "Folder of secret files, one per variable named like it (e.g. /run/secrets)")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -72,6 +122,15 @@ class Settings(BaseModel):
                 return tuple(ip_network(str(part), strict=False) for part in value)
             except ValueError as exc:
                 raise ConfigError(f"KIEMKE_TRUSTED_PROXIES: {exc} (give IPs or CIDRs, comma separated)") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"KIEMKE_TIMEZONE: unknown time zone {value!r} (e.g. Asia/Ho_Chi_Minh)") from None
         return value
 
     @model_validator(mode="after")
@@ -99,34 +158,132 @@ class Settings(BaseModel):
         return ZoneInfo(self.timezone)
 
     @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments only, unless ``from_env`` is reading: then the environment, ``.env`` and secret files too."""
+        reading = _READING.get()
+        if reading is None:
+            return (init_settings,)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _MappingSource(settings_cls, reading.env)]
+        if reading.env_file is not None and reading.env_file.is_file():
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=reading.env_file, case_sensitive=True,
+                                                env_ignore_empty=True))
+        if reading.secrets_dir is not None:
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=reading.secrets_dir, case_sensitive=True))
+        return tuple(sources)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from ``KIEMKE_*`` environment variables, then ``overrides``."""
-        env = os.environ if env is None else env
-        names = {
-            "environment": "KIEMKE_ENV",
-            "data_dir": "KIEMKE_DATA_DIR",
-            "secret_key": "KIEMKE_SECRET_KEY",
-            "max_report_bytes": "KIEMKE_MAX_REPORT_BYTES",
-            "token_days": "KIEMKE_TOKEN_DAYS",
-            "report_interval_seconds": "KIEMKE_REPORT_INTERVAL_SECONDS",
-            "timezone": "KIEMKE_TIMEZONE",
-            "service_life_years": "KIEMKE_SERVICE_LIFE_YEARS",
-            "signature_max_age_days": "KIEMKE_SIGNATURE_MAX_AGE_DAYS",
-            "stale_after_days": "KIEMKE_STALE_AFTER_DAYS",
-            "builtin_av_licensed": "KIEMKE_BUILTIN_AV_LICENSED",
-            "licence_expiry_warn_days": "KIEMKE_LICENCE_EXPIRY_WARN_DAYS",
-            "scheduler": "KIEMKE_SCHEDULER",
-            "metrics_token": "KIEMKE_METRICS_TOKEN",
-            "trusted_proxies": "KIEMKE_TRUSTED_PROXIES",
-        }
-        values: dict[str, object] = {field: env[var] for field, var in names.items() if env.get(var)}
-        url = env.get("KIEMKE_DATABASE_URL") or env.get("DATABASE_URL")
-        if url:
-            values["database_url"] = url
-        values.update(overrides)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:  # one sentence per refused setting, for the person starting the server
-            reasons = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}".removeprefix(": ").replace(
-                "Value error, ", "") for e in exc.errors())
-            raise ConfigError("; ".join(reasons)) from None
+        """Settings from the environment (``env`` instead, when given), ``.env`` and secret files, then
+        ``overrides``; ``ConfigError`` with one sentence per refused variable."""
+        given = os.environ if env is None else env
+        env_file = given.get("KIEMKE_ENV_FILE") or (".env" if env is None else None)
+        secrets_dir = given.get("KIEMKE_SECRETS_DIR") or None
+        if secrets_dir is not None and not Path(secrets_dir).is_dir():
+            raise ConfigError(f"KIEMKE_SECRETS_DIR: {secrets_dir} is not a folder")
+        reading = _Reading(given, Path(env_file) if env_file else None, Path(secrets_dir) if secrets_dir else None)
+        with _reading(reading):
+            try:
+                return cls(**overrides)  # type: ignore[arg-type]
+            except ValidationError as exc:  # one sentence per refused setting, for the person starting the server
+                raise ConfigError(_sentences(exc)) from None
+            except SettingsError as exc:
+                raise ConfigError(str(exc)) from None
+
+    def shown(self) -> list[SettingLine]:
+        """Every setting with its variable, effective value (secrets masked) and description."""
+        lines = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            is_default = value == info.default
+            if name in SECRETS and value is not None:
+                value = "(default)" if value == DEFAULT_SECRET else "********"
+            elif name == "database_url" and value is not None:
+                value = _without_password(value)
+            elif isinstance(value, tuple):
+                value = [str(v) for v in value]
+            elif isinstance(value, Path):
+                value = str(value)
+            lines.append(SettingLine(variable_of(info), name, value, is_default, info.description or ""))
+        return lines
+
+
+@dataclass(frozen=True)
+class SettingLine:
+    """One setting as ``kiemke-server config`` prints it."""
+
+    variable: str
+    field: str
+    value: object
+    is_default: bool
+    description: str
+
+
+def variable_of(info: FieldInfo) -> str:
+    """The environment variable a field is read from (the first, where there are several)."""
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return str(alias)
+
+
+def variables() -> dict[str, str]:
+    """Every variable the server reads -> its description."""
+    out = {}
+    for info in Settings.model_fields.values():
+        alias = info.validation_alias
+        names = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        out.update({str(name): info.description or "" for name in names})
+    return out
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _sentences(exc: ValidationError) -> str:
+    fields = {name: variable_of(info) for name, info in Settings.model_fields.items()}
+    reasons = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        where = fields.get(where, where)
+        message = error["msg"].replace("Value error, ", "")
+        reasons.append(message if not where or message.startswith(where) else f"{where}: {message}")
+    return "; ".join(reasons)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    env: Mapping[str, str]
+    env_file: Path | None
+    secrets_dir: Path | None
+
+
+_READING: ContextVar[_Reading | None] = ContextVar("kiemke_settings_reading", default=None)
+
+
+@contextmanager
+def _reading(what: _Reading) -> Iterator[None]:
+    token = _READING.set(what)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+class _MappingSource(EnvSettingsSource):
+    """The environment source over a given mapping (``os.environ`` in a process, a dict in tests)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = env
+        super().__init__(settings_cls, case_sensitive=True, env_ignore_empty=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return dict(self._given)

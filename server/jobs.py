@@ -61,12 +61,14 @@ class ReportSchedule:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReportSchedule:
-        """``KIEMKE_REPORT_CUTOFFS`` (``05-18,11-18``), ``KIEMKE_REPORT_LANGS`` (``vi``), ``KIEMKE_REPORT_UNITS``."""
-        env = os.environ if env is None else env
-        cut_offs = tuple(p.strip() for p in env.get("KIEMKE_REPORT_CUTOFFS", ",".join(DEFAULT_CUT_OFFS)).split(",")
-                         if p.strip())
-        langs = tuple(p.strip() for p in env.get("KIEMKE_REPORT_LANGS", "vi").split(",") if p.strip())
-        units = tuple(p.strip() for p in env.get("KIEMKE_REPORT_UNITS", "").split(",") if p.strip())
+        """``KIEMKE_REPORT_CUTOFFS`` (``05-18,11-18``), ``KIEMKE_REPORT_LANGS`` (``vi``), ``KIEMKE_REPORT_UNITS``,
+        as ``server.config.Settings`` reads them."""
+        from server.config import Settings
+
+        settings = Settings.from_env(env)
+        cut_offs = tuple(p.strip() for p in settings.report_cutoffs.split(",") if p.strip())
+        langs = tuple(p.strip() for p in settings.report_langs.split(",") if p.strip())
+        units = tuple(p.strip() for p in settings.report_units.split(",") if p.strip())
         bad = [lang for lang in langs if lang not in LANGS]
         if bad:
             raise ValueError(f"KIEMKE_REPORT_LANGS: unknown language {bad[0]!r} (vi or en)")

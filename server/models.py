@@ -18,6 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 from server.clock import utcnow as utcnow  # re-exported: models and services stamp rows with it
+from server.vocab import DEVICE_KINDS, IN_USE, INTERNET_LINKS, STATUSES, UNIT_KINDS, describe
 
 #: The stored text of a timestamp on SQLite: fixed width with a four-digit year (``%Y`` drops the zeros of
 #: years below 1000 on glibc, and ``fromisoformat`` then refuses the row), so the text sorts as time.
@@ -68,13 +69,13 @@ class UnitFacts(SQLModel):
     """The hand-kept facts of an organisational unit (shared by the current row and its versions)."""
 
     name: str = Field(max_length=256)
-    kind: str = Field(max_length=16, description="district, department, commune, school or other")
+    kind: str = Field(max_length=16, description=describe(UNIT_KINDS))
     parent_id: int | None = Field(default=None, foreign_key="org_unit.id")
     staff: int | None = Field(default=None, ge=0)
     lan: bool | None = None
     wifi: bool | None = None
     wan: bool | None = None
-    internet: str | None = Field(default=None, max_length=8, description="fibre, other or none")
+    internet: str | None = Field(default=None, max_length=8, description=describe(INTERNET_LINKS))
     one_stop_shop: bool = False
 
 
@@ -105,13 +106,13 @@ class DeviceFacts(SQLModel):
     """The hand-kept facts of a physical asset."""
 
     unit_id: int = Field(foreign_key="org_unit.id")
-    kind: str = Field(max_length=16, description="desktop, laptop, server, printer, scanner, ...")
+    kind: str = Field(max_length=16, description=describe(DEVICE_KINDS))
     name: str | None = Field(default=None, max_length=256)
     vendor: str | None = Field(default=None, max_length=512)
     model: str | None = Field(default=None, max_length=512)
     serial: str | None = Field(default=None, max_length=512)
     purchased_on: date | None = None
-    status: str = Field(default="in_use", max_length=8, description="in_use, spare or retired")
+    status: str = Field(default=IN_USE, max_length=8, description=describe(STATUSES))
     air_gapped: bool = Field(default=False, description="Processes classified documents: must stay offline")
 
 

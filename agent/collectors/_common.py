@@ -35,6 +35,7 @@ from shared.schema import (
     NetworkInterface,
     PeripheralKind,
 )
+from shared.text import clean_text
 
 T = TypeVar("T")
 
@@ -208,10 +209,13 @@ def first(value: Any) -> Record:
 
 
 def clean(value: Any, limit: int = 512) -> str | None:
-    """A trimmed string cut to ``limit`` characters (the contract's bound), or None for empty and placeholders."""
+    """A trimmed string cut to ``limit`` characters (the contract's bound), or None for empty and placeholders.
+
+    Control characters go by the one rule for outside text (``shared.text.clean_text``), the rule the schema
+    applies again on both sides of the wire."""
     if value is None or isinstance(value, bool):
         return None
-    text = str(value).replace("\x00", "").strip()
+    text = clean_text(str(value)).strip()
     if not text or text.casefold() in PLACEHOLDERS:
         return None
     return text[:limit].rstrip()

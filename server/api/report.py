@@ -1,7 +1,6 @@
 """Report endpoints: the report as of a date in md, txt, json or docx, and the reports kept by the schedule.
 
-Access goes through ``ReportReaderDep``; until the console's login exists it admits every caller, and the
-auth work replaces ``require_report_reader`` with a check of the officer's session.
+Access goes through ``ReportReader`` (``server.api.deps``): a console session whose reach covers ``?unit=``.
 """
 
 from __future__ import annotations
@@ -9,11 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import EngineDep, SettingsDep
+from server.api.deps import EngineDep, ReportReader, SettingsDep
 from server.api.downloads import MAX_ID, bounded_day, clean_param, content_disposition
 from server.api.responses import errors, files
 from server.clock import local_today
@@ -28,16 +27,6 @@ from server.report.store import kept_content, listing
 from server.services.policy import Policy
 
 router = APIRouter(prefix="/api/v1", tags=["report"])
-
-
-def require_report_reader(request: Request) -> None:
-    """Who may read reports: a signed-in console user whose reach covers ``?unit=`` (401/403 otherwise)."""
-    from server.console.views import report_reader
-
-    report_reader(request)
-
-
-ReportReaderDep = Annotated[None, Depends(require_report_reader)]
 
 
 def _file_name(as_of: date, unit: str | None, fmt: Format) -> str:
@@ -57,7 +46,7 @@ def _response(data: bytes, fmt: Format, as_of: date, unit: str | None) -> Respon
 async def get_report(
     engine: EngineDep,
     settings: SettingsDep,
-    _reader: ReportReaderDep,
+    _reader: ReportReader,
     as_of: Annotated[date | None, Query(description="Cut-off date (2000-01-01 to 9999-12-30); default today "
                                         "(district time)")] = None,
     unit: Annotated[str | None, Query(max_length=64, description="Code of the unit whose subtree is reported")] = None,
@@ -112,7 +101,7 @@ class KeptReports(BaseModel):
 
 
 @router.get("/report/kept", summary="Reports kept on the scheduled cut-off dates", responses=errors(401, 403, 422))
-def list_kept(engine: EngineDep, _reader: ReportReaderDep,
+def list_kept(engine: EngineDep, _reader: ReportReader,
               unit: Annotated[str | None, Query(max_length=64)] = None) -> KeptReports:
     """Kept reports of a scope (default: the whole tree), for the console's list."""
     unit = clean_param(unit, "unit")
@@ -126,7 +115,7 @@ def list_kept(engine: EngineDep, _reader: ReportReaderDep,
                        **errors(401, 403, 404, 422)})
 def get_kept(
     engine: EngineDep,
-    _reader: ReportReaderDep,
+    _reader: ReportReader,
     report_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the kept report")],
     format: Annotated[Literal["md", "json", "docx"], Query(description="md, json or docx")] = "md",
 ) -> Response:

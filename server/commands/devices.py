@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.commands._common import add_json
 from server.commands._coverage import add_scope
+from server.vocab import COMPUTER_KINDS, IN_USE
 
 if TYPE_CHECKING:
     from server.services.figure import Assessment
@@ -60,11 +61,12 @@ def run_list(args: argparse.Namespace) -> int:
     """Print the devices of the scope, by unit then id; exit code 2 for an unknown unit."""
     from server.commands._common import fail, print_json
     from server.commands._coverage import compute
+    from server.services.figures import UnknownUnit
 
     try:
         computed = compute(args.as_of, args.unit)
-    except KeyError as exc:
-        return fail(str(exc.args[0]) if exc.args else f"unknown unit {args.unit}")
+    except UnknownUnit as exc:
+        return fail(str(exc))
     assessments = computed.coverage.assessments
     devices = sorted((d for d in computed.snapshot.devices if d.id in assessments), key=lambda d: (d.unit_code, d.id))
     if args.problems:
@@ -89,9 +91,9 @@ def _age_text(row: dict[str, Any]) -> str:
 
 
 def _compliance_text(row: dict[str, Any]) -> str:
-    if row["status"] != "in_use":
+    if row["status"] != IN_USE:
         return str(row["status"])
-    if row["kind"] not in {"desktop", "laptop", "server"}:
+    if row["kind"] not in COMPUTER_KINDS:
         return ""
     text = ", ".join(row["issues"]) or "ok"
     if row.get("possible_duplicate_of") is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from server.commands._common import add_json
+from server.vocab import COMPUTER_KINDS, DEVICE_KINDS
 
 
 def register(sub: Any) -> None:
@@ -15,7 +16,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--unit", required=True, help="unit code of the PC")
     parser.add_argument("--name", required=True, help="name of the PC, as the officer knows it")
     parser.add_argument("--out", required=True, type=Path, help="file to write (carry it to the PC)")
-    parser.add_argument("--kind", default="desktop", choices=("desktop", "laptop", "server"), help="kind of PC")
+    parser.add_argument("--kind", default="desktop", choices=[k for k in DEVICE_KINDS if k in COMPUTER_KINDS],
+                        help="kind of PC")
     add_json(parser)
     parser.set_defaults(handler=run)
 

@@ -102,11 +102,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the figures; exit code 2 for an unknown unit."""
     from server.commands._common import fail, print_json
     from server.commands._coverage import compute
+    from server.services.figures import UnknownUnit
 
     try:
         computed = compute(args.as_of, args.unit)
-    except KeyError as exc:
-        return fail(str(exc.args[0]) if exc.args else f"unknown unit {args.unit}")
+    except UnknownUnit as exc:
+        return fail(str(exc))
     cov = computed.coverage
     if args.json:
         print_json(as_json(cov, args.per_unit))

@@ -59,8 +59,8 @@ def _read_password(from_stdin: bool) -> str | None:
 def run_create(args: argparse.Namespace) -> int:
     """Create the user; exit code 2 when it is refused (name taken, unknown unit, short password)."""
     from server.commands._common import fail, open_db
-    from server.console.auth import UserError, create_user
     from server.services.records import os_user
+    from server.services.users import UserError, create_user
 
     password = _read_password(args.password_stdin)
     if password is None:
@@ -85,8 +85,8 @@ def run_create(args: argparse.Namespace) -> int:
 def run_toggle(args: argparse.Namespace) -> int:
     """Disable or enable the user; exit 2 for an unknown name."""
     from server.commands._common import fail, open_db, print_json
-    from server.console.auth import UserError, set_disabled
     from server.services.records import os_user
+    from server.services.users import UserError, set_disabled
 
     engine = open_db()
     try:
@@ -106,8 +106,8 @@ def run_toggle(args: argparse.Namespace) -> int:
 def run_passwd(args: argparse.Namespace) -> int:
     """Set the password (never printed); exit 2 when it is refused or the user is unknown."""
     from server.commands._common import fail, open_db, print_json
-    from server.console.auth import UserError, set_password
     from server.services.records import os_user
+    from server.services.users import UserError, set_password
 
     password = _read_password(args.password_stdin)
     if password is None:

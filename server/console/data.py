@@ -1,6 +1,6 @@
 """What the console pages show, taken from one coverage: no figure is counted here, only looked up and worded.
 
-The snapshot and coverage come from ``server.report.generate.coverage_at``, the function the report itself
+The snapshot and coverage come from ``server.services.figures.figures_as_of``, the function the report itself
 uses, so the overview and the downloaded report always show the same numbers. They are kept for a few
 requests while the database has not changed (a cheap fingerprint query decides), because moving between
 the overview, the device list and its CSV should not rebuild the inventory each time.
@@ -28,18 +28,21 @@ from server.models import (
     AntivirusLicenceVersion,
     DeviceVersion,
     Observation,
-    OrgUnit,
     OrgUnitVersion,
     ReceivedReport,
     table_of,
 )
-from server.report.generate import coverage_at
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Assessment, Coverage, Figure
+from server.services.figures import Figures, figures_as_of
 from server.services.policy import Policy
-from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+from server.services.reach import UnitChoice as UnitChoice  # the console's modules import these from here
+from server.services.reach import current_units as current_units
+from server.services.reach import reachable as reachable
+from server.services.state import DeviceState, Snapshot
+from server.vocab import COMPUTER_KINDS
 
 #: Figures where a higher share is a problem: their bars are drawn in the warning colour.
 LOWER_IS_BETTER = frozenset({"os_unsupported", "air_gap_violations", "agents_stale", "past_service_life"})
@@ -81,23 +84,15 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     return tuple(row)
 
 
-@dataclass(frozen=True)
-class Computed:
-    """A snapshot of one scope and its coverage."""
-
-    snapshot: Snapshot
-    coverage: Coverage
-
-
 class CoverageCache:
     """The last few computed scopes, valid while the database fingerprint is unchanged."""
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Figures] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Computed:
+    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Figures:
         """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``."""
         key = (str(engine.url), as_of, unit, policy, str(tz), data_fingerprint(engine))
         with self._lock:
@@ -106,53 +101,12 @@ class CoverageCache:
                 self._entries.move_to_end(key)
                 return found
         with reading(engine) as session:
-            snap, cov = coverage_at(session, as_of, unit, policy, tz)
-        computed = Computed(snap, cov)
+            computed = figures_as_of(session, as_of, unit, policy=policy, tz=tz)
         with self._lock:
             self._entries[key] = computed
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return computed
-
-
-# --- units in the signed-in user's reach ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitChoice:
-    """A unit for the scope picker, indented by its depth."""
-
-    code: str
-    name: str
-    depth: int
-
-
-def current_units(engine: Engine) -> dict[str, tuple[str, str | None]]:
-    """code -> (name, parent code) of the units as they stand now: who may see what is decided on today's tree."""
-    unit = table_of(OrgUnit)
-    parent = unit.alias("parent")
-    query = sa.select(unit.c.code, unit.c.name, parent.c.code).select_from(
-        unit.outerjoin(parent, unit.c.parent_id == parent.c.id))
-    with engine.connect() as conn:
-        return {code: (name, parent_code) for code, name, parent_code in conn.execute(query)}
-
-
-def reachable(units: dict[str, tuple[str, str | None]], root: str | None) -> list[UnitChoice]:
-    """``root``'s subtree (everything when None), parents first, siblings by code; safe against cycles."""
-    children: dict[str | None, list[str]] = {}
-    for code, (_, parent) in units.items():
-        children.setdefault(parent if parent in units and parent != code else None, []).append(code)
-    out: list[UnitChoice] = []
-    seen: set[str] = set()
-    stack = [(root, 0)] if root is not None else [(c, 0) for c in sorted(children.get(None, []), reverse=True)]
-    while stack:
-        code, depth = stack.pop()
-        if code is None or code in seen or code not in units:
-            continue
-        seen.add(code)
-        out.append(UnitChoice(code, units[code][0], depth))
-        stack.extend((c, depth + 1) for c in sorted(children.get(code, []), reverse=True))
-    return out
 
 
 # --- the overview -----------------------------------------------------------------------------------------------

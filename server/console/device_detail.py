@@ -24,7 +24,8 @@ from server.services.figure import Assessment
 from server.services.history import end_of_day
 from server.services.policy import Policy
 from server.services.records import DEVICE_FIELDS
-from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+from server.services.state import DeviceState, Snapshot
+from server.vocab import COMPUTER_KINDS
 
 #: How many changes the timeline shows, newest first (a PC reporting daily for a year stays one page).
 TIMELINE_LIMIT = 200

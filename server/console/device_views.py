@@ -10,21 +10,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
-from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import MAX_ID
 from server.clock import local_today
-from server.console.auth import ConsoleUser, same_token
+from server.console.auth import ConsoleUser
 from server.console.device_detail import load_detail, local_time
-from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
+from server.console.forms import Problems, check_csrf, form_page, saved_or_again
+from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _page, _view
 from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_date, format_years
-from server.services.assets import FORM_FIELDS, HAND_KINDS, AssetForm, FormError, add_asset, edit_device
+from server.services.assets import FORM_FIELDS, AssetForm, add_asset, edit_device
 from server.services.policy import Policy
-from server.services.spreadsheets import DEVICE_KINDS, STATUSES
+from server.vocab import DEVICE_KINDS, HAND_KINDS, STATUSES
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,11 +48,6 @@ def _not_found(view: View) -> ConsoleError:
     return ConsoleError(404, "not_found_title", view.texts("device_not_found"))
 
 
-def check_csrf(view: View, csrf: str) -> None:
-    if not same_token(csrf, view.user.csrf):
-        raise ConsoleError(403, "forbidden_title", view.texts("login_form_expired"))
-
-
 @router.get("/devices/new")
 def new_asset_form(request: Request, user: EditorDep, unit: UnitQ = None) -> Response:
     """The form for a hand-entered asset (a scanner, a printer, a PC without an agent...)."""
@@ -71,12 +66,14 @@ def new_asset(request: Request, user: EditorDep, csrf: Text = "", name: Text = "
     check_csrf(view, csrf)
     values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
                       strict=True))
-    try:
+
+    def save() -> str:
         saved = add_asset(_engine(request), AssetForm(values), actor=user.username,
                           allowed={c.code for c in view.choices}, today=local_today(_settings(request).tz))
-    except FormError as exc:
-        return _form(request, view, None, values, exc.problems, status=400)
-    return _harden(request, RedirectResponse(f"/devices/{saved.device_id}?saved=1", status_code=303))
+        return f"/devices/{saved.device_id}?saved=1"
+
+    return saved_or_again(request, save, lambda problems: _form(request, view, None, values, problems, status=400),
+                          _not_found(view))
 
 
 @router.get("/devices/{device_id}")
@@ -127,22 +124,21 @@ def edit(request: Request, user: EditorDep, device_id: DeviceId, csrf: Text = ""
     check_csrf(view, csrf)
     values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
                       strict=True))
-    try:
+
+    def save() -> str:
         edit_device(_engine(request), device_id, AssetForm(values), actor=user.username,
                     allowed={c.code for c in view.choices}, today=local_today(_settings(request).tz))
-    except LookupError:
-        raise _not_found(view) from None
-    except FormError as exc:
+        return f"/devices/{device_id}?saved=1"
+
+    def again(problems: Problems) -> Response:
         values["agent"] = _current(request, view, device_id)["agent"]
-        return _form(request, view, device_id, values, exc.problems, status=400)
-    return _harden(request, RedirectResponse(f"/devices/{device_id}?saved=1", status_code=303))
+        return _form(request, view, device_id, values, problems, status=400)
+
+    return saved_or_again(request, save, again, _not_found(view))
 
 
-def _form(request: Request, view: View, device_id: int | None, values: dict[str, str],
-          problems: dict[str, tuple[str, dict[str, object]]], status: int = 200) -> Response:
-    errors = {name: view.texts(key, **args) for name, (key, args) in problems.items()}
+def _form(request: Request, view: View, device_id: int | None, values: dict[str, str], problems: Problems,
+          status: int = 200) -> Response:
     kinds = DEVICE_KINDS if device_id is not None else HAND_KINDS
-    response = _page(request, view, "device_form.html", device_id=device_id, values=values, errors=errors,
+    return form_page(request, view, "device_form.html", problems, status, device_id=device_id, values=values,
                      kinds=kinds, statuses=STATUSES)
-    response.status_code = status
-    return response

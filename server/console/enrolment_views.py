@@ -18,7 +18,8 @@ from server.api.deps import get_settings as _settings
 from server.clock import utcnow
 from server.console.data import current_units, reachable
 from server.console.device_detail import local_time
-from server.console.device_views import EditorDep, check_csrf
+from server.console.device_views import EditorDep
+from server.console.forms import check_csrf
 from server.console.views import ConsoleError, UnitQ, View, _harden, _page, _view
 from server.db import reading, writing
 from server.services.enrolment import EnrolmentError, create_token, list_agents, revoke

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import RedirectResponse
 from sqlmodel import select
 
 from server.api.deps import get_engine as _engine
-from server.console.device_views import EditorDep, Text, check_csrf
-from server.console.views import ConsoleError, View, _harden, _page, _view
+from server.console.device_views import EditorDep, Text
+from server.console.forms import Problems, check_csrf, form_page, saved_or_again
+from server.console.views import ConsoleError, View, _view
 from server.db import reading
 from server.models import OrgUnit
-from server.services.assets import FormError
-from server.services.spreadsheets import INTERNET, UNIT_KINDS
 from server.services.unit_edits import UNIT_FORM_FIELDS, edit_unit
+from server.vocab import INTERNET_LINKS as INTERNET
+from server.vocab import UNIT_KINDS
 
 router = APIRouter(include_in_schema=False)
 Code = Annotated[str, Form(max_length=64)]
@@ -60,20 +60,19 @@ def unit_edit(request: Request, user: EditorDep, code: str, csrf: Text = "", nam
     check_csrf(view, csrf)
     values = dict(zip(UNIT_FORM_FIELDS, (name, kind, parent, staff, lan, wifi, wan, internet, one_stop_shop),
                       strict=True))
-    try:
+
+    def save() -> str:
         edit_unit(_engine(request), code, values, actor=user.username, allowed={c.code for c in view.choices})
-    except LookupError:
-        raise _not_found(view) from None
-    except FormError as exc:
+        return view.link("/units", saved=code)
+
+    def again(problems: Problems) -> Response:
         values["parent_name"] = _current(request, view, code)["parent_name"]
-        return _form(request, view, code, values, exc.problems, status=400)
-    return _harden(request, RedirectResponse(view.link("/units", saved=code), status_code=303))
+        return _form(request, view, code, values, problems, status=400)
+
+    return saved_or_again(request, save, again, _not_found(view))
 
 
-def _form(request: Request, view: View, code: str, values: dict[str, str],
-          problems: dict[str, tuple[str, dict[str, object]]], status: int = 200) -> Response:
-    errors = {name: view.texts(key, **args) for name, (key, args) in problems.items()}
-    response = _page(request, view, "unit_form.html", code=code, values=values, errors=errors, kinds=UNIT_KINDS,
+def _form(request: Request, view: View, code: str, values: dict[str, str], problems: Problems,
+          status: int = 200) -> Response:
+    return form_page(request, view, "unit_form.html", problems, status, code=code, values=values, kinds=UNIT_KINDS,
                      internet=INTERNET)
-    response.status_code = status
-    return response

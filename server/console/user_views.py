@@ -11,12 +11,20 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
-from server.console.auth import ROLES, ConsoleUser, UserError, create_user
-from server.console.device_views import check_csrf
+from server.console.forms import check_csrf
 from server.console.views import ConsoleError, UserDep, View, _harden, _page, _signed_in, _view
 from server.db import reading
 from server.models import User
-from server.services.users import change_password, list_users, reset_password, set_disabled
+from server.services.users import (
+    ROLES,
+    ConsoleUser,
+    UserError,
+    change_password,
+    create_user,
+    list_users,
+    reset_password,
+    set_disabled,
+)
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=1024)]

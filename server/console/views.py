@@ -19,12 +19,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server import security
+from server.api.deps import SESSION_COOKIE, signed_in_user
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import EARLIEST_DAY, content_disposition
@@ -35,7 +37,6 @@ from server.console.audit_log import AuditFilter, audit_page
 from server.console.auth import ConsoleUser
 from server.console.data import (
     PARTS,
-    Computed,
     CoverageCache,
     UnitChoice,
     current_units,
@@ -71,10 +72,12 @@ from server.report.numbers import (
     percent_decimal,
 )
 from server.report.writer import UNIT_FIGURES, FigureWriter
+from server.services import users
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import FIGURE_KEYS, Figure
+from server.services.figures import Figures
 from server.services.policy import Policy
-from server.services.spreadsheets import DEVICE_KINDS, STATUSES
+from server.vocab import DEVICE_KINDS, STATUSES
 
 HERE = Path(__file__).parent
 _CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -166,9 +169,7 @@ def _client(request: Request) -> str:
 
 def current_user(request: Request) -> ConsoleUser:
     """The signed-in user, or a redirect to the sign-in page."""
-    settings = _settings(request)
-    user = auth.user_from_session(_engine(request), auth.signing_key(settings),
-                                  request.cookies.get(auth.SESSION_COOKIE))
+    user = signed_in_user(request)
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
@@ -238,7 +239,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
     return View(user, texts, lang, day, today, unit, choices, name, future)
 
 
-def _computed(request: Request, view: View) -> Computed:
+def _computed(request: Request, view: View) -> Figures:
     settings = _settings(request)
     cache: CoverageCache = request.app.state.console_cache
     try:
@@ -248,7 +249,7 @@ def _computed(request: Request, view: View) -> Computed:
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
 
 
-def _writer(view: View, computed: Computed, request: Request) -> FigureWriter:
+def _writer(view: View, computed: Figures, request: Request) -> FigureWriter:
     return FigureWriter(computed.coverage, computed.snapshot, view.lang, None,
                         _settings(request).service_life_years)
 
@@ -277,9 +278,9 @@ UnitQ = Annotated[str | None, Query(max_length=64)]
 
 def _login_page(request: Request, next_url: str, error: str | None = None, status: int = 200) -> HTMLResponse:
     nonce = secrets.token_urlsafe(18)
-    token = auth.sign(auth.signing_key(_settings(request)), "login", {"n": nonce})
+    token = security.sign(security.signing_key(_settings(request)), "login", {"n": nonce})
     response = _html(request, "login.html", status=status, csrf=token, next_url=_safe_next(next_url), error=error,
-                     no_users=not auth.any_user(_engine(request)))
+                     no_users=not users.any_user(_engine(request)))
     response.set_cookie(auth.LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="lax",
                         secure=_secure_cookie(request), path="/login")
     return response
@@ -288,16 +289,15 @@ def _login_page(request: Request, next_url: str, error: str | None = None, statu
 @router.get("/login")
 def login_form(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The sign-in form (straight on to ``next`` when already signed in)."""
-    settings = _settings(request)
-    if auth.user_from_session(_engine(request), auth.signing_key(settings), request.cookies.get(auth.SESSION_COOKIE)):
+    if signed_in_user(request):
         return _harden(request, RedirectResponse(_safe_next(next), status_code=303))
     return _login_page(request, next or "/")
 
 
 def _signed_in(request: Request, user: Any, target: str) -> Response:
     response = RedirectResponse(_safe_next(target), status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, auth.session_token(auth.signing_key(_settings(request)), user),
-                        max_age=auth.SESSION_SECONDS, httponly=True, samesite="lax", secure=_secure_cookie(request))
+    response.set_cookie(SESSION_COOKIE, users.session_token(security.signing_key(_settings(request)), user),
+                        max_age=users.SESSION_SECONDS, httponly=True, samesite="lax", secure=_secure_cookie(request))
     response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
     return _harden(request, response)
 
@@ -313,9 +313,9 @@ def login(
     """Check the credentials; a session cookie on success, the form again with the reason otherwise."""
     settings, engine = _settings(request), _engine(request)
     texts = Texts(_lang(request))
-    payload = auth.unsign(auth.signing_key(settings), "login", csrf, 3600)
+    payload = security.unsign(security.signing_key(settings), "login", csrf, 3600)
     nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
-    if payload is None or not nonce or not auth.same_token(nonce, str(payload.get("n", ""))):
+    if payload is None or not nonce or not security.same_token(nonce, str(payload.get("n", ""))):
         return _login_page(request, next, texts("login_form_expired"), status=400)
     throttle = auth.LoginThrottle(trusted=settings.trusted_proxies)
     address = _client(request)
@@ -338,7 +338,7 @@ def login_link(request: Request, token: Annotated[str, Query(max_length=1024)] =
     settings, engine = _settings(request), _engine(request)
     user = None
     if settings.environment != "production" and auth.is_loopback(_client(request)):
-        user = auth.use_link(engine, auth.signing_key(settings), token)
+        user = auth.use_link(engine, security.signing_key(settings), token)
     if user is None:
         return _login_page(request, "/", Texts(_lang(request))("link_invalid"), status=400)
     return _signed_in(request, user, "/")
@@ -347,11 +347,11 @@ def login_link(request: Request, token: Annotated[str, Query(max_length=1024)] =
 @router.post("/logout")
 def logout(request: Request, user: UserDep, csrf: Annotated[str, Form(max_length=512)] = "") -> Response:
     """End the session (the form carries the session's CSRF token)."""
-    if not auth.same_token(csrf, user.csrf):
+    if not security.same_token(csrf, user.csrf):
         raise ConsoleError(403, "forbidden_title", Texts(_lang(request))("login_form_expired"))
     auth.record(_engine(request), user.username, "console.logout", address=_client(request))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(auth.SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return _harden(request, response)
 
 
@@ -382,7 +382,7 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
                  corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
 
 
-def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
+def _selected(request: Request, view: View, computed: Figures, figure: str | None, issue: list[str],
               q: str | None) -> tuple[str | None, DeviceQuery, Narrowed]:
     """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones)."""
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
@@ -542,25 +542,6 @@ def audit_log(
 
 
 # --- the report API's reader ---------------------------------------------------------------------------------
-
-
-def report_reader(request: Request) -> None:
-    """Who may call ``/api/v1/report*``: a console session whose reach covers ``?unit=``.
-
-    Meant for ``app.dependency_overrides[server.api.report.require_report_reader] = report_reader``. A user
-    bound to a unit must name a unit of their subtree; kept reports by id are for unbound users only, since the
-    unit of a kept report is known only once it is read.
-    """
-    user = auth.user_from_session(_engine(request), auth.signing_key(_settings(request)),
-                                  request.cookies.get(auth.SESSION_COOKIE))
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in to the console first")
-    if user.unit_code is None:
-        return
-    unit = request.query_params.get("unit")
-    allowed = {c.code for c in reachable(current_units(_engine(request)), user.unit_code)}
-    if unit not in allowed or request.url.path.rstrip("/").split("/")[-1].isdigit():
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this account sees only unit {user.unit_code} and below")
 
 
 # --- wiring ---------------------------------------------------------------------------------------------------

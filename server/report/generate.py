@@ -1,7 +1,8 @@
-"""From the database to a report: snapshot as of the cut-off, coverage under the policy, then the document.
+"""From the database to a report: the figures as of the cut-off (``services.figures``), then the document.
 
-The figures come only from ``services.coverage`` on a snapshot rebuilt from history, so a report for a
-past date says what it said when first made unless its inputs were corrected (the document then says so).
+The figures come only from ``services.figures.figures_as_of``, the path the console and the command line take
+too, on a snapshot rebuilt from history, so a report for a past date says what it said when first made unless
+its inputs were corrected (the document then says so). ``UnknownUnit`` is re-exported for the API and console.
 """
 
 from __future__ import annotations
@@ -18,12 +19,9 @@ from server.report.numbers import Lang
 from server.report.section import build_report
 from server.report.store import previous_cut_off, save
 from server.services.figure import Coverage
+from server.services.figures import UnknownUnit as UnknownUnit
+from server.services.figures import figures_as_of
 from server.services.policy import Policy
-from server.services.state import Snapshot
-
-
-class UnknownUnit(LookupError):
-    """The unit code did not exist on the cut-off date."""
 
 
 @dataclass(frozen=True)
@@ -39,32 +37,20 @@ class ReportRequest:
     compare: bool = True
 
 
-def coverage_at(
-    session: Session, as_of: date, unit_code: str | None, policy: Policy, tz: tzinfo | None = None
-) -> tuple[Snapshot, Coverage]:
-    """The snapshot at the end of ``as_of`` and the coverage computed from it (the console's numbers)."""
-    from server.services.cutoff import coverage_as_of
-
-    try:
-        return coverage_as_of(session, as_of, unit_code, policy, tz)
-    except KeyError as exc:
-        raise UnknownUnit(str(unit_code)) from exc
-
-
 def make_report(session: Session, request: ReportRequest, policy: Policy, tz: tzinfo | None = None) -> ReportDocument:
     """The report document for ``request``, compared with the previous period when there is one."""
-    snap, cov = coverage_at(session, request.as_of, request.unit_code, policy, tz)
+    now = figures_as_of(session, request.as_of, request.unit_code, policy=policy, tz=tz)
     previous: Coverage | None = None
     if request.compare:
         earlier = request.compare_to or previous_cut_off(session, request.as_of, request.unit_code)
         if earlier is not None and earlier < request.as_of:
             try:
-                previous = coverage_at(session, earlier, request.unit_code, policy, tz)[1]
+                previous = figures_as_of(session, earlier, request.unit_code, policy=policy, tz=tz).coverage
             except UnknownUnit:
                 previous = None  # the unit did not exist yet: there is nothing to compare with
     return build_report(
-        cov, snap, request.lang, period=request.period, previous=previous, items=request.items or False,
-        service_life_years=policy.service_life_years, tz=tz,
+        now.coverage, now.snapshot, request.lang, period=request.period, previous=previous,
+        items=request.items or False, service_life_years=policy.service_life_years, tz=tz,
     )
 
 

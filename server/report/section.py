@@ -20,11 +20,8 @@ from server.report.writer import FigureWriter
 from server.services.figure import Coverage, Figure
 from server.services.licences import EVIDENCE
 from server.services.state import Snapshot
+from server.vocab import SHOP_EQUIPMENT, STAFF_KINDS
 
-#: The breakdown of computers per official, in the order the district report lists unit kinds.
-STAFF_KINDS = ("department", "commune", "school")
-#: One-stop shop equipment the district report names, in its order.
-SHOP_EQUIPMENT = ("computer", "printer", "photocopier", "scanner", "camera")
 OLDEST_SHOWN = 10
 #: Rows of the per-unit limitation table in the body; the annex has every unit.
 UNITS_SHOWN = 10

@@ -16,6 +16,7 @@ from server.report.numbers import Lang, format_count, format_number, format_poin
 from server.services.figure import Coverage, Figure
 from server.services.state import DeviceState, Snapshot, UnitState
 from server.services.unit_tree import UnitTree as Lookups
+from server.vocab import UNIT_KINDS
 
 #: Figures counted over units: a leaf unit's own share reads better as "Có"/"Chưa có" than as 100%/0%.
 UNIT_FIGURES = frozenset(
@@ -25,7 +26,7 @@ UNIT_FIGURES = frozenset(
 #: The body of the report stays short enough to paste: longer name lists end with a count; the annex has all.
 NAMES_SHOWN = 10
 #: Reading order of unit kinds, as the district report lists them.
-_KIND_ORDER = {"district": 0, "department": 1, "commune": 2, "school": 3, "other": 4}
+_KIND_ORDER = {kind: rank for rank, kind in enumerate(UNIT_KINDS)}
 
 
 def missing_reason_key(key: str) -> str:

@@ -19,14 +19,12 @@ from sqlmodel import Session, select
 from server.db import writing
 from server.models import Device, OrgUnit, utcnow
 from server.services.records import DEVICE_FIELDS, audit, normalise_serial, save_device
-from server.services.spreadsheets import DEVICE_KINDS, STATUSES, RowError, parse_date
-from server.services.state import COMPUTER_KINDS
+from server.services.spreadsheets import RowError, parse_date
+from server.vocab import COMPUTER_KINDS, DEVICE_KINDS, HAND_KINDS, IN_USE, STATUSES
 from shared.text import clean_text
 
 #: The fields a person edits in the form, in the form's order.
 FORM_FIELDS = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped")
-#: Kinds that are entered by hand (a computer without an agent is entered as a desktop or laptop).
-HAND_KINDS = tuple(k for k in DEVICE_KINDS if k != "monitor")
 _LIMITS = {"name": 256, "vendor": 512, "model": 512, "serial": 512}
 
 
@@ -74,7 +72,7 @@ def _facts(form: AssetForm, units: dict[str, int], today: date) -> dict[str, Any
     if kind not in DEVICE_KINDS:
         problems["kind"] = ("err:choice", {})
     facts["kind"] = kind
-    status = form.get("status") or "in_use"
+    status = form.get("status") or IN_USE
     if status not in STATUSES:
         problems["status"] = ("err:choice", {})
     facts["status"] = status

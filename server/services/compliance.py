@@ -18,7 +18,8 @@ from typing import Literal
 
 from server.services.licences import EVIDENCE, DeviceLicensing, Evidence
 from server.services.policy import Policy
-from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState
+from server.services.state import AntivirusState, DeviceState
+from server.vocab import COMPUTER_KINDS
 
 #: Every issue name, most serious first; ``issues`` tuples follow this order.
 ISSUE_ORDER = (

@@ -40,24 +40,15 @@ from datetime import date, timedelta
 
 from server.services.age import assess_age
 from server.services.compliance import ComputerCompliance, check_computer
-from server.services.figure import FIGURE_KEYS, UNIT_KINDS, Assessment, Coverage, Figure
+from server.services.figure import FIGURE_KEYS, Assessment, Coverage, Figure
 from server.services.forecast import licence_renewals, replacement_forecast
 from server.services.gcpause import cycle_collector_paused
 from server.services.licences import LicenceReport, assess_licences
 from server.services.policy import Policy
-from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot, UnitState
+from server.services.state import DeviceState, Snapshot, UnitState
 from server.services.unit_tree import UnitTree
+from server.vocab import COMPUTER_KINDS, IN_USE, SHOP_EQUIPMENT, STAFF_COMPUTER_KINDS
 
-STAFF_KINDS = UNIT_KINDS
-#: What a one-stop shop needs, by the names of ``detail``; each maps to the device kinds that provide it.
-SHOP_EQUIPMENT: dict[str, frozenset[str]] = {
-    "computer": COMPUTER_KINDS,
-    "printer": frozenset({"printer"}),
-    "photocopier": frozenset({"photocopier"}),
-    "scanner": frozenset({"scanner"}),
-    "camera": frozenset({"camera"}),
-}
-_STAFF_COMPUTER_KINDS = frozenset({"desktop", "laptop"})
 _UNIT_FACTS = ("units_with_lan", "units_with_wifi", "units_with_wan", "units_with_fibre")
 # Figures over computers with an agent report: empty when no agent reports, which the note says.
 _AGENT_KEYS = (
@@ -235,7 +226,7 @@ def _assess(
     """Age and, for a computer in use, compliance of one device."""
     age = assess_age(device, as_of, policy)
     check = None
-    if device.kind in COMPUTER_KINDS and device.status == "in_use":
+    if device.kind in COMPUTER_KINDS and device.status == IN_USE:
         check = check_computer(device, as_of, policy, licensing.for_device(device.id))
     assessment = Assessment(
         device_id=device.id,
@@ -275,7 +266,7 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
     for device in devices:  # one pass: judge each device and count it while it is at hand
         assessment, check = _assess(device, snapshot.as_of, policy, licensing)
         assessments[device.id] = assessment
-        if device.status != "in_use":
+        if device.status != IN_USE:
             continue
         t = own.get(device.unit_code, outside)
         _count_device(t, device, assessment, check, warn_until)
@@ -283,7 +274,7 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
         if held is not None:
             held.any_device = True
             held.kinds.add(device.kind)
-            if device.kind in _STAFF_COMPUTER_KINDS:
+            if device.kind in STAFF_COMPUTER_KINDS:
                 held.staff_computers.append(device.id)
             if device.kind in COMPUTER_KINDS:
                 held.lan_evidence = held.lan_evidence or device.lan_evidence is True
@@ -309,7 +300,7 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
     for tallies in (*subtree.values(), top):
         _note_missing_agents(tallies)
 
-    past = [assessments[d.id] for d in devices if d.status == "in_use" and assessments[d.id].past_service_life]
+    past = [assessments[d.id] for d in devices if d.status == IN_USE and assessments[d.id].past_service_life]
     oldest = tuple(a.device_id for a in sorted(past, key=lambda a: (a.in_service_date or date.min, a.device_id)))
     return Coverage(
         as_of=snapshot.as_of,

@@ -1,7 +1,7 @@
 """Enrolment tokens, agent keys, and offline enrolment of air-gapped PCs.
 
-Tokens and keys carry 32 random bytes, so a plain SHA-256 of the secret is a safe stored form (no slow
-password hash is needed for high-entropy secrets); comparisons are constant-time.
+Tokens and keys carry 32 random bytes and are stored as ``server.security.digest`` of the secret;
+comparisons are constant-time (``matches_digest``).
 
 A key is bound at enrolment to one machine id. Enrolling a machine that is already a device claims it
 (a reinstalled PC keeps its history) only with a token of the device's own unit; the claim revokes the
@@ -12,8 +12,6 @@ so concurrent enrolments can never exceed ``max_uses`` on any engine.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 import uuid
@@ -26,28 +24,18 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from server.models import Agent, Device, EnrolmentToken, Observation, OrgUnit, table_of, utcnow
+from server.security import digest, matches_digest, new_agent_key
 from server.services.ingest import Prefetched
 from server.services.ingest_sql import agent_and_device, agent_row
 from server.services.records import audit, save_device, unit_by_code
 from shared.bundle import OfflineEnrolment, new_signing_key
-from shared.protocol import AGENT_KEY_PREFIX, EnrollRequest, EnrollResponse, split_agent_key
+from shared.protocol import EnrollRequest, EnrollResponse, split_agent_key
 
 TOKEN_PREFIX = "kket_"  # noqa: S105 - a prefix, not a secret
 
 
 class EnrolmentError(Exception):
     """A token that cannot be used, or a unit that does not exist; the message says which."""
-
-
-def digest(secret: str) -> str:
-    """The stored form of a high-entropy secret."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def new_agent_key(agent_id: uuid.UUID) -> tuple[str, str]:
-    """A fresh key ``kk_<agent_id>_<secret>`` and the hash the server stores."""
-    secret = secrets.token_urlsafe(32)
-    return f"{AGENT_KEY_PREFIX}_{agent_id}_{secret}", digest(secret)
 
 
 def create_token(
@@ -156,7 +144,7 @@ def identify(conn: Connection, key: str) -> AgentIdentity | None:
         return None
     agent_id, secret = parts
     row = agent_row(conn, agent_id)
-    if row is None or not hmac.compare_digest(row[0], digest(secret)) or row[1] is not None:
+    if row is None or not matches_digest(secret, row[0]) or row[1] is not None:
         return None
     return AgentIdentity(agent_id, row[2], row[3], row[4], row[5])
 
@@ -171,7 +159,7 @@ def identify_for_report(conn: Connection, key: str, machine_id: str) -> tuple[Ag
     if found is None:
         return None
     (key_hash, revoked_at, unit_id, device_id, bound_to, enrolled_at), device = found
-    if not hmac.compare_digest(key_hash, digest(secret)) or revoked_at is not None:
+    if not matches_digest(secret, key_hash) or revoked_at is not None:
         return None
     return AgentIdentity(agent_id, unit_id, device_id, bound_to, enrolled_at), Prefetched(device)
 
@@ -183,7 +171,7 @@ def authenticate(session: Session, key: str) -> Agent | None:
         return None
     agent_id, secret = parts
     agent = session.get(Agent, agent_id)
-    if agent is None or not hmac.compare_digest(agent.key_hash, digest(secret)) or agent.revoked_at is not None:
+    if agent is None or not matches_digest(secret, agent.key_hash) or agent.revoked_at is not None:
         return None
     return agent
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from server.vocab import SHOP_KINDS, STAFF_KINDS
+
 
 def percent_of(numerator: int, denominator: int) -> Decimal | None:
     """THE rounding of every share: half up to two decimals, as an official report and a calculator read it.
@@ -72,15 +74,9 @@ class Figure:
         return out
 
 
-#: The kinds of unit the district report breaks figures down by, in its order: ``<key>:<kind>`` is the figure
-#: over units of that kind only (``units_with_lan:commune``: "100% xã, thị trấn có mạng LAN").
-UNIT_KINDS = ("department", "commune", "school")
-#: One-stop shops are at district and commune level: schools have none, so no breakdown for them.
-SHOP_KINDS = ("department", "commune")
-
-
-def by_kind(key: str, kinds: tuple[str, ...] = UNIT_KINDS) -> tuple[str, ...]:
-    """A figure key followed by its breakdown keys, one per unit kind."""
+def by_kind(key: str, kinds: tuple[str, ...] = STAFF_KINDS) -> tuple[str, ...]:
+    """A figure key followed by its breakdown keys, one per unit kind (``vocab.STAFF_KINDS``, the report's order):
+    ``<key>:<kind>`` is the figure over units of that kind only (``units_with_lan:commune``)."""
     return (key, *(f"{key}:{kind}" for kind in kinds))
 
 

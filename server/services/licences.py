@@ -39,8 +39,9 @@ from functools import lru_cache
 from typing import Literal
 
 from server.services.policy import Policy
-from server.services.state import COMPUTER_KINDS, AntivirusState, DeviceState, LicenceState
+from server.services.state import AntivirusState, DeviceState, LicenceState
 from server.services.unit_tree import UnitTree
+from server.vocab import COMPUTER_KINDS
 from shared.antivirus import is_builtin_antivirus
 
 Evidence = Literal["product", "register", "security_center", "builtin", "free"]

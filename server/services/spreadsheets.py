@@ -26,16 +26,12 @@ from server.db import writing
 from server.models import AntivirusLicence, Device, DeviceVersion, OrgUnit, table_of, utcnow
 from server.services.records import DEVICE_FIELDS, audit, normalise_serial, save_device, save_licence, save_unit
 from server.services.sheet_files import Row, RowError, SheetError, read_rows
-from server.services.state import COMPUTER_KINDS
+from server.vocab import COMPUTER_KINDS, DEVICE_KINDS, IN_USE, STATUSES, UNIT_KINDS
+from server.vocab import INTERNET_LINKS as INTERNET
 
 __all__ = ["ImportResult", "Row", "RowError", "SheetError", "import_assets", "import_licences", "import_units",
            "parse_date", "read_rows", "yes_no"]
 
-UNIT_KINDS = ("district", "department", "commune", "school", "other")
-DEVICE_KINDS = ("desktop", "laptop", "server", "printer", "scanner", "photocopier", "camera", "network", "monitor",
-                "other")
-STATUSES = ("in_use", "spare", "retired")
-INTERNET = ("fibre", "other", "none")
 _YES = {"yes", "y", "có", "co", "1", "x", "true", "đúng"}
 _NO = {"no", "n", "không", "khong", "0", "", "false", "sai"}
 
@@ -355,7 +351,7 @@ def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], unit
         device: Device | None = found.get(key) if key in serials else _by_name(session, facts)
         if device is None:
             values = {name: facts.get(name) for name in DEVICE_FIELDS}
-            values["status"] = values["status"] or "in_use"
+            values["status"] = values["status"] or IN_USE
             values["air_gapped"] = bool(values["air_gapped"])
             new.append(values)
             continue

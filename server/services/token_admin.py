@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from server.models import EnrolmentToken, OrgUnit, table_of
-from server.services.enrolment import digest
+from server.security import digest
 from server.services.records import audit
 
 FINGERPRINT = 12

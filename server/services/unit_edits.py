@@ -16,7 +16,8 @@ from server.db import writing
 from server.models import OrgUnit, utcnow
 from server.services.assets import FormError
 from server.services.records import UNIT_FIELDS, audit, save_unit
-from server.services.spreadsheets import INTERNET, UNIT_KINDS
+from server.vocab import INTERNET_LINKS as INTERNET
+from server.vocab import UNIT_KINDS
 from shared.text import clean_text
 
 #: The form's fields, in order.

@@ -1,24 +1,113 @@
-"""Console users after creation: list, disable and enable, reset a password, change one's own. Audited.
+"""Console users, the one service that makes and changes them: create, list, disable and enable, set or reset a
+password, change one's own; and who a session cookie belongs to. Every change is audited.
 
-Shared by the console's users page and the command-line twins (``user disable|enable|passwd``). A session is
-valid only while its user is enabled and its password hash unchanged (``console.auth.user_from_session``
-reads the row on every request), so disabling a user or setting a new password ends their sessions at once.
+Used by the console's pages, the command line (``user create|disable|enable|passwd``) and the demo, so a user
+made anywhere passes the same checks. A session is valid only while its user is enabled and its password hash
+unchanged (``user_from_session`` reads the row on every request), so disabling a user or setting a new
+password ends their sessions at once. Hashing and signing are ``server.security``'s.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from server.console.auth import UserError, hash_password, password_problem, verify_password
 from server.db import reading, writing
-from server.models import OrgUnit, User, table_of, utcnow
+from server.models import AuditLog, OrgUnit, User, table_of, utcnow
+from server.security import fingerprint, hash_password, password_problem, sign, unsign, verify_password
 from server.services.records import audit
+from shared.text import clean_text
+
+Role = Literal["admin", "officer", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "officer", "viewer")
+SESSION_SECONDS = 12 * 3600  # a working day; then sign in again
+
+
+class UserError(ValueError):
+    """A user that cannot be created or changed as asked; the message says why."""
+
+
+# --- who is signed in -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """The signed-in person: role, and the unit whose subtree they see (None: everything)."""
+
+    id: int
+    username: str
+    role: Role
+    unit_code: str | None
+    csrf: str
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins see every unit and may manage users."""
+        return self.role == "admin"
+
+
+def session_token(key: bytes, user: User) -> str:
+    """A new session cookie value for ``user``."""
+    return sign(key, "session", {"u": user.id, "p": fingerprint(key, user.password_hash),
+                                 "c": secrets.token_urlsafe(18), "ms": time.time_ns() // 1_000_000})
+
+
+def _signed_out_at(session: Session, username: str) -> datetime | None:
+    """When the user last signed out: sessions issued before then no longer count (sign out everywhere)."""
+    log = table_of(AuditLog)
+    last: datetime | None = session.execute(
+        sa.select(sa.func.max(log.c.at)).where(log.c.action == "console.logout", log.c.actor == username)
+    ).scalar()
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=timezone.utc)
+    return last
+
+
+def _unit_code(session: Session, unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    unit = table_of(OrgUnit)
+    code: str | None = session.execute(sa.select(unit.c.code).where(unit.c.id == unit_id)).scalar()
+    return code
+
+
+def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleUser | None:
+    """The user a session cookie belongs to, if it is valid and the user may still sign in."""
+    if not token:
+        return None
+    payload = unsign(key, "session", token, SESSION_SECONDS)
+    if payload is None or not isinstance(payload.get("u"), int):
+        return None
+    with reading(engine) as session:
+        user = session.get(User, payload["u"])
+        if user is None or user.disabled:
+            return None
+        if not hmac.compare_digest(str(payload.get("p", "")), fingerprint(key, user.password_hash)):
+            return None
+        signed_out = _signed_out_at(session, user.username)
+        issued_ms = payload.get("ms")
+        if signed_out is not None and (not isinstance(issued_ms, int) or issued_ms <= signed_out.timestamp() * 1000):
+            return None
+        unit = _unit_code(session, user.unit_id)
+        if user.unit_id is not None and unit is None:
+            return None  # bound to a unit that is gone: see nothing rather than everything
+        assert user.id is not None
+        return ConsoleUser(user.id, user.username, _role(user.role), unit, str(payload.get("c", "")))
+
+
+def _role(value: str) -> Role:
+    return value if value in ROLES else "viewer"
+
+
+# --- the users ------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -44,49 +133,95 @@ def list_users(engine: Engine) -> list[UserLine]:
         return [UserLine(*row) for row in session.execute(query)]
 
 
+def any_user(engine: Engine) -> bool:
+    """Whether at least one console user exists."""
+    with reading(engine) as session:
+        return session.execute(sa.select(table_of(User).c.id).limit(1)).first() is not None
+
+
+def create_user(engine: Engine, username: str, password: str, role: str, unit_code: str | None,
+                actor: str) -> User:
+    """Create a console user (password hashed); UserError when the name, role, unit or password is refused."""
+    username = clean_text(username).strip()
+    if not username or len(username) > 128 or any(c.isspace() for c in username):
+        raise UserError("the user name must be 1 to 128 characters without spaces")
+    if role not in ROLES:
+        raise UserError(f"the role must be one of {', '.join(ROLES)}")
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    with writing(engine) as session:
+        if session.exec(select(User).where(User.username == username)).first() is not None:
+            raise UserError(f"a user named {username!r} already exists")
+        unit_id = None
+        if unit_code is not None:
+            unit = table_of(OrgUnit)
+            unit_id = session.execute(sa.select(unit.c.id).where(unit.c.code == unit_code)).scalar()
+            if unit_id is None:
+                raise UserError(f"unknown unit {unit_code!r}")
+        user = User(username=username, password_hash=hash_password(password), role=role, unit_id=unit_id,
+                    created_at=utcnow())
+        session.add(user)
+        audit(session, actor, "user.create", utcnow(), username=username, role=role, unit=unit_code)
+    return user
+
+
 def _get(session: Session, username: str) -> User:
-    found: User | None = session.exec(select(User).where(User.username == username)).first()
+    found: User | None = session.exec(select(User).where(User.username == clean_text(username))).first()
     if found is None:
         raise UserError(f"no user named {username!r}")
     return found
 
 
-def set_disabled(engine: Engine, username: str, disabled: bool, actor: str) -> None:
-    """Disable (their open sessions end at the next request) or enable a user; an admin cannot disable themself."""
+def set_disabled(engine: Engine, username: str, disabled: bool, actor: str) -> bool:
+    """Disable (their open sessions end at the next request) or enable a user; False if it already was.
+
+    An admin cannot disable themself.
+    """
     if disabled and username == actor:
         raise UserError("you cannot disable your own account")
     with writing(engine) as session:
         user = _get(session, username)
-        if user.disabled != disabled:
-            user.disabled = disabled
-            session.add(user)
-            now = utcnow()
-            audit(session, actor, "user.disable" if disabled else "user.enable", now, username=username)
-            if disabled:
-                # Their sessions end for good: the sign-out-everywhere mark keeps them dead after an enable too.
-                audit(session, username, "console.logout", now, reason="disabled", by=actor)
+        if user.disabled == disabled:
+            return False
+        user.disabled = disabled
+        session.add(user)
+        now = utcnow()
+        audit(session, actor, "user.disable" if disabled else "user.enable", now, username=user.username)
+        if disabled:
+            # Their sessions end for good: the sign-out-everywhere mark keeps them dead after an enable too.
+            audit(session, user.username, "console.logout", now, reason="disabled", by=actor)
+    return True
+
+
+def _store_password(engine: Engine, username: str, password: str, *, actor: str, action: str,
+                    current: str | None = None) -> None:
+    """Hash and keep a new password (every session signed with the old one ends), audited as ``action``; when
+    ``current`` is given it must match the old one."""
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    with writing(engine) as session:
+        user = _get(session, username)
+        if current is not None and not verify_password(current, user.password_hash):
+            raise UserError("the current password is not right")
+        user.password_hash = hash_password(password)
+        session.add(user)
+        audit(session, actor, action, utcnow(), username=user.username)
+
+
+def set_password(engine: Engine, username: str, password: str, actor: str) -> None:
+    """A new password chosen by an admin (the command line's ``user passwd``)."""
+    _store_password(engine, username, password, actor=actor, action="user.password")
 
 
 def reset_password(engine: Engine, username: str, actor: str) -> str:
     """A new random password for ``username`` (returned once, stored hashed); their sessions end."""
     password = secrets.token_urlsafe(12)
-    with writing(engine) as session:
-        user = _get(session, username)
-        user.password_hash = hash_password(password)
-        session.add(user)
-        audit(session, actor, "user.password_reset", utcnow(), username=username)
+    _store_password(engine, username, password, actor=actor, action="user.password_reset")
     return password
 
 
 def change_password(engine: Engine, username: str, current: str, new: str) -> None:
     """A user sets their own password after proving the current one; ``UserError`` says why not."""
-    problem = password_problem(new)
-    if problem:
-        raise UserError(problem)
-    with writing(engine) as session:
-        user = _get(session, username)
-        if not verify_password(current, user.password_hash):
-            raise UserError("the current password is not right")
-        user.password_hash = hash_password(new)
-        session.add(user)
-        audit(session, username, "user.password_change", utcnow(), username=username)
+    _store_password(engine, username, new, actor=username, action="user.password_change", current=current)

@@ -8,7 +8,6 @@ template database. SQLite tests copy a database migrated once per session.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from bench.harness import scratch_postgres
 from server.config import Settings
 from server.db import make_engine, upgrade
 from server.main import create_app
@@ -43,20 +43,8 @@ def new_postgres_database(template: str | None = None) -> Iterator[str]:
 
     The template must have no open connections while it is copied.
     """
-    base = require_postgres()
-    name = f"kiemke_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    copy = f' TEMPLATE "{sa.engine.make_url(template).database}"' if template else ""
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
-        try:
-            yield base.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with scratch_postgres(require_postgres(), template, prefix="kiemke_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -53,3 +53,70 @@ def test_trusted_proxies_are_networks() -> None:
     assert Settings.from_env({}).trusted_proxies == ()
     with pytest.raises(ConfigError, match="KIEMKE_TRUSTED_PROXIES"):
         Settings.from_env({"KIEMKE_TRUSTED_PROXIES": "proxy.example.vn"})
+
+
+def test_a_bad_value_names_its_variable() -> None:
+    with pytest.raises(ConfigError, match=r"^KIEMKE_TOKEN_DAYS: .*integer"):
+        Settings.from_env({"KIEMKE_TOKEN_DAYS": "two weeks"})
+    with pytest.raises(ConfigError, match=r"^KIEMKE_STALE_AFTER_DAYS: .*greater than 0"):
+        Settings.from_env({"KIEMKE_STALE_AFTER_DAYS": "0"})
+    with pytest.raises(ConfigError, match="KIEMKE_TIMEZONE: unknown time zone 'Mars/Base'"):
+        Settings.from_env({"KIEMKE_TIMEZONE": "Mars/Base"})
+    with pytest.raises(ConfigError, match="KIEMKE_SECRETS_DIR"):
+        Settings.from_env({"KIEMKE_SECRETS_DIR": "/nonexistent/secrets"})
+
+
+def test_env_file_and_secret_files_come_after_the_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / "kiemke.env"
+    env_file.write_text("KIEMKE_TOKEN_DAYS=21\nKIEMKE_STALE_AFTER_DAYS=40\n")
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "KIEMKE_SECRET_KEY").write_text("from-a-secret-file")
+    (secrets_dir / "KIEMKE_TOKEN_DAYS").write_text("99")
+    settings = Settings.from_env({"KIEMKE_ENV_FILE": str(env_file), "KIEMKE_SECRETS_DIR": str(secrets_dir),
+                                  "KIEMKE_STALE_AFTER_DAYS": "45"})
+    assert settings.secret_key == "from-a-secret-file"
+    assert settings.token_days == 21  # .env before the secret file
+    assert settings.stale_after_days == 45  # the environment before .env
+    assert Settings().token_days == 14  # arguments alone read nothing else
+
+
+def test_every_variable_the_server_reads_is_declared_once() -> None:
+    import re
+
+    from server.config import variables
+
+    declared = variables()
+    assert all(description for description in declared.values())
+    root = Path(__file__).resolve().parents[2] / "server"
+    named = {m for p in root.rglob("*.py") for m in re.findall(r"KIEMKE_[A-Z][A-Z_]*[A-Z]", p.read_text())}
+    agent_side = {n for n in named if n.startswith("KIEMKE_AGENT_")}  # the agent's own settings (agent/config.py)
+    assert named - agent_side <= set(declared)
+    assert "DATABASE_URL" in declared  # the conventional name, read after KIEMKE_DATABASE_URL
+
+
+def test_the_config_command_masks_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from server.cli import main
+
+    monkeypatch.setenv("KIEMKE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KIEMKE_SECRET_KEY", "do-not-print-this-secret-0123456789")
+    monkeypatch.setenv("KIEMKE_METRICS_TOKEN", "do-not-print-this-token")
+    monkeypatch.setenv("KIEMKE_DATABASE_URL", "postgresql+psycopg://kiemke:hunter2hunter2@db/kiemke")
+    monkeypatch.setenv("KIEMKE_TRUSTED_PROXIES", "10.0.0.5")
+    assert main(["config", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "do-not-print" not in out and "hunter2" not in out
+    rows = {row["variable"]: row for row in json.loads(out)["data"]}
+    assert rows["KIEMKE_DATABASE_URL"]["value"] == "postgresql+psycopg://kiemke:********@db/kiemke"
+    assert rows["KIEMKE_SECRET_KEY"]["value"] == "********" and rows["KIEMKE_SECRET_KEY"]["default"] is False
+    assert rows["KIEMKE_TRUSTED_PROXIES"]["value"] == ["10.0.0.5/32"]
+    assert rows["KIEMKE_TOKEN_DAYS"] == {"variable": "KIEMKE_TOKEN_DAYS", "value": 14, "default": True,
+                                         "description": "Default lifetime of an enrolment token in days"}
+    assert main(["config"]) == 0
+    assert "do-not-print" not in capsys.readouterr().out
+    monkeypatch.setenv("KIEMKE_TOKEN_DAYS", "-1")
+    assert main(["config"]) == 2
+    assert "KIEMKE_TOKEN_DAYS" in capsys.readouterr().err

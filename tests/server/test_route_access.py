@@ -26,12 +26,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
+from server.api.deps import SESSION_COOKIE
 from server.config import Settings
-from server.console.auth import LOGIN_COOKIE, SESSION_COOKIE, create_user
+from server.console.auth import LOGIN_COOKIE
 from server.db import make_engine, reading, upgrade, writing
 from server.main import create_app
 from server.models import AuditLog
 from server.services.enrolment import create_token
+from server.services.users import create_user
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
 from tests.server.world import KEPT_AS_OF, PASSWORD, USERS, World, seed, session_cookie
@@ -66,12 +68,18 @@ def _get(path: str) -> Call:
                                            headers=who.headers)
 
 
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _csrf_in(page: httpx.Response) -> str | None:
+    """The CSRF token of the form on ``page``, if it has one."""
+    found = CSRF_FIELD.search(page.text)
+    return found.group(1) if found else None
+
+
 def _csrf(env: Env, who: Caller) -> str:
-    """The CSRF token of the caller's session, read from a page every signed-in user sees; none for nobody."""
-    page = env.client.get("/account", headers=who.headers)
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    env.client.cookies.clear()
-    return found.group(1) if found else "none"
+    """The caller's CSRF token from a page they may read (none for nobody and agents)."""
+    return _csrf_in(env.client.get("/", headers=who.headers)) or "none"
 
 
 def _form(path: str, **values: str) -> Call:
@@ -111,25 +119,16 @@ def _report(env: Env, who: Caller) -> httpx.Response:
 
 def _login(env: Env, who: Caller) -> httpx.Response:
     form = env.client.get("/login")  # as nobody, to get a form and the cookie its CSRF token is bound to
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    csrf = _csrf_in(form)
     assert csrf
     cookies = "; ".join(c for c in (who.headers.get("Cookie"), f"{LOGIN_COOKIE}={form.cookies[LOGIN_COOKIE]}") if c)
     env.client.cookies.clear()
     return env.client.post("/login", headers={**who.headers, "Cookie": cookies}, data={
-        "username": f"nobody-{who.name}", "password": "not the password", "csrf": csrf.group(1), "next": "/"})
+        "username": f"nobody-{who.name}", "password": "not the password", "csrf": csrf, "next": "/"})
 
 
 def _logout(env: Env, who: Caller) -> httpx.Response:
-    page = env.client.get("/", headers=who.headers)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    return env.client.post("/logout", headers=who.headers, data={"csrf": csrf.group(1) if csrf else "none"})
-
-
-def _csrf(env: Env, who: Caller) -> str:
-    """The caller's CSRF token from a page they may read (none for nobody and agents)."""
-    page = env.client.get("/", headers=who.headers)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    return csrf.group(1) if csrf else "none"
+    return env.client.post("/logout", headers=who.headers, data={"csrf": _csrf(env, who)})
 
 
 def _new_token(env: Env, who: Caller) -> httpx.Response:

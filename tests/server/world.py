@@ -24,11 +24,12 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from server.console.auth import SESSION_COOKIE, create_user
+from server.api.deps import SESSION_COOKIE
 from server.db import reading, writing
 from server.report.generate import ReportRequest, keep, make_report
 from server.services.assets import AssetForm, add_asset
 from server.services.policy import Policy
+from server.services.users import create_user
 from shared.protocol import HEALTH_PATH
 from tests.server.factories import enrolled_agent, make_unit
 

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from server.console.auth import SESSION_COOKIE
+from server.api.deps import SESSION_COOKIE
 from server.db import make_engine, upgrade
 from tests.server.conftest import new_postgres_database
 from tests.server.world import USERS, World, seed, served, session_cookie

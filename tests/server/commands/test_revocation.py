@@ -15,11 +15,11 @@ from sqlmodel import select
 
 from server.cli import main
 from server.config import Settings
-from server.console.auth import create_user
 from server.db import reading, writing
 from server.main import create_app
 from server.models import AuditLog, OrgUnit, utcnow
 from server.services.records import save_unit
+from server.services.users import create_user
 from shared.protocol import ENROLL_PATH
 from tests.server.commands.test_commands import cli_env  # noqa: F401 - fixture
 from tests.server.console.conftest import csrf_of

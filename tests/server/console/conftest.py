@@ -27,13 +27,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection
 
 from server.config import Settings
-from server.console.auth import create_user
 from server.db import make_engine, reading, upgrade
 from server.demo import district, fleet
 from server.main import create_app
 from server.services.ingest import Delivery, receive
 from server.services.records import unit_by_code
 from server.services.spreadsheets import import_assets, import_licences, import_units
+from server.services.users import create_user
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
 

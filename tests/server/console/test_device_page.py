@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from server.clock import local_today
 from server.db import reading
 from server.models import AuditLog, Device, DeviceVersion, OrgUnit, table_of
-from server.report.generate import coverage_at
 from server.services.figure import Coverage
+from server.services.figures import figures_as_of
 from server.services.policy import Policy
 from server.services.state import DeviceState
 from tests.server.console.conftest import csrf_of, sign_in
@@ -29,16 +29,16 @@ def _engine(client: TestClient) -> sa.Engine:
 def _coverage(client: TestClient, as_of: date | None = None) -> Coverage:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     with reading(_engine(client)) as session:
-        _, cov = coverage_at(session, as_of or local_today(settings.tz), None, Policy.from_settings(settings),
-                             settings.tz)
-    return cov
+        return figures_as_of(session, as_of or local_today(settings.tz), policy=Policy.from_settings(settings),
+                             tz=settings.tz).coverage
 
 
 def _snapshot_devices(client: TestClient) -> tuple[DeviceState, ...]:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     with reading(_engine(client)) as session:
-        snap, _ = coverage_at(session, local_today(settings.tz), None, Policy.from_settings(settings), settings.tz)
-    return snap.devices
+        figures = figures_as_of(session, local_today(settings.tz), policy=Policy.from_settings(settings),
+                                tz=settings.tz)
+    return figures.snapshot.devices
 
 
 def _device_id(client: TestClient, **where: object) -> int:

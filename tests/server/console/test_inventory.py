@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from server.clock import local_today
 from server.db import reading
 from server.models import AuditLog, table_of
-from server.report.generate import coverage_at
 from server.services.figure import Coverage
+from server.services.figures import figures_as_of
 from server.services.policy import Policy
 from server.services.state import Snapshot
 from tests.server.console.conftest import csrf_of, sign_in
@@ -25,7 +25,9 @@ ROW_LINK = re.compile(r'<a class="name" href="/devices/(\d+)')
 def _computed(client: TestClient) -> tuple[Snapshot, Coverage]:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     with reading(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        return coverage_at(session, local_today(settings.tz), None, Policy.from_settings(settings), settings.tz)
+        figures = figures_as_of(session, local_today(settings.tz), policy=Policy.from_settings(settings),
+                                tz=settings.tz)
+    return figures.snapshot, figures.coverage
 
 
 def _ids(client: TestClient, query: str) -> list[int]:

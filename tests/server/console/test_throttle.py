@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from server.config import Settings
-from server.console.auth import client_address, create_user
+from server.console.auth import client_address
 from server.main import create_app
+from server.services.users import create_user
 from tests.server.console.conftest import csrf_of
 
 PROXY = "10.9.0.2"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from server.clock import local_today
 from server.db import reading
 from server.models import AuditLog, OrgUnitVersion, table_of
-from server.report.generate import coverage_at
+from server.services.figures import figures_as_of
 from server.services.policy import Policy
 from server.services.state import UnitState
 from tests.server.console.conftest import csrf_of, sign_in
@@ -21,7 +21,7 @@ def _units(client: TestClient) -> dict[str, UnitState]:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     day = local_today(settings.tz)
     with reading(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        snap, _ = coverage_at(session, day, None, Policy.from_settings(settings), settings.tz)
+        snap = figures_as_of(session, day, policy=Policy.from_settings(settings), tz=settings.tz).snapshot
     return {u.code: u for u in snap.units}
 
 

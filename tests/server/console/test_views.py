@@ -186,11 +186,7 @@ def test_bad_date_and_past_date(admin: TestClient) -> None:
     assert before_anything.status_code == 404
 
 
-def test_report_api_reader_for_the_lead_to_wire(app_client: TestClient) -> None:
-    from server.api.report import require_report_reader
-    from server.console.views import report_reader
-
-    app_client.app.dependency_overrides[require_report_reader] = report_reader  # type: ignore[attr-defined]
+def test_report_api_reads_the_console_session_and_its_reach(app_client: TestClient) -> None:
     params = {"format": "md", "unit": "X01"}
     assert app_client.get("/api/v1/report", params=params).status_code == 401
     assert sign_in(app_client, "xa") == 303

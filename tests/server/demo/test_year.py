@@ -17,7 +17,7 @@ from server.demo import fleet, load, year
 from server.models import Agent, Device, ReceivedReport, table_of
 from server.report import render
 from server.report.generate import ReportRequest, make_report
-from server.services.cutoff import coverage_as_of
+from server.services.figures import figures_as_of
 from server.services.policy import Policy
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
@@ -61,8 +61,8 @@ def test_an_earlier_cut_off_shows_the_district_before_it_improved(engine: Engine
         today = local_today(tz)
     earlier = today - timedelta(days=182)
     with reading(engine) as session:
-        then = coverage_as_of(session, earlier, None, policy, tz)[1].figures
-        now = coverage_as_of(session, today, None, policy, tz)[1].figures
+        then = figures_as_of(session, earlier, policy=policy, tz=tz).coverage.figures
+        now = figures_as_of(session, today, policy=policy, tz=tz).coverage.figures
         document = make_report(session, ReportRequest(as_of=today, lang="en", compare_to=earlier), policy, tz)
     enabled_then, enabled_now = then["antivirus_enabled"].fraction, now["antivirus_enabled"].fraction
     assert enabled_then is not None and enabled_now is not None and enabled_then < enabled_now

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from server.cli import main
-from server.console.auth import create_user
 from server.db import make_engine, reading, upgrade, writing
 from server.models import AntivirusLicence, OrgUnit, table_of
 from server.ops.copy import row_counts
 from server.services.enrolment import authenticate
 from server.services.records import save_licence
+from server.services.users import create_user
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import T0, enrolled_agent, make_unit
 from tests.server.ops.conftest import deliver

@@ -7,9 +7,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from server.config import Settings
-from server.console.auth import create_user, session_token, signing_key, user_from_session
 from server.db import reading
+from server.security import signing_key
 from server.services.enrolment import authenticate
+from server.services.users import create_user, session_token, user_from_session
 from tests.server.factories import enrolled_agent, make_unit
 
 

@@ -16,7 +16,7 @@ from agent.collect import collect_report
 from server.config import Settings
 from server.db import reading
 from server.services.compliance import ISSUE_ORDER, check_computer, is_air_gapped, os_supported, signature_freshness
-from server.services.cutoff import coverage_as_of
+from server.services.figures import figures_as_of
 from server.services.ingest import Delivery, receive
 from server.services.licences import DeviceLicensing
 from server.services.policy import Policy
@@ -187,6 +187,6 @@ def test_a_replayed_clamav_report_is_judged_by_the_servers_limit(
     assert receive(engine, report, lambda _conn: delivery, now=reported).status == "accepted"
     policy = Policy.from_settings(Settings.from_env({"KIEMKE_SIGNATURE_MAX_AGE_DAYS": max_age}))
     with reading(engine) as session:
-        _, coverage = coverage_as_of(session, date(2024, 3, 16), None, policy)
+        coverage = figures_as_of(session, date(2024, 3, 16), policy=policy).coverage
     assert coverage.figures["antivirus_enabled"].numerator == 1
     assert coverage.figures["antivirus_up_to_date"].numerator == current

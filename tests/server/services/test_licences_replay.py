@@ -13,8 +13,8 @@ from agent.collect import collect_report
 from server.db import reading
 from server.report.render_md import render_md
 from server.report.section import build_report
-from server.services.cutoff import coverage_as_of
 from server.services.figure import Coverage
+from server.services.figures import figures_as_of
 from server.services.ingest import Delivery, receive
 from server.services.policy import Policy
 from server.services.spreadsheets import import_licences
@@ -49,7 +49,8 @@ def judged(engine: Engine, tmp_path: Path) -> tuple[Snapshot, Coverage, dict[str
             delivery = Delivery(via="http", unit_id=unit_id)
             assert receive(engine, report, lambda _conn, d=delivery: d, now=READ).status == "accepted"
     with reading(engine) as session:
-        snapshot, coverage = coverage_as_of(session, AS_OF, None, Policy())
+        figures = figures_as_of(session, AS_OF, policy=Policy())
+    snapshot, coverage = figures.snapshot, figures.coverage
     ids = {d.hostname or "": d.id for d in snapshot.devices}
     return snapshot, coverage, ids
 

@@ -1,0 +1,56 @@
+"""THE path to the figures as of a cut-off date: snapshot, then policy, then coverage.
+
+The command line (``figures``, ``devices``), the report (``report.generate``), the console's pages and the
+benchmarks all come through ``figures_as_of``, so none of them can assemble the three differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, tzinfo
+
+from sqlmodel import Session
+
+from server.config import report_timezone
+from server.services.coverage import coverage_for
+from server.services.figure import Coverage
+from server.services.history import snapshot
+from server.services.policy import Policy
+from server.services.state import Snapshot
+
+
+class UnknownUnit(LookupError):
+    """The unit code did not exist on the cut-off date."""
+
+    def __init__(self, unit_code: str | None, as_of: date) -> None:
+        super().__init__(f"unit {unit_code!r} is not in the inventory as of {as_of.isoformat()}")
+        self.unit_code = unit_code
+        self.as_of = as_of
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A scope's figures as of a date, with what they were computed from."""
+
+    snapshot: Snapshot  # the whole tree at the end of the day
+    coverage: Coverage  # the scope's figures
+    policy: Policy  # the policy that judged them
+    tz: tzinfo  # the district's zone: dates shown to a person are local dates
+
+
+def figures_as_of(session: Session, as_of: date, unit_code: str | None = None, *, policy: Policy | None = None,
+                  tz: tzinfo | None = None) -> Figures:
+    """Every figure of ``unit_code``'s scope (None: the district) at the end of ``as_of``.
+
+    The whole tree is rebuilt even for one unit: licence seats are allotted across the district, so a unit's
+    figures read the same alone as in the district's own table. ``policy`` defaults to the built-in one and
+    ``tz`` to ``KIEMKE_TIMEZONE``. ``UnknownUnit`` when the unit did not exist on ``as_of``.
+    """
+    zone = tz or report_timezone()
+    judged_by = policy or Policy()
+    snap = snapshot(session, as_of, tz=zone)
+    try:
+        coverage = coverage_for(snap, judged_by, unit_code)
+    except KeyError:
+        raise UnknownUnit(unit_code, as_of) from None
+    return Figures(snap, coverage, judged_by, zone)
