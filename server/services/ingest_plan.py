@@ -18,6 +18,7 @@ from typing import Any, Literal, NamedTuple
 from server.models import Device, table_of
 from server.services.facts import MonitorFacts, MonitorIdentity, ObservationFacts
 from server.services.records import normalise_serial
+from server.vocab import COMPUTER_KINDS
 from shared.schema import InventoryReport
 
 Via = Literal["http", "import"]
@@ -226,7 +227,7 @@ def device_kind(report: InventoryReport) -> str:
     if report.os.is_server:
         return "server"
     chassis = report.hardware.chassis
-    if chassis in ("desktop", "laptop", "server"):
+    if chassis is not None and chassis in COMPUTER_KINDS:
         return chassis
     # A virtual machine is not a physical asset: it must not count as a computer in the staff figures.
     return "other" if chassis == "virtual" else "desktop"
