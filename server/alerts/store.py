@@ -66,7 +66,7 @@ def reconcile(session: Session, found: Iterable[Condition], *, rules: Collection
         changes.resolved = sorted(gone)
     new = [c for key, c in wanted.items() if key not in live]
     if new:
-        unit_ids = dict(session.execute(sa.select(_UNIT.c.code, _UNIT.c.id)).tuples().all())
+        unit_ids = {r.code: r.id for r in session.execute(sa.select(_UNIT.c.code, _UNIT.c.id))}
         for condition in new:
             values = {"key": condition.key, "rule": condition.rule, "device_id": condition.device_id,
                       "unit_id": unit_ids.get(condition.unit_code) if condition.unit_code else None,
@@ -163,7 +163,7 @@ def count_by_state(session: Session, units: Collection[str] | None = None) -> di
     t = _ALERT.c
     query = (sa.select(t.state, sa.func.count()).select_from(_ALERT.outerjoin(_UNIT, _UNIT.c.id == t.unit_id))
              .group_by(t.state))
-    counted = dict(session.execute(_scoped(query, units)).tuples().all())
+    counted = {r[0]: r[1] for r in session.execute(_scoped(query, units))}
     return {state: int(counted.get(state, 0)) for state in STATES}
 
 
