@@ -25,8 +25,8 @@ from server.db import reading, writing
 from server.models import Device
 from server.services.records import save_device
 from server.services.users import set_contact
-from tests.server.alerts.conftest import NOW, POLICY, report, send
 from tests.server.alerts.smtp import MailServer, smtp_server
+from tests.server.alerts.world import NOW, POLICY, report, send
 
 pytestmark = pytest.mark.dates
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -20,7 +20,7 @@ from server.alerts.store import _ALERT, reconcile
 from server.db import writing
 from server.models import AntivirusLicence, Detection
 from server.services.records import save_licence
-from tests.server.alerts.conftest import NOW, POLICY, alerts, report, send, set_air_gapped, unit_id
+from tests.server.alerts.world import NOW, POLICY, alerts, report, send, set_air_gapped, unit_id
 
 pytestmark = pytest.mark.dates
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,19 +16,25 @@ from server.cli import main
 from server.console.auth import create_user
 from server.db import reading
 from server.models import AuditLog
-from tests.server.alerts.conftest import NOW, district, frozen, report, send  # noqa: F401 (fixtures)
 from tests.server.alerts.smtp import smtp_server
+from tests.server.alerts.world import NOW, build_district, report, send
 
 pytestmark = pytest.mark.dates
 OFF = {"name": "Windows Defender", "enabled": False, "source": "security_center"}
 
 
 @pytest.fixture
-def cli_db(district: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Engine:
+def frozen() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def cli_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Engine:
     """The alert tests' district as the commands' database."""
     monkeypatch.setenv("KIEMKE_DATABASE_URL", database_url)
     monkeypatch.setenv("KIEMKE_DATA_DIR", str(tmp_path))
-    return district
+    return build_district(engine)
 
 
 def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
