@@ -54,6 +54,9 @@ VI: dict[str, str] = {
     "mail_scope_all": "toàn huyện",
     "mail_device": "Thiết bị",
     "mail_unit": "Đơn vị",
+    "user_alert_mail": "Thư cảnh báo",
+    "user_email": "Địa chỉ thư điện tử",
+    "user_mail_lang": "Ngôn ngữ của thư",
 }
 
 EN: dict[str, str] = {
@@ -107,6 +110,9 @@ EN: dict[str, str] = {
     "mail_scope_all": "the whole district",
     "mail_device": "Device",
     "mail_unit": "Unit",
+    "user_alert_mail": "Alert e-mail",
+    "user_email": "E-mail address",
+    "user_mail_lang": "Language of the e-mail",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"vi": VI, "en": EN}
