@@ -48,6 +48,8 @@ def list_users(engine: Engine) -> list[UserLine]:
 
 
 def _get(session: Session, username: str) -> User:
+    if "\x00" in username:  # PostgreSQL refuses NUL in text: no such user, not a server error
+        raise UserError(f"no user named {username!r}")
     found: User | None = session.exec(select(User).where(User.username == username)).first()
     if found is None:
         raise UserError(f"no user named {username!r}")
