@@ -7,6 +7,7 @@ observation, when it was last seen; the local rules read nothing else.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
@@ -23,8 +24,9 @@ _UNIT = table_of(OrgUnit)
 _DETECTION = table_of(Detection)
 
 
-def current_devices(session: Session, ids: Collection[int]) -> list[DeviceState]:
-    """The devices ``ids`` as they stand now (unknown ids are left out)."""
+def current_devices(session: Session, ids: Collection[int], cutoff: datetime) -> list[DeviceState]:
+    """The devices ``ids`` as they stand at ``cutoff`` (the end of today, as the day's snapshot reads them;
+    unknown ids are left out)."""
     if not ids:
         return []
     d, o, u = _DEVICE.c, _OBS.c, _UNIT.c
@@ -33,7 +35,7 @@ def current_devices(session: Session, ids: Collection[int]) -> list[DeviceState]
                   o.os_version, o.os_build, o.delivered_offline,
                   sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
                   .label("rank"))
-        .where(o.device_id.in_(list(ids)))
+        .where(o.device_id.in_(list(ids)), o.observed_at < cutoff)
         .subquery()
     )
     rows = session.execute(

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from server.alerts.devices import current_devices, unremediated_detections
 from server.alerts.rules import LOCAL_RULES, RULES, district_conditions, local_conditions
 from server.alerts.store import Changes, live_keys, reconcile
-from server.clock import local_date, utcnow
+from server.clock import end_of_day, local_date, utcnow
 from server.db import reading, writing
 from server.services.history import snapshot
 from server.services.policy import Policy
@@ -45,7 +45,7 @@ def evaluate_devices(engine: Engine, policy: Policy, tz: tzinfo, ids: Collection
     now = now or utcnow()
     today = local_date(now, tz)
     with reading(engine) as session:
-        devices = current_devices(session, ids)
+        devices = current_devices(session, ids, end_of_day(today, tz))
         detections = unremediated_detections(session, ids)
         found = local_conditions(devices, today, policy, detections)
         unchanged = live_keys(session, LOCAL_RULES, ids) == {c.key for c in found}

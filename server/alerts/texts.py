@@ -57,6 +57,8 @@ VI: dict[str, str] = {
     "user_alert_mail": "Thư cảnh báo",
     "user_email": "Địa chỉ thư điện tử",
     "user_mail_lang": "Ngôn ngữ của thư",
+    "action:alert.acknowledge": "Ghi nhận cảnh báo",
+    "action:user.contact": "Sửa địa chỉ nhận thư cảnh báo",
 }
 
 EN: dict[str, str] = {
@@ -113,6 +115,8 @@ EN: dict[str, str] = {
     "user_alert_mail": "Alert e-mail",
     "user_email": "E-mail address",
     "user_mail_lang": "Language of the e-mail",
+    "action:alert.acknowledge": "Alert acknowledged",
+    "action:user.contact": "Alert e-mail address changed",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"vi": VI, "en": EN}
