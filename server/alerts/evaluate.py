@@ -53,3 +53,17 @@ def evaluate_devices(engine: Engine, policy: Policy, tz: tzinfo, ids: Collection
         return Changes()
     with writing(engine) as session:
         return reconcile(session, found, rules=LOCAL_RULES, devices=ids, now=now)
+
+
+def silent_devices(engine: Engine, ids: Collection[int]) -> list[int]:
+    """Those of ``ids`` with a live ``not_seen`` alert: the only ones a report of unchanged facts may change."""
+    import sqlalchemy as sa
+
+    from server.alerts.store import LIVE
+    from server.models import Alert, table_of
+
+    t = table_of(Alert).c
+    with reading(engine) as session:
+        found = session.execute(sa.select(t.device_id).where(t.rule == "not_seen", t.state.in_(LIVE),
+                                                             t.device_id.in_(list(ids)))).scalars()
+        return sorted({int(d) for d in found})

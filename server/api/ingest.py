@@ -128,7 +128,7 @@ async def post_report(request: Request, response: Response) -> IngestResponse:
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
     else:
-        state.alerts.submit(result.device_id)  # alert rules over the stored state, after the commit
+        state.alerts.submit(result.device_id, result.stored)  # alert rules over the stored state, after the commit
     return IngestResponse(status=result.status, report_id=result.report_id, device_id=result.device_id)
 
 

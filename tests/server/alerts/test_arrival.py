@@ -5,15 +5,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from server.alerts.arrival import AlertQueue
+from server.alerts.evaluate import evaluate_all
 from server.config import Settings
+from server.db import reading
 from server.main import create_app
+from server.models import Observation
+from server.services.policy import Policy
 from tests.server.alerts.world import NOW, alerts, report
 from tests.server.factories import enrolled_agent
 
@@ -50,6 +56,26 @@ def test_a_report_opens_and_the_next_resolves_through_the_api(district: Engine, 
     assert _post(api, key, at=NOW + timedelta(hours=1)) == 201
     queue.drain()
     assert [a["state"] for a in alerts(district)] == ["resolved"]
+
+
+def test_a_report_of_the_same_facts_ends_a_silence(district: Engine, api: TestClient,
+                                                   frozen: time_machine.Coordinates) -> None:
+    _, key = enrolled_agent(district, "XA1", "pc-api", at=NOW - timedelta(days=1))
+    queue: AlertQueue = api.app.state.alerts  # type: ignore[attr-defined]
+    queue.stop()
+    assert _post(api, key) == 201
+    assert queue.drain().opened == []
+    later = NOW + timedelta(days=40)
+    frozen.move_to(later)
+    evaluate_all(district, Policy(), ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert [(a["rule"], a["state"]) for a in alerts(district)] == [("not_seen", "open")]
+    assert _post(api, key, at=later) == 201  # the same facts: no new observation
+    with reading(district) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Observation)).scalar_one() == 1
+    assert len(queue.drain().resolved) == 1
+    assert [(a["rule"], a["state"]) for a in alerts(district)] == [("not_seen", "resolved")]
+    assert _post(api, key, at=later + timedelta(minutes=5)) == 201
+    assert queue.drain().resolved == []  # nothing silent any more: not even evaluated
 
 
 def test_the_worker_thread_evaluates_after_the_response(district: Engine, api: TestClient) -> None:
