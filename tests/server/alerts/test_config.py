@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from server.alerts.config import AlertSettings
 from server.alerts.texts import EN, VI
+from server.cli import main
 from server.config import ConfigError
 
 
@@ -41,3 +44,12 @@ def test_a_password_never_travels_in_clear() -> None:
 def test_both_languages_have_every_word() -> None:
     assert VI.keys() == EN.keys()
     assert all(VI[k] and EN[k] for k in VI)
+
+
+def test_serve_refuses_to_start_with_a_bad_alert_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KIEMKE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KIEMKE_ALERT_DIGEST_HOUR", "25")
+    assert main(["serve", "--port", "1"]) == 2
+    assert "KIEMKE_ALERT_DIGEST_HOUR: 25 is outside 0..23" in capsys.readouterr().err
+    assert not (tmp_path / "kiemke.db").exists()  # refused before anything was opened
