@@ -93,7 +93,7 @@ def alerts(request: Request, user: UserDep, unit: UnitQ = None, state: StateQ = 
     return _page(request, view, "alerts.html", lines=lines, counts=counts, rules=RULES, states=STATES,
                  state=state, rule=rule, licences=_licences(request, view, scope),
                  warn_days=_settings(request).licence_expiry_warn_days, acked_now=acked == "1",
-                 can_ack=user.role in ("admin", "officer"))
+                 can_ack=user.role in ("admin", "officer"), limit=PAGE_LIMIT)
 
 
 @router.post("/alerts/{alert_id}/ack")
