@@ -153,5 +153,8 @@ def start_scheduler(engine: Engine, settings: Settings, schedule: ReportSchedule
     scheduler.add_job(tick, CronTrigger(hour=schedule.hour, minute=schedule.minute, timezone=tz), id=REPORT_JOB,
                       coalesce=True, max_instances=1, misfire_grace_time=6 * 3600, replace_existing=True)
     scheduler.add_job(tick, id=f"{REPORT_JOB}:start-up", coalesce=True, max_instances=1)
+    from server.alerts.schedule import add_alert_jobs
+
+    add_alert_jobs(scheduler, engine, policy, tz)
     scheduler.start()
     return scheduler

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import __version__
+from server.alerts.arrival import AlertQueue
 from server.api import health, ingest, report
 from server.api.metrics import install_metrics
 from server.config import Settings
@@ -22,6 +23,7 @@ from server.console.views import install_console
 from server.db import open_database
 from server.jobs import start_scheduler
 from server.services.ingest_writer import IngestWriter
+from server.services.policy import Policy
 from shared.schema import InventoryReport
 
 log = logging.getLogger(__name__)
@@ -97,21 +99,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     engine = open_database(settings.url)
     ingest_writer = IngestWriter(engine)
+    alerts = AlertQueue(engine, Policy.from_settings(settings), settings.tz)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingest_writer.start()
+        alerts.start()
         # Every replica schedules the report snapshots; a claimed (job, date) row lets only one run each.
         jobs = start_scheduler(engine, settings) if settings.scheduler and settings.environment != "test" else None
         yield
         if jobs is not None:
             jobs.shutdown(wait=False)
         ingest_writer.stop()  # answer what is queued before the process exits
+        alerts.stop()  # evaluate the devices of the last reports
 
     app = FastAPI(title="kiemke", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.ingest_writer = ingest_writer
+    app.state.alerts = alerts  # the devices of stored reports, evaluated after the commit
     app.include_router(ingest.router)
     app.include_router(report.router)
     app.include_router(health.router)

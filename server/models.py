@@ -345,6 +345,11 @@ class User(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
     disabled: bool = False
     created_at: datetime = _ts(nullable=False)
+    # Alert e-mail (migration 0007): the digest goes to ``email`` in ``lang``, covering alerts opened since
+    # ``digest_sent_at``.
+    email: str | None = Field(default=None, max_length=320, description="Where the alert digest goes; None: none")
+    lang: str = Field(default="vi", max_length=8, description="vi or en: the language of the user's e-mail")
+    digest_sent_at: datetime | None = _ts(description="Alerts opened up to this instant were in a digest")
 
 
 class LoginFailure(SQLModel, table=True):
@@ -388,6 +393,35 @@ class ReportSnapshot(SQLModel, table=True):
     markdown: str = Field(sa_type=sa.Text, description="The report in Markdown")
     json_text: str = Field(sa_type=sa.Text, description="The report as JSON (figures and text)")
     docx: bytes = Field(sa_type=sa.LargeBinary, description="The report as a Word document")
+
+
+class Alert(SQLModel, table=True):
+    """Something an officer must act on: a rule that fired for a device (or a register licence).
+
+    ``open`` until acknowledged (by whom, when, a comment) or resolved when an evaluation finds it fixed. At
+    most one alert per ``key`` (rule, device, subject) is not resolved: a partial unique index keeps it so
+    across replicas; a re-occurrence after resolution opens a new row.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        sa.Index("uq_alert_live_key", "key", unique=True, sqlite_where=sa.text("state != 'resolved'"),
+                 postgresql_where=sa.text("state != 'resolved'")),
+        sa.Index("ix_alert_state_opened", "state", "opened_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400, description="rule|device id or -|subject")
+    rule: str = Field(max_length=32, index=True)
+    device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="org_unit.id", description="None: district-wide")
+    subject: str = Field(default="", max_length=256, description="What within the device: a product, a detection")
+    detail: str = Field(default="{}", sa_type=sa.Text, description="JSON facts when it opened")
+    state: str = Field(default="open", max_length=16, description="open, acknowledged or resolved")
+    opened_at: datetime = _ts(nullable=False)
+    acknowledged_by: str | None = Field(default=None, max_length=128)
+    acknowledged_at: datetime | None = _ts()
+    ack_comment: str | None = Field(default=None, max_length=1000)
+    resolved_at: datetime | None = _ts()
 
 
 class JobRun(SQLModel, table=True):

@@ -127,6 +127,8 @@ async def post_report(request: Request, response: Response) -> IngestResponse:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
+    else:
+        state.alerts.submit(result.device_id, result.stored)  # alert rules over the stored state, after the commit
     return IngestResponse(status=result.status, report_id=result.report_id, device_id=result.device_id)
 
 

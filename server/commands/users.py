@@ -35,6 +35,13 @@ def register(sub: Any) -> None:
         toggle.add_argument("username", metavar="USERNAME")
         add_json(toggle)
         toggle.set_defaults(handler=run_toggle, disable=action == "disable")
+    contact = actions.add_parser("contact", help="set where and in which language the user's alert digest goes")
+    contact.add_argument("username", metavar="USERNAME")
+    contact.add_argument("--email", default=None, metavar="ADDRESS",
+                         help="e-mail address of the alert digest (an empty value: no digest)")
+    contact.add_argument("--lang", choices=("vi", "en"), default=None, help="language of the digest")
+    add_json(contact)
+    contact.set_defaults(handler=run_contact)
     passwd = actions.add_parser("passwd", help="set a user's password (asks twice, or --password-stdin); "
                                 "the user's open sessions end")
     passwd.add_argument("username", metavar="USERNAME")
@@ -103,6 +110,39 @@ def run_toggle(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_contact(args: argparse.Namespace) -> int:
+    """Set the user's e-mail address and language (audited); exit 2 when refused or the user is unknown."""
+    import sqlalchemy as sa
+
+    from server.commands._common import fail, open_db, print_json
+    from server.console.auth import UserError
+    from server.db import reading
+    from server.models import User, table_of
+    from server.services.records import os_user
+    from server.services.users import set_contact
+
+    engine = open_db()
+    try:
+        email = args.email
+        if email is None:  # keep the address when only the language changes
+            with reading(engine) as session:
+                email = session.execute(sa.select(table_of(User).c.email)
+                                        .where(table_of(User).c.username == args.username)).scalar()
+        set_contact(engine, args.username, email, args.lang, actor=os_user())
+        with reading(engine) as session:
+            row = session.execute(sa.select(table_of(User).c.email, table_of(User).c.lang)
+                                  .where(table_of(User).c.username == args.username)).one()
+    except UserError as exc:
+        return fail(str(exc))
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json({"username": args.username, "email": row.email, "lang": row.lang})
+    else:
+        print(f"{args.username!r}: alert digest to {row.email or '(nobody: no address)'} in {row.lang}")
+    return 0
+
+
 def run_passwd(args: argparse.Namespace) -> int:
     """Set the password (never printed); exit 2 when it is refused or the user is unknown."""
     from server.commands._common import fail, open_db, print_json
@@ -138,12 +178,14 @@ def run_list(args: argparse.Namespace) -> int:
     engine = open_db()
     with reading(engine) as session:
         rows = session.execute(
-            sa.select(user.c.id, user.c.username, user.c.role, unit.c.code, user.c.disabled, user.c.created_at)
+            sa.select(user.c.id, user.c.username, user.c.role, unit.c.code, user.c.disabled, user.c.created_at,
+                      user.c.email, user.c.lang)
             .select_from(user.outerjoin(unit, user.c.unit_id == unit.c.id)).order_by(user.c.username)
         ).all()
     engine.dispose()
     data = [{"id": r.id, "username": r.username, "role": r.role, "unit": r.code, "disabled": r.disabled,
-             "created_at": r.created_at.isoformat() if r.created_at else None} for r in rows]
+             "created_at": r.created_at.isoformat() if r.created_at else None, "email": r.email, "lang": r.lang}
+            for r in rows]
     if args.json:
         print_json({"data": data, "count": len(data)})
         return 0
@@ -152,10 +194,10 @@ def run_list(args: argparse.Namespace) -> int:
 
     tz = settings().tz
     table = text_table(f"{len(data)} console users (times in {tz})")
-    for column in ("username", "role", "unit", "disabled", "created"):
+    for column in ("username", "role", "unit", "disabled", "created", "e-mail", "lang"):
         table.add_column(column)
     for r, row in zip(rows, data, strict=True):
         table.add_row(row["username"], row["role"], row["unit"] or "(all)", "yes" if row["disabled"] else "",
-                      local_minute(r.created_at, tz))
+                      local_minute(r.created_at, tz), row["email"] or "", row["lang"])
     terminal().print(table)  # names come from agents and spreadsheets: print, never style
     return 0

@@ -6,6 +6,8 @@ sets have the same keys (a test keeps it so).
 
 from __future__ import annotations
 
+from server.alerts.texts import EN as ALERT_EN
+from server.alerts.texts import VI as ALERT_VI
 from server.report.labels import Labels
 from server.report.numbers import LANGS, Lang
 
@@ -789,6 +791,10 @@ EN: dict[str, str] = {
     "issue:clock_wrong": "Computer clock is wrong",
     "issue:no_agent": "Inventory agent not installed",
 }
+
+# The alerts' own words live beside them (server/alerts/texts.py), shared with the e-mail digest.
+VI.update(ALERT_VI)
+EN.update(ALERT_EN)
 
 TEXTS: dict[Lang, dict[str, str]] = {"vi": VI, "en": EN}
 

@@ -23,6 +23,7 @@ from server.services.users import (
     create_user,
     list_users,
     reset_password,
+    set_contact,
     set_disabled,
 )
 
@@ -69,14 +70,17 @@ def add_user(request: Request, user: AdminDep, csrf: Short = "", username: Short
 
 
 @router.post("/users/{username}/{action}")
-def change_user(request: Request, user: AdminDep, username: str, action: str, csrf: Short = "") -> Response:
-    """``disable``, ``enable`` or ``reset-password`` one user."""
+def change_user(request: Request, user: AdminDep, username: str, action: str, csrf: Short = "", email: Short = "",
+                lang: Short = "vi") -> Response:
+    """``disable``, ``enable``, ``reset-password`` one user, or set their alert ``contact`` (e-mail, language)."""
     view = _view(request, user, None, None)
     check_csrf(view, csrf)
     engine = _engine(request)
     try:
         if action in ("disable", "enable"):
             set_disabled(engine, username, action == "disable", user.username)
+        elif action == "contact":
+            set_contact(engine, username, email, lang, user.username)
         elif action == "reset-password":
             return _users_page(request, view, shown=(username, reset_password(engine, username, user.username)))
         else:

@@ -376,7 +376,10 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
         "past_life": cov.figures["past_service_life"],
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
-    return _page(request, view, "overview.html", parts=parts, cards=cards, todo=issue_counts(computed.snapshot, cov),
+    from server.console.alert_views import open_alerts
+
+    return _page(request, view, "overview.html", parts=parts, cards=cards, alerts=open_alerts(request, view),
+                 todo=issue_counts(computed.snapshot, cov),
                  forecast=forecast, forecast_max=max((n for _, n in forecast), default=0),
                  past=past, past_max=max((r[2] for r in past), default=0),
                  corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
@@ -572,13 +575,14 @@ def install_console(app: FastAPI) -> None:
     Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
     console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
     """
-    from server.console import device_views, enrolment_views, unit_views, user_views
+    from server.console import alert_views, device_views, enrolment_views, unit_views, user_views
 
     app.state.console_cache = CoverageCache()
     app.include_router(device_views.router)
     app.include_router(unit_views.router)
     app.include_router(user_views.router)
     app.include_router(enrolment_views.router)
+    app.include_router(alert_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)

@@ -10,6 +10,7 @@ password ends their sessions at once. Hashing and signing are ``server.security`
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -121,13 +122,15 @@ class UserLine:
     unit_name: str | None
     disabled: bool
     created_at: datetime
+    email: str | None = None
+    lang: str = "vi"
 
 
 def list_users(engine: Engine) -> list[UserLine]:
     """Every console user by name."""
     user, unit = table_of(User), table_of(OrgUnit)
     query = (sa.select(user.c.id, user.c.username, user.c.role, unit.c.code, unit.c.name, user.c.disabled,
-                       user.c.created_at)
+                       user.c.created_at, user.c.email, user.c.lang)
              .select_from(user.outerjoin(unit, unit.c.id == user.c.unit_id)).order_by(user.c.username))
     with reading(engine) as session:
         return [UserLine(*row) for row in session.execute(query)]
@@ -225,3 +228,27 @@ def reset_password(engine: Engine, username: str, actor: str) -> str:
 def change_password(engine: Engine, username: str, current: str, new: str) -> None:
     """A user sets their own password after proving the current one; ``UserError`` says why not."""
     _store_password(engine, username, new, actor=username, action="user.password_change", current=current)
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>,;\"()\[\]\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
+MAIL_LANGS = ("vi", "en")
+
+
+def set_contact(engine: Engine, username: str, email: str | None, lang: str | None, actor: str) -> None:
+    """Set where (``email``; empty: no mail) and in which language (vi/en) a user's alert digest goes. Audited."""
+    address = (email or "").strip()
+    if address and (len(address) > 320 or not _EMAIL.match(address)):
+        raise UserError(f"{address!r} is not an e-mail address")
+    if lang is not None and lang not in MAIL_LANGS:
+        raise UserError(f"language must be one of {', '.join(MAIL_LANGS)}")
+    with writing(engine) as session:
+        user = _get(session, username)
+        before = (user.email, user.lang)
+        user.email = address or None
+        if lang is not None:
+            user.lang = lang
+        if (user.email, user.lang) != before:
+            session.add(user)
+            audit(session, actor, "user.contact", utcnow(), username=username, email=[before[0], user.email],
+                  lang=[before[1], user.lang])

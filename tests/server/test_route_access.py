@@ -151,6 +151,20 @@ def _revoke_agent(env: Env, who: Caller) -> httpx.Response:
     return env.client.post(f"/agents/{agent_id}/revoke", headers=who.headers, data={"csrf": _csrf(env, who)})
 
 
+def _ack_alert(env: Env, who: Caller) -> httpx.Response:
+    """Acknowledge an alert of X1 opened for the purpose."""
+    from server.alerts.rules import Condition
+    from server.alerts.store import reconcile
+    from server.clock import utcnow
+
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    condition = Condition("not_seen", env.world.device_id, "X1", f"{who.name}-{uuid.uuid4().hex[:8]}")
+    with writing(engine) as session:
+        [alert_id] = reconcile(session, [condition], rules={"not_seen"}, devices=[-1], now=utcnow()).opened
+    return env.client.post(f"/alerts/{alert_id}/ack", headers=who.headers,
+                           data={"csrf": _csrf(env, who), "comment": "checked"})
+
+
 def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str, admin: str) -> dict[str, str]:
     return dict(zip(CALLERS, (anonymous, agent, viewer, officer, outsider, admin), strict=True))
 
@@ -228,6 +242,10 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("login", "login", "403", "303", "404", "303")),
     ("GET", "/agents"): (_get("/agents?unit=X1"), X1_ENROLLERS),
     ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("login", "login", "403", "303", "404", "303")),
+    # Alerts: read by everyone signed in within their reach; acknowledged by X1's officers and admins; another
+    # unit's alert reads as not found.
+    ("GET", "/alerts"): (_get("/alerts?unit=X1"), X1_READERS),
+    ("POST", "/alerts/{alert_id}/ack"): (_ack_alert, _expect("login", "login", "403", "303", "404", "303")),
 }
 
 

@@ -146,6 +146,7 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/account": ("changed", "lang"),
     "/tokens": ("unit", "lang"),
     "/agents": ("unit", "lang"),
+    "/alerts": ("unit", "state", "rule", "acked", "lang"),
     "/login": ("next", "lang"),
     "/login/link": ("token",),
     "/static/{path}": (),
@@ -159,11 +160,12 @@ CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/devices/{device_id}/edit": _ASSET,
     "/units/{code}/edit": ("name", "kind", "parent", "staff", "lan", "wifi", "wan", "internet", "one_stop_shop"),
     "/users": ("username", "role", "unit"),
-    "/users/{username}/{action}": (),
+    "/users/{username}/{action}": ("email", "lang"),
     "/account/password": ("current", "new", "again"),
     "/tokens": ("unit", "days", "max_uses"),
     "/tokens/{token_id}/revoke": (),
     "/agents/{agent_id}/revoke": (),
+    "/alerts/{alert_id}/ack": ("comment",),
 }
 #: A valid token signs the caller out of every session (logout) or is meaningless (sign-in has its own).
 _NO_SESSION_TOKEN = {"/login", "/logout"}
@@ -179,7 +181,8 @@ _VALUES = st.one_of(
                      # valid choices, so that forms and filters get past their first check
                      "printer", "scanner", "desktop", "monitor", "in_use", "retired", "commune", "school", "yes",
                      "no", "on", "fibre", "viewer", "officer", "admin", "spare-1", "25", "500", "name", "desc",
-                     "past_service_life", "device.edit", "12"]),
+                     "past_service_life", "device.edit", "12", "open", "acknowledged", "resolved",
+                     "antivirus_disabled", "air_gap_violation", "a@b.vn"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.dates().map(date.isoformat),
 )
@@ -196,7 +199,10 @@ _PATH_VALUES = {
     "token_id": st.one_of(st.sampled_from(["0", "1", "-1", "2147483648", "9223372036854775808", "1e3"]),
                           st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
     "agent_id": st.one_of(st.uuids().map(str), st.sampled_from(["0", "not-a-uuid", "a\x00b"]), st.text(max_size=40)),
-    "action": st.one_of(st.sampled_from(["disable", "enable", "reset-password", "delete"]), st.text(max_size=12)),
+    "action": st.one_of(st.sampled_from(["disable", "enable", "reset-password", "contact", "delete"]),
+                        st.text(max_size=12)),
+    "alert_id": st.one_of(st.sampled_from(["0", "1", "-1", "2147483648", "9223372036854775808", "1e3"]),
+                          st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
     "path": st.one_of(st.sampled_from(["console.css", "favicon.svg", "../pyproject.toml", "..%2F..%2Fetc%2Fpasswd",
                                        "%00"]), st.text(max_size=30)),
 }
