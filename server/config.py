@@ -48,7 +48,7 @@ DEFAULT_SECRET = "changethis"  # noqa: S105 - the placeholder that production re
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 MIN_SECRET_BYTES = 32
 #: Settings whose values ``kiemke-server config`` never prints.
-SECRETS = frozenset({"secret_key", "metrics_token"})
+SECRETS = frozenset({"secret_key", "metrics_token", "smtp_password"})
 
 Environment = Literal["development", "test", "production"]
 
@@ -108,6 +108,20 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = _var(
         "KIEMKE_TRUSTED_PROXIES", (), "Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by "
         "default")
+    # Alerts: where the officers' digests are mailed from, when, and how often the rules run over the district.
+    smtp_host: str | None = _var("KIEMKE_SMTP_HOST", None, "SMTP server of the alert digests; unset: no e-mail")
+    smtp_port: int = _var("KIEMKE_SMTP_PORT", 587, "SMTP port", ge=1, le=65535)
+    smtp_user: str | None = _var("KIEMKE_SMTP_USER", None, "SMTP user name (sent only over TLS)")
+    smtp_password: str | None = _var("KIEMKE_SMTP_PASSWORD", None, "SMTP password (sent only over TLS)")
+    smtp_from: str = _var("KIEMKE_SMTP_FROM", "kiemke@localhost", "Sender address of the alert digests")
+    smtp_starttls: bool = _var("KIEMKE_SMTP_STARTTLS", True,
+                               "Upgrade the SMTP connection with STARTTLS (the certificate is verified)")
+    smtp_ca_file: str | None = _var("KIEMKE_SMTP_CA_FILE", None,
+                                    "CA bundle that signs the SMTP server's certificate (default: the system's)")
+    alert_digest_hour: int = _var("KIEMKE_ALERT_DIGEST_HOUR", 7,
+                                  "Hour (in KIEMKE_TIMEZONE) when each officer's alert digest goes out", ge=0, le=23)
+    alert_evaluate_minutes: int = _var("KIEMKE_ALERT_EVALUATE_MINUTES", 60,
+                                       "How often every alert rule runs over the whole district", ge=5, le=1440)
     env_file: Path | None = _var("KIEMKE_ENV_FILE", None, "A .env file to read settings from (default ./.env)")
     secrets_dir: Path | None = _var("KIEMKE_SECRETS_DIR", None,
                                     "Folder of secret files, one per variable named like it (e.g. /run/secrets)")
@@ -132,6 +146,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"KIEMKE_TIMEZONE: unknown time zone {value!r} (e.g. Asia/Ho_Chi_Minh)") from None
         return value
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> Settings:
+        if self.smtp_user and not self.smtp_starttls:
+            raise ConfigError("KIEMKE_SMTP_USER is set but KIEMKE_SMTP_STARTTLS is off: the password would "
+                              "travel in clear; turn STARTTLS on")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -9,38 +9,15 @@ server's certificate is verified against the system's CAs, or ``KIEMKE_SMTP_CA_F
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from server.config import ConfigError
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _flag(name: str, text: str) -> bool:
-    value = text.strip().casefold()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name}: {text!r} is not a yes/no value (true or false)")
-
-
-def _number(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ConfigError(f"{name}: {text!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}: {value} is outside {low}..{high}")
-    return value
+from server.config import Settings
 
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """How alerts are evaluated and mailed."""
+    """How alerts are evaluated and mailed (declared, read and checked in ``server.config.Settings``)."""
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -59,29 +36,15 @@ class AlertSettings:
         return bool(self.smtp_host)
 
     @classmethod
+    def from_settings(cls, settings: Settings) -> AlertSettings:
+        """The alert part of the server's settings."""
+        return cls(smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_user=settings.smtp_user,
+                   smtp_password=settings.smtp_password, smtp_from=settings.smtp_from,
+                   smtp_starttls=settings.smtp_starttls, smtp_ca_file=settings.smtp_ca_file,
+                   digest_hour=settings.alert_digest_hour, evaluate_minutes=settings.alert_evaluate_minutes)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
-        """The settings from ``KIEMKE_SMTP_*`` and ``KIEMKE_ALERT_*``; ConfigError names a refused one."""
-        env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value if value else None
-
-        port, hour, minutes = get("KIEMKE_SMTP_PORT"), get("KIEMKE_ALERT_DIGEST_HOUR"), get(
-            "KIEMKE_ALERT_EVALUATE_MINUTES")
-        tls = get("KIEMKE_SMTP_STARTTLS")
-        settings = cls(
-            smtp_host=get("KIEMKE_SMTP_HOST"),
-            smtp_port=_number("KIEMKE_SMTP_PORT", port, 1, 65535) if port else 587,
-            smtp_user=get("KIEMKE_SMTP_USER"),
-            smtp_password=get("KIEMKE_SMTP_PASSWORD"),
-            smtp_from=get("KIEMKE_SMTP_FROM") or "kiemke@localhost",
-            smtp_starttls=_flag("KIEMKE_SMTP_STARTTLS", tls) if tls else True,
-            smtp_ca_file=get("KIEMKE_SMTP_CA_FILE"),
-            digest_hour=_number("KIEMKE_ALERT_DIGEST_HOUR", hour, 0, 23) if hour else 7,
-            evaluate_minutes=_number("KIEMKE_ALERT_EVALUATE_MINUTES", minutes, 5, 1440) if minutes else 60,
-        )
-        if settings.smtp_user and not settings.smtp_starttls:
-            raise ConfigError("KIEMKE_SMTP_USER is set but KIEMKE_SMTP_STARTTLS is off: the password would "
-                              "travel in clear; turn STARTTLS on")
-        return settings
+        """The SMTP and alert settings (``env`` instead of the environment, when
+        given); ``ConfigError`` names a refused one."""
+        return cls.from_settings(Settings.from_env(env))

@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from server.alerts.rules import UNREMEDIATED, DetectionFact
 from server.models import Detection, Device, Observation, OrgUnit, table_of
-from server.services.history import _antivirus, _aware
+from server.services.facts import ObservationFacts
+from server.services.history import _FACT_COLUMNS, _aware
 from server.services.state import DeviceKind, DeviceState, DeviceStatus
 
 _DEVICE = table_of(Device)
@@ -26,23 +27,22 @@ _DETECTION = table_of(Detection)
 
 def current_devices(session: Session, ids: Collection[int], cutoff: datetime) -> list[DeviceState]:
     """The devices ``ids`` as they stand at ``cutoff`` (the end of today, as the day's snapshot reads them;
-    unknown ids are left out)."""
+    unknown ids are left out). The observation's facts reach the state as in the snapshot (``ObservationFacts``)."""
     if not ids:
         return []
     d, o, u = _DEVICE.c, _OBS.c, _UNIT.c
     latest = (
-        sa.select(o.device_id, o.antivirus, o.firewall_enabled, o.internet_reachable, o.clock_wrong, o.os_name,
-                  o.os_version, o.os_build, o.delivered_offline,
+        sa.select(o.device_id, o.delivered_offline, *(o[name] for name in _FACT_COLUMNS),
                   sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
                   .label("rank"))
         .where(o.device_id.in_(list(ids)), o.observed_at < cutoff)
         .subquery()
     )
     rows = session.execute(
-        sa.select(d.id, u.code, d.kind, d.status, d.name, d.air_gapped, d.machine_id, d.first_seen, d.last_seen,
-                  d.reports_received, latest.c.antivirus, latest.c.firewall_enabled, latest.c.internet_reachable,
-                  latest.c.clock_wrong, latest.c.os_name, latest.c.os_version, latest.c.os_build,
-                  latest.c.delivered_offline)
+        sa.select(d.id, u.code, d.kind, d.status, d.name, d.vendor, d.model, d.serial, d.purchased_on,
+                  d.air_gapped, d.machine_id, d.first_seen, d.last_seen, d.reports_received,
+                  latest.c.device_id.label("observed"), latest.c.delivered_offline,
+                  *(latest.c[name] for name in _FACT_COLUMNS))
         .join(_UNIT, u.id == d.unit_id)
         .outerjoin(latest, sa.and_(latest.c.device_id == d.id, latest.c.rank == 1))
         .where(d.id.in_(list(ids)))
@@ -50,12 +50,11 @@ def current_devices(session: Session, ids: Collection[int], cutoff: datetime) ->
     return [
         DeviceState(
             id=r.id, unit_code=r.code, kind=cast(DeviceKind, r.kind), status=cast(DeviceStatus, r.status),
-            name=r.name, air_gapped=r.air_gapped, machine_id=r.machine_id, has_agent=r.last_seen is not None,
+            name=r.name, vendor=r.vendor, model=r.model, serial=r.serial, purchased_on=r.purchased_on,
+            air_gapped=r.air_gapped, machine_id=r.machine_id, has_agent=r.last_seen is not None,
             delivered_offline=bool(r.delivered_offline), first_seen=_aware(r.first_seen),
-            last_seen=_aware(r.last_seen), reports_received=r.reports_received, os_name=r.os_name,
-            os_version=r.os_version, os_build=r.os_build, antivirus=_antivirus(r.antivirus),
-            firewall_enabled=r.firewall_enabled, internet_reachable=r.internet_reachable,
-            clock_wrong=bool(r.clock_wrong),
+            last_seen=_aware(r.last_seen), reports_received=r.reports_received,
+            **(ObservationFacts.from_row(r) if r.observed is not None else ObservationFacts()).state(),
         )
         for r in rows
     ]

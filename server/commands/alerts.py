@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
     evaluate = actions.add_parser("evaluate", help="evaluate every rule over the district now")
     add_json(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
-    digest = actions.add_parser("digest", help="send the officers' alert digests now (KIEMKE_SMTP_*)")
+    digest = actions.add_parser("digest", help="send the officers' alert digests now (the SMTP settings)")
     add_json(digest)
     digest.set_defaults(handler=run_digest)
 

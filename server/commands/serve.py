@@ -21,10 +21,9 @@ def run(args: argparse.Namespace) -> int:
     """Migrate once in this process, then serve."""
     import uvicorn
 
-    from server.alerts.config import AlertSettings
     from server.commands._common import open_db, settings
 
-    AlertSettings.from_env()  # a refused KIEMKE_SMTP_* or KIEMKE_ALERT_* setting stops here, with its reason
+    settings()  # a refused setting (the SMTP and alert ones too) stops here, with its reason
     open_db().dispose()  # workers then find the schema ready
     # X-Forwarded-For/-Proto are believed only from KIEMKE_TRUSTED_PROXIES (uvicorn's default trusts 127.0.0.1).
     proxies = ",".join(str(net) for net in settings().trusted_proxies)

@@ -115,11 +115,10 @@ def run_contact(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from server.commands._common import fail, open_db, print_json
-    from server.console.auth import UserError
     from server.db import reading
     from server.models import User, table_of
     from server.services.records import os_user
-    from server.services.users import set_contact
+    from server.services.users import UserError, set_contact
 
     engine = open_db()
     try:

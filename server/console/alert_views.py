@@ -23,7 +23,8 @@ from server.api.downloads import MAX_ID
 from server.clock import utcnow
 from server.console.data import current_units, reachable
 from server.console.device_detail import local_time
-from server.console.device_views import EditorDep, check_csrf
+from server.console.device_views import EditorDep
+from server.console.forms import check_csrf
 from server.console.views import ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
 from server.db import reading, writing
 from server.report.numbers import format_date

@@ -308,7 +308,7 @@ def snapshot(session: Session, as_of: date, *, tz: tzinfo | None = None) -> Snap
     """The whole inventory at the end of ``as_of`` (in ``tz``, default the district's zone).
 
     Always the whole tree: a scope is narrowed by ``coverage_for``, because licence seats are allotted
-    across the district (see ``services/cutoff.py``).
+    across the district (see ``services/figures.py``).
     """
     with cycle_collector_paused():
         cutoff = end_of_day(as_of, tz)

@@ -25,11 +25,11 @@ def test_defaults_and_values() -> None:
 
 
 @pytest.mark.parametrize(("name", "value", "said"), [
-    ("KIEMKE_SMTP_PORT", "smtp", "KIEMKE_SMTP_PORT: 'smtp' is not a whole number"),
-    ("KIEMKE_SMTP_PORT", "70000", "KIEMKE_SMTP_PORT: 70000 is outside 1..65535"),
-    ("KIEMKE_ALERT_DIGEST_HOUR", "24", "KIEMKE_ALERT_DIGEST_HOUR: 24 is outside 0..23"),
-    ("KIEMKE_SMTP_STARTTLS", "maybe", "KIEMKE_SMTP_STARTTLS: 'maybe' is not a yes/no value"),
-    ("KIEMKE_ALERT_EVALUATE_MINUTES", "1", "KIEMKE_ALERT_EVALUATE_MINUTES: 1 is outside 5..1440"),
+    ("KIEMKE_SMTP_PORT", "smtp", "KIEMKE_SMTP_PORT: .*valid integer"),
+    ("KIEMKE_SMTP_PORT", "70000", "KIEMKE_SMTP_PORT: .*less than or equal to 65535"),
+    ("KIEMKE_ALERT_DIGEST_HOUR", "24", "KIEMKE_ALERT_DIGEST_HOUR: .*less than or equal to 23"),
+    ("KIEMKE_SMTP_STARTTLS", "maybe", "KIEMKE_SMTP_STARTTLS: .*valid boolean"),
+    ("KIEMKE_ALERT_EVALUATE_MINUTES", "1", "KIEMKE_ALERT_EVALUATE_MINUTES: .*greater than or equal to 5"),
 ])
 def test_refused_settings_name_the_variable(name: str, value: str, said: str) -> None:
     with pytest.raises(ConfigError, match=said):
@@ -51,5 +51,5 @@ def test_serve_refuses_to_start_with_a_bad_alert_setting(monkeypatch: pytest.Mon
     monkeypatch.setenv("KIEMKE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KIEMKE_ALERT_DIGEST_HOUR", "25")
     assert main(["serve", "--port", "1"]) == 2
-    assert "KIEMKE_ALERT_DIGEST_HOUR: 25 is outside 0..23" in capsys.readouterr().err
+    assert "KIEMKE_ALERT_DIGEST_HOUR: Input should be less than or equal to 23" in capsys.readouterr().err
     assert not (tmp_path / "kiemke.db").exists()  # refused before anything was opened

@@ -206,7 +206,7 @@ def test_retired_devices_close_their_alerts(district: Engine, frozen: time_machi
 def test_evaluation_finds_what_the_figures_count(district: Engine, frozen: time_machine.Coordinates) -> None:
     """The alert rules and the figures judge the same snapshot the same way."""
     from server.db import reading
-    from server.services.cutoff import coverage_as_of
+    from server.services.figures import figures_as_of
 
     _arrive(district, "XA1", "pc-1", antivirus=[{"name": "Windows Defender", "enabled": False,
                                                  "source": "security_center"}])
@@ -214,7 +214,7 @@ def test_evaluation_finds_what_the_figures_count(district: Engine, frozen: time_
     _arrive(district, "XA2", "pc-3", at=NOW + timedelta(days=2))
     evaluate_all(district, POLICY, TZ)
     with reading(district) as session:
-        _, cov = coverage_as_of(session, date(2026, 12, 3), None, POLICY, TZ)
+        cov = figures_as_of(session, date(2026, 12, 3), None, policy=POLICY, tz=TZ).coverage
     disabled = {a["device_id"] for a in _live(district, "antivirus_disabled")}
     enabled = cov.figures["antivirus_enabled"]
     assert disabled == {d for d, a in cov.assessments.items() if "antivirus_disabled" in a.issues}
