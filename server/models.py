@@ -111,8 +111,9 @@ class DeviceFacts(SQLModel):
     model: str | None = Field(default=None, max_length=512)
     serial: str | None = Field(default=None, max_length=512)
     purchased_on: date | None = None
-    status: str = Field(default="in_use", max_length=8, description="in_use, spare or retired")
+    status: str = Field(default="in_use", max_length=8, description="in_use, spare, broken or retired")
     air_gapped: bool = Field(default=False, description="Processes classified documents: must stay offline")
+    notes: str | None = Field(default=None, max_length=2000, description="The officer's free-text notes")
 
 
 class Device(DeviceFacts, table=True):
@@ -344,6 +345,22 @@ class User(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
     disabled: bool = False
     created_at: datetime = _ts(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the read API: acts as its user (role and unit scope), stored only as a hash."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=128, description="What the token is for, as its creator named it")
+    token_hash: str = Field(max_length=64, unique=True, description="SHA-256 of the secret, hex")
+    created_at: datetime = _ts(nullable=False)
+    created_by: str = Field(max_length=128)
+    expires_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    revoked_by: str | None = Field(default=None, max_length=128)
 
 
 class LoginFailure(SQLModel, table=True):
