@@ -11,9 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -37,7 +36,7 @@ from server.report.generate import coverage_at
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
-from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Assessment, Coverage, Figure
+from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Coverage, Figure
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
 
@@ -265,49 +264,6 @@ class DeviceLine:
     issues: tuple[str, ...]
     last_seen: str
     reports: str
-
-
-def _severity(assessment: Assessment) -> int:
-    return ISSUE_ORDER.index(assessment.issues[0]) if assessment.issues else len(ISSUE_ORDER)
-
-
-def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None = None, issue: str | None = None,
-                   search: str | None = None, unit_names: Mapping[str, str] | None = None) -> list[DeviceState]:
-    """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first."""
-    devices = [d for d in snapshot.devices if d.id in coverage.assessments]
-    if figure is not None:
-        wanted = {i for i in coverage.figures[figure].items if isinstance(i, int)}
-        devices = [d for d in devices if d.id in wanted]
-    if issue == "any":
-        devices = [d for d in devices
-                   if coverage.assessments[d.id].issues or coverage.assessments[d.id].past_service_life]
-    elif issue == "past_service_life":
-        devices = [d for d in devices if coverage.assessments[d.id].past_service_life]
-    elif issue is not None:
-        devices = [d for d in devices if issue in coverage.assessments[d.id].issues]
-    if search:
-        needle = fold(search)
-        names = unit_names or {}
-        devices = [d for d in devices if needle in _haystack(d, names.get(d.unit_code))]
-
-    def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
-        a = coverage.assessments[d.id]
-        return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
-
-    return sorted(devices, key=order)
-
-
-def fold(text: str) -> str:
-    """``text`` for a search that ignores case and Vietnamese marks: "Máy in", "MAY IN" and "may in" are equal."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def _haystack(d: DeviceState, unit_name: str | None) -> str:
-    """What a search looks through: names, unit, serial, model, OS and antivirus products, folded."""
-    parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
-             *(p.name for p in d.antivirus))
-    return fold("\n".join(p for p in parts if p))
 
 
 def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:

@@ -46,19 +46,10 @@ from server.console.data import (
     issue_counts,
     past_life_by_unit,
     reachable,
-    select_devices,
     unit_lines,
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
-from server.console.inventory import (
-    AGE_BANDS,
-    PAGE_SIZES,
-    DeviceQuery,
-    Narrowed,
-    devices_xlsx,
-    export_name,
-    narrow,
-)
+from server.console.inventory import devices_xlsx, export_name
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import (
@@ -72,6 +63,7 @@ from server.report.numbers import (
 )
 from server.report.writer import UNIT_FIGURES, FigureWriter
 from server.services.compliance import ISSUE_ORDER
+from server.services.device_filter import AGE_BANDS, PAGE_SIZES, DeviceQuery, Narrowed, narrow, select_devices
 from server.services.figure import FIGURE_KEYS, Figure
 from server.services.policy import Policy
 from server.services.spreadsheets import DEVICE_KINDS, STATUSES

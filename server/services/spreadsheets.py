@@ -34,7 +34,7 @@ __all__ = ["ImportResult", "Row", "RowError", "SheetError", "import_assets", "im
 UNIT_KINDS = ("district", "department", "commune", "school", "other")
 DEVICE_KINDS = ("desktop", "laptop", "server", "printer", "scanner", "photocopier", "camera", "network", "monitor",
                 "other")
-STATUSES = ("in_use", "spare", "retired")
+STATUSES = ("in_use", "spare", "broken", "retired")
 INTERNET = ("fibre", "other", "none")
 _YES = {"yes", "y", "có", "co", "1", "x", "true", "đúng"}
 _NO = {"no", "n", "không", "khong", "0", "", "false", "sai"}

@@ -16,7 +16,7 @@ UnitKind = Literal["district", "department", "commune", "school", "other"]
 DeviceKind = Literal[
     "desktop", "laptop", "server", "printer", "scanner", "photocopier", "camera", "network", "monitor", "other"
 ]
-DeviceStatus = Literal["in_use", "spare", "retired"]
+DeviceStatus = Literal["in_use", "spare", "broken", "retired"]
 InternetLink = Literal["fibre", "other", "none"]
 
 #: Device kinds that are computers (run an agent, count in computer figures).

@@ -1,0 +1,76 @@
+"""The read API's common ground: the scope and date a request asks for, and that scope's snapshot and coverage.
+
+The numbers come from ``server.report.generate.coverage_at``, the function behind the console and the report,
+so ``/api/v1/figures`` reads exactly like the overview and the periodic report for the same date and unit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from server.api.downloads import bounded_day, clean_param
+from server.clock import local_today
+from server.config import Settings
+from server.db import reading
+from server.report.generate import UnknownUnit, coverage_at
+from server.services.figure import Coverage
+from server.services.policy import Policy
+from server.services.state import Snapshot
+
+AsOfQ = Annotated[date | None, Query(description="Cut-off date (end of that day, district time); default today")]
+UnitQ = Annotated[str | None, Query(max_length=64, description="Code of the unit whose subtree is read; default the "
+                                                               "token's own unit (everything for an unbound user)")]
+PageQ = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1")]
+SizeQ = Annotated[int, Query(ge=1, le=1000, description="Items per page (1 to 1000)")]
+
+
+class Page(BaseModel):
+    """Where a page of a list sits in the whole."""
+
+    as_of: date = Field(description="The cut-off date the list describes")
+    unit: str | None = Field(description="Root of the scope read; null: the whole tree")
+    count: int = Field(description="How many items the whole filtered list holds")
+    page: int = Field(description="This page's number, from 1")
+    size: int = Field(description="Items per page")
+    pages: int = Field(description="How many pages the list has")
+
+
+def cut_off(as_of: date | None, settings: Settings) -> date:
+    """The day asked for, bounded; a day after today (district time) is refused: nothing is known of it yet."""
+    today = local_today(settings.tz)
+    day = bounded_day(as_of, "as_of") or today
+    if day > today:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"as_of: {day} is after today ({today})")
+    return day
+
+
+def unit_param(unit: str | None) -> str | None:
+    """The unit parameter, refused when it holds control characters."""
+    return clean_param(unit, "unit")
+
+
+async def scoped_coverage(engine: Engine, settings: Settings, day: date,
+                          scope: str | None) -> tuple[Snapshot, Coverage]:
+    """The snapshot and coverage of ``scope`` at the end of ``day`` (404 when the unit did not exist then)."""
+
+    def build() -> tuple[Snapshot, Coverage]:
+        with reading(engine) as session:
+            return coverage_at(session, day, scope, Policy.from_settings(settings), settings.tz)
+
+    try:
+        return await run_in_threadpool(build)  # a whole district's figures take CPU time: keep the loop free
+    except UnknownUnit as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {scope!r} on {day}") from exc
+
+
+def page_bounds(total: int, page: int, size: int) -> tuple[int, int, int]:
+    """(pages, first index, end index) of ``page``; a page past the end is empty, never an error."""
+    pages = max(1, -(-total // size))
+    start = (page - 1) * size
+    return pages, min(start, total), min(start + size, total)
