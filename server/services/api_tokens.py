@@ -152,7 +152,8 @@ class Refused(Exception):
         super().__init__(reason)
         # Plain values: the session the row came from is rolled back as the refusal leaves it.
         self.reason, self.username = reason, username
-        self.token_id, self.token_name = (token.id, token.name) if token is not None else (None, None)
+        self.token_id: int | None = token.id if token is not None else None
+        self.token_name: str | None = token.name if token is not None else None
 
 
 def authenticate(session: Session, secret: str, now: datetime) -> tuple[ApiCaller, bool]:

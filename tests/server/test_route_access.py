@@ -26,11 +26,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
+from server.clock import utcnow
 from server.config import Settings
 from server.console.auth import LOGIN_COOKIE, SESSION_COOKIE, create_user
 from server.db import make_engine, reading, upgrade, writing
 from server.main import create_app
 from server.models import AuditLog
+from server.services.api_tokens import create_api_token
 from server.services.enrolment import create_token
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
@@ -152,6 +154,30 @@ def _revoke_agent(env: Env, who: Caller) -> httpx.Response:
     return env.client.post(f"/agents/{agent_id}/revoke", headers=who.headers, data={"csrf": _csrf(env, who)})
 
 
+def _api(path: str) -> Call:
+    """GET a read-API ``path`` with a personal API token of the caller (a user), or their own credentials."""
+
+    def call(env: Env, who: Caller) -> httpx.Response:
+        headers = who.headers
+        if who.name in USERS:
+            engine = env.client.app.state.engine  # type: ignore[attr-defined]
+            with writing(engine) as session:
+                secret, _ = create_api_token(session, who.name, "access rules", days=1, actor="test", now=utcnow())
+            headers = {"Authorization": f"Bearer {secret}"}
+        return env.client.get(path.format(device=env.world.device_id), headers=headers)
+
+    return call
+
+
+def _revoke_api_token(env: Env, who: Caller) -> httpx.Response:
+    """Revoke a token of the X1 viewer: theirs to revoke, and an admin's; anyone else's reads as unknown."""
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    with writing(engine) as session:
+        _, token = create_api_token(session, "viewer", "to revoke", days=1, actor="test", now=utcnow())
+    return env.client.post(f"/account/api-tokens/{token.id}/revoke", headers=who.headers,
+                           data={"csrf": _csrf(env, who)})
+
+
 def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str, admin: str) -> dict[str, str]:
     return dict(zip(CALLERS, (anonymous, agent, viewer, officer, outsider, admin), strict=True))
 
@@ -228,6 +254,17 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("POST", "/tokens"): (_new_token, _expect("login", "login", "403", "2xx", "400", "2xx")),
     ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("login", "login", "403", "303", "404", "303")),
     ("GET", "/agents"): (_get("/agents?unit=X1"), X1_ENROLLERS),
+    # The read API: a personal API token of the caller; X1 and its records for its readers only.
+    ("GET", "/api/v1/devices"): (_api("/api/v1/devices?unit=X1"), X1_READERS_API),
+    ("GET", "/api/v1/devices/{device_id}"): (_api("/api/v1/devices/{device}"),
+                                             _expect("401", "401", "2xx", "2xx", "404", "2xx")),
+    ("GET", "/api/v1/units"): (_api("/api/v1/units?unit=X1"), X1_READERS_API),
+    ("GET", "/api/v1/figures"): (_api("/api/v1/figures?unit=X1"), X1_READERS_API),
+    # Personal API tokens: everyone signed in makes their own; a token is revoked by its owner or an admin.
+    ("GET", "/account/api-tokens"): (_get("/account/api-tokens"), SIGNED_IN_ONLY),
+    ("POST", "/account/api-tokens"): (_form("/account/api-tokens", name="script of {who}", days="7"), SIGNED_IN_ONLY),
+    ("POST", "/account/api-tokens/{token_id}/revoke"): (
+        _revoke_api_token, _expect("login", "login", "303", "404", "404", "303")),
     ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("login", "login", "403", "303", "404", "303")),
 }
 

@@ -35,8 +35,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from server.clock import utcnow
 from server.console.auth import SESSION_COOKIE
-from server.db import make_engine, upgrade
+from server.db import make_engine, upgrade, writing
+from server.services.api_tokens import create_api_token
 from tests.server.conftest import new_postgres_database
 from tests.server.world import USERS, World, seed, served, session_cookie
 
@@ -72,9 +74,15 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with served(url, folder) as base:
             found = Served(request.param, base, world)
             found.headers = {"anonymous": {}, "agent": {"Authorization": f"Bearer {world.agent_key}"}}
+            engine = make_engine(url)
             with httpx.Client(base_url=base) as client:
                 for name in USERS:
-                    found.headers[name] = {"Cookie": f"{SESSION_COOKIE}={session_cookie(client, name)}"}
+                    # The console session for the pages and the report API, a personal token for the read API.
+                    with writing(engine) as session:
+                        secret, _ = create_api_token(session, name, "fuzz", days=1, actor="test", now=utcnow())
+                    found.headers[name] = {"Cookie": f"{SESSION_COOKIE}={session_cookie(client, name)}",
+                                           "Authorization": f"Bearer {secret}"}
+            engine.dispose()
             yield found
 
 
@@ -144,6 +152,7 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/audit": ("action", "actor", "unit", "since", "until", "page", "lang"),
     "/users": ("lang",),
     "/account": ("changed", "lang"),
+    "/account/api-tokens": ("lang",),
     "/tokens": ("unit", "lang"),
     "/agents": ("unit", "lang"),
     "/login": ("next", "lang"),
@@ -161,6 +170,8 @@ CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/users": ("username", "role", "unit"),
     "/users/{username}/{action}": (),
     "/account/password": ("current", "new", "again"),
+    "/account/api-tokens": ("name", "days", "user"),
+    "/account/api-tokens/{token_id}/revoke": (),
     "/tokens": ("unit", "days", "max_uses"),
     "/tokens/{token_id}/revoke": (),
     "/agents/{agent_id}/revoke": (),
