@@ -58,6 +58,7 @@ class DevicePublic(BaseModel):
     serial: str | None
     air_gapped: bool = Field(description="Processes classified documents: must stay offline")
     purchased_on: date | None
+    notes: str | None = Field(description="The officer's notes")
     os_name: str | None
     os_version: str | None
     os_build: str | None
@@ -102,7 +103,8 @@ def _public(d: DeviceState, a: Assessment, unit_names: dict[str, str]) -> dict[s
         "id": d.id, "name": d.name or d.hostname, "hostname": d.hostname, "unit": d.unit_code,
         "unit_name": unit_names.get(d.unit_code), "kind": d.kind, "status": d.status, "vendor": d.vendor,
         "model": d.model, "serial": d.serial, "air_gapped": d.air_gapped, "purchased_on": d.purchased_on,
-        "os_name": d.os_name, "os_version": d.os_version, "os_build": d.os_build, "cpu_model": d.cpu_model,
+        "notes": d.notes, "os_name": d.os_name, "os_version": d.os_version, "os_build": d.os_build,
+        "cpu_model": d.cpu_model,
         "antivirus": [p.name for p in d.antivirus], "in_service_date": a.in_service_date,
         "age_years": a.age_years, "age_source": a.age_source, "age_estimated": a.age_estimated,
         "past_service_life": a.past_service_life, "issues": list(a.issues), "last_seen": d.last_seen,

@@ -60,7 +60,7 @@ PARTS = (("part_infrastructure", INFRASTRUCTURE_KEYS), ("part_security", SECURIT
 CSV_COLUMNS = (
     "id", "name", "unit", "kind", "status", "vendor", "model", "serial", "air_gapped", "in_service_date",
     "age_years", "age_source", "age_estimated", "past_service_life", "issues", "last_seen", "reports_received",
-    "unit_name", "hostname",
+    "unit_name", "hostname", "notes",
 )
 
 
@@ -331,6 +331,7 @@ def devices_csv(devices: Iterable[DeviceState], coverage: Coverage, unit_names: 
         row = device_row(device, coverage.assessments[device.id])
         row["unit_name"] = unit_names.get(device.unit_code, "")
         row["hostname"] = device.hostname
+        row["notes"] = device.notes
         writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
     return out.getvalue()
 

@@ -22,7 +22,7 @@ from server.services.state import COMPUTER_KINDS, DeviceState
 #: Columns of the XLSX export, the leader's: label keys of the console's texts.
 XLSX_COLUMNS = ("col_unit", "col_kind", "col_name", "f_vendor", "f_model", "f_serial", "f_status", "sec_os",
                 "sec_antivirus", "f_cpu", "col_age_years", "col_age_how", "col_past_life", "col_last_seen",
-                "col_reports", "col_issues")
+                "col_reports", "col_issues", "f_notes")
 
 
 def devices_xlsx(devices: Iterable[DeviceState], coverage: Coverage, unit_names: Mapping[str, str],
@@ -47,7 +47,7 @@ def devices_xlsx(devices: Iterable[DeviceState], coverage: Coverage, unit_names:
             a.age_years, how + (f" ({texts('estimated')})" if a.age_estimated and how else ""),
             texts("past_life_yes") if a.past_service_life else "", seen,
             d.reports_received if d.kind in COMPUTER_KINDS else None,
-            "; ".join(texts(f"issue:{i}") for i in a.issues),
+            "; ".join(texts(f"issue:{i}") for i in a.issues), d.notes,
         ]
         row = []
         for value in values:

@@ -24,10 +24,10 @@ from server.services.state import COMPUTER_KINDS
 from shared.text import clean_text
 
 #: The fields a person edits in the form, in the form's order.
-FORM_FIELDS = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped")
+FORM_FIELDS = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped", "notes")
 #: Kinds that are entered by hand (a computer without an agent is entered as a desktop or laptop).
 HAND_KINDS = tuple(k for k in DEVICE_KINDS if k != "monitor")
-_LIMITS = {"name": 256, "vendor": 512, "model": 512, "serial": 512}
+_LIMITS = {"name": 256, "vendor": 512, "model": 512, "serial": 512, "notes": 2000}
 
 
 class FormError(ValueError):
@@ -45,8 +45,8 @@ class AssetForm:
     values: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> str:
-        """The cleaned text of one field ('' when absent)."""
-        return clean_text(self.values.get(name, "")).strip()
+        """The cleaned text of one field ('' when absent); notes keep their line breaks."""
+        return clean_text(self.values.get(name, ""), multiline=name == "notes").strip()
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def fold(text: str) -> str:
 
 
 def _haystack(d: DeviceState, unit_name: str | None) -> str:
-    """What a search looks through: names, unit, serial, model, OS and antivirus products, folded."""
+    """What a search looks through: names, unit, serial, model, OS, notes and antivirus products, folded."""
     parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
-             *(p.name for p in d.antivirus))
+             d.notes, *(p.name for p in d.antivirus))
     return fold("\n".join(p for p in parts if p))

@@ -47,7 +47,7 @@ MAX_STAFF = 1_000_000
 MAX_SEATS = 10_000_000
 #: Longest text per column (the database's column widths).
 MAX_LENGTH = {"code": 64, "parent": 64, "unit": 64, "name": 256, "product": 256, "vendor": 512, "model": 512,
-              "serial": 512}
+              "serial": 512, "notes": 2000}
 #: Row errors kept with their message (a file of a million bad rows is counted, not listed in full).
 MAX_LISTED_ERRORS = 1000
 _CHUNK = 1000
@@ -278,7 +278,8 @@ def _write_units(session: Session, rows: Rows, result: ImportResult, now: dateti
 
 def import_assets(engine: Engine, path: Path, actor: str, *, tz: tzinfo | None = None,
                    now: datetime | None = None) -> ImportResult:
-    """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``.
+    """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``
+    and ``notes`` (optional; a blank cell keeps the notes already kept).
 
     Rows are taken a thousand at a time (one lookup of their serials, new devices inserted together), so a
     sheet of hundreds of thousands of rows is imported in bounded memory.
@@ -300,6 +301,7 @@ def _asset_row(row: Row, units: dict[str, int], today: date) -> dict[str, Any]:
         "purchased_on": parse_date(row.get("purchased_on", ""), "purchased_on", EARLIEST_PURCHASE, today),
         "status": _choice(row.get("status", ""), "status", STATUSES),
         "air_gapped": yes_no(row["air_gapped"], "air_gapped") if "air_gapped" in row else None,
+        "notes": _text(row, "notes"),
     }
     if normalise_serial(facts["serial"]) is None and not facts["name"]:
         raise RowError("serial or name: one is needed so that a later import updates this asset")

@@ -68,6 +68,7 @@ class DeviceState:
     serial: str | None = None
     air_gapped: bool = False
     purchased_on: date | None = None
+    notes: str | None = None  # the officer's free text
     # Facts from agent reports; all None/empty for hand-entered assets.
     machine_id: str | None = None
     hostname: str | None = None

@@ -159,7 +159,7 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/login/link": ("token",),
     "/static/{path}": (),
 }
-_ASSET = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped")
+_ASSET = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped", "notes")
 #: Every console form and its fields; ``csrf`` is added, the caller's own token three times in four.
 CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/login": ("username", "password", "next"),
