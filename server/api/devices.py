@@ -19,7 +19,10 @@ from server.api.downloads import MAX_ID
 from server.api.responses import errors
 from server.api.scoped import AsOfQ, Page, PageQ, SizeQ, UnitQ, cut_off, page_bounds, scoped_coverage, unit_param
 from server.api.tokens import ReachDep
+from server.clock import end_of_day
+from server.db import reading
 from server.report.writer import UNIT_FIGURES
+from server.services.addresses import devices_with_address
 from server.services.device_filter import AGE_BANDS, ISSUE_FILTERS, DeviceQuery, narrow, select_devices
 from server.services.figure import Assessment
 from server.services.state import COMPUTER_KINDS, DeviceKind, DeviceState, DeviceStatus
@@ -124,7 +127,8 @@ async def list_devices(
     figure: Annotated[str | None, Query(max_length=64, description="Only the devices a figure counts")] = None,
     issue: Issues = [],  # noqa: B006 (FastAPI copies list defaults)
     q: Annotated[str | None, Query(max_length=200, description="Search (case and Vietnamese marks ignored) in "
-                                                               "name, unit, serial, model, OS, antivirus")] = None,
+                                                               "name, unit, serial, model, OS, antivirus, notes, "
+                                                               "IP or MAC address")] = None,
     kind: DeviceKind | None = None, status_: Annotated[DeviceStatus | None, Query(alias="status")] = None,
     os: Annotated[str | None, Query(max_length=100, description="Part of the OS name and version")] = None,
     av: Annotated[str | None, Query(max_length=100, description="An antivirus product's name")] = None,
@@ -146,7 +150,12 @@ async def list_devices(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             f"figure: {figure!r} is not a figure that lists devices")
     names = {u.code: u.name for u in snapshot.units}
-    selected = select_devices(snapshot, coverage, figure=figure, search=q or None, unit_names=names)
+    addressed: set[int] = set()
+    if q:
+        with reading(engine) as session:
+            addressed = devices_with_address(session, q, end_of_day(day, settings.tz))
+    selected = select_devices(snapshot, coverage, figure=figure, search=q or None, unit_names=names,
+                              addressed=addressed)
     query = DeviceQuery(kind=kind, status=status_, os=(os or "").strip() or None, av=(av or "").strip() or None,
                         age=age, issues=tuple(dict.fromkeys(issue)), unseen=unseen, air_gapped=air_gapped,
                         own_only=not subunits, sort=sort, desc=dir == "desc")

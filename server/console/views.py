@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import EARLIEST_DAY, content_disposition
-from server.clock import local_date, local_today
+from server.clock import end_of_day, local_date, local_today
 from server.console import auth
 from server.console.audit_log import PAGE as AUDIT_PAGE
 from server.console.audit_log import AuditFilter, audit_page
@@ -50,6 +50,7 @@ from server.console.data import (
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import devices_xlsx, export_name
+from server.db import reading
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import (
@@ -62,6 +63,7 @@ from server.report.numbers import (
     percent_decimal,
 )
 from server.report.writer import UNIT_FIGURES, FigureWriter
+from server.services.addresses import devices_with_address
 from server.services.compliance import ISSUE_ORDER
 from server.services.device_filter import AGE_BANDS, PAGE_SIZES, DeviceQuery, Narrowed, narrow, select_devices
 from server.services.figure import FIGURE_KEYS, Figure
@@ -380,8 +382,12 @@ def _selected(request: Request, view: View, computed: Computed, figure: str | No
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
         figure = None
     query = DeviceQuery.parse(request.query_params, issue)
+    addressed: set[int] = set()
+    if q:
+        with reading(_engine(request)) as session:
+            addressed = devices_with_address(session, q, end_of_day(view.as_of, _settings(request).tz))
     selected = select_devices(computed.snapshot, computed.coverage, figure=figure, search=q or None,
-                              unit_names={u.code: u.name for u in computed.snapshot.units})
+                              unit_names={u.code: u.name for u in computed.snapshot.units}, addressed=addressed)
     narrowed = narrow(selected, computed.coverage, query, unit=view.unit, as_of=view.as_of,
                       tz=_settings(request).tz)
     return figure, query, narrowed

@@ -149,8 +149,12 @@ def _severity(assessment: Assessment) -> int:
 
 
 def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None = None, issue: str | None = None,
-                   search: str | None = None, unit_names: Mapping[str, str] | None = None) -> list[DeviceState]:
-    """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first."""
+                   search: str | None = None, unit_names: Mapping[str, str] | None = None,
+                   addressed: frozenset[int] | set[int] = frozenset()) -> list[DeviceState]:
+    """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first.
+
+    ``addressed``: the devices the search finds by an IP or MAC address (``services.addresses``).
+    """
     devices = [d for d in snapshot.devices if d.id in coverage.assessments]
     if figure is not None:
         wanted = {i for i in coverage.figures[figure].items if isinstance(i, int)}
@@ -165,7 +169,7 @@ def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None
     if search:
         needle = fold(search)
         names = unit_names or {}
-        devices = [d for d in devices if needle in _haystack(d, names.get(d.unit_code))]
+        devices = [d for d in devices if d.id in addressed or needle in _haystack(d, names.get(d.unit_code))]
 
     def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
         a = coverage.assessments[d.id]
@@ -181,7 +185,8 @@ def fold(text: str) -> str:
 
 
 def _haystack(d: DeviceState, unit_name: str | None) -> str:
-    """What a search looks through: names, unit, serial, model, OS, notes and antivirus products, folded."""
+    """What a search looks through: names, unit, serial, model, OS, notes and antivirus products, folded
+    (addresses are looked up apart, see ``select_devices``)."""
     parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
              d.notes, *(p.name for p in d.antivirus))
     return fold("\n".join(p for p in parts if p))
