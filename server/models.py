@@ -363,6 +363,21 @@ class ApiToken(SQLModel, table=True):
     revoked_by: str | None = Field(default=None, max_length=128)
 
 
+class SheetUpload(SQLModel, table=True):
+    """A sheet uploaded on the console's import page, kept between its preview and its commit (then deleted)."""
+
+    __tablename__ = "sheet_upload"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, description="SHA-256 of the upload's random token")
+    username: str = Field(max_length=128, description="Who uploaded it: only they may commit it")
+    kind: str = Field(max_length=16, description="units, assets or licences")
+    file_name: str = Field(max_length=256)
+    sha256: str = Field(max_length=64, description="Of the content, checked again before the commit")
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+
+
 class LoginFailure(SQLModel, table=True):
     """A failed console sign-in; kept for the throttling window so that every server process counts the same."""
 

@@ -178,6 +178,22 @@ def _revoke_api_token(env: Env, who: Caller) -> httpx.Response:
                            data={"csrf": _csrf(env, who)})
 
 
+def _import_preview(env: Env, who: Caller) -> httpx.Response:
+    """Preview a one-row assets sheet of X1 (nothing is written)."""
+    sheet = f"unit,kind,name\nX1,scanner,Máy quét {who.name} {uuid.uuid4().hex[:8]}\n".encode()
+    return env.client.post("/import/preview", headers=who.headers, data={"csrf": _csrf(env, who), "kind": "assets"},
+                           files={"file": ("assets.csv", sheet)})
+
+
+def _import_commit(env: Env, who: Caller) -> httpx.Response:
+    """Commit the caller's own previewed sheet (the preview's token), as the page's button does."""
+    preview = _import_preview(env, who)
+    env.client.cookies.clear()
+    upload = re.search(r'name="upload" value="([^"]+)"', preview.text)
+    return env.client.post("/import/commit", headers=who.headers, data={
+        "csrf": _csrf(env, who), "kind": "assets", "upload": upload.group(1) if upload else "none"})
+
+
 def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str, admin: str) -> dict[str, str]:
     return dict(zip(CALLERS, (anonymous, agent, viewer, officer, outsider, admin), strict=True))
 
@@ -260,6 +276,13 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
                                              _expect("401", "401", "2xx", "2xx", "404", "2xx")),
     ("GET", "/api/v1/units"): (_api("/api/v1/units?unit=X1"), X1_READERS_API),
     ("GET", "/api/v1/figures"): (_api("/api/v1/figures?unit=X1"), X1_READERS_API),
+    # Import from the page: officers (assets of their own units: X1's row is refused to the outsider, who gets
+    # the preview saying so, and nothing to commit: 409) and admins; viewers never.
+    ("GET", "/import"): (_get("/import"), _expect("login", "login", "403", "2xx", "2xx", "2xx")),
+    ("GET", "/import/template/{kind}"): (_get("/import/template/assets?format=csv"),
+                                         _expect("login", "login", "403", "2xx", "2xx", "2xx")),
+    ("POST", "/import/preview"): (_import_preview, _expect("login", "login", "403", "2xx", "2xx", "2xx")),
+    ("POST", "/import/commit"): (_import_commit, _expect("login", "login", "403", "2xx", "409", "2xx")),
     # Personal API tokens: everyone signed in makes their own; a token is revoked by its owner or an admin.
     ("GET", "/account/api-tokens"): (_get("/account/api-tokens"), SIGNED_IN_ONLY),
     ("POST", "/account/api-tokens"): (_form("/account/api-tokens", name="script of {who}", days="7"), SIGNED_IN_ONLY),

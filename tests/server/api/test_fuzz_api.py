@@ -153,6 +153,8 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/users": ("lang",),
     "/account": ("changed", "lang"),
     "/account/api-tokens": ("lang",),
+    "/import": ("lang",),
+    "/import/template/{kind}": ("format", "lang"),
     "/tokens": ("unit", "lang"),
     "/agents": ("unit", "lang"),
     "/login": ("next", "lang"),
@@ -171,6 +173,8 @@ CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/users/{username}/{action}": (),
     "/account/password": ("current", "new", "again"),
     "/account/api-tokens": ("name", "days", "user"),
+    "/import/preview": ("kind",),
+    "/import/commit": ("kind", "upload"),
     "/account/api-tokens/{token_id}/revoke": (),
     "/tokens": ("unit", "days", "max_uses"),
     "/tokens/{token_id}/revoke": (),
@@ -197,6 +201,7 @@ _VALUES = st.one_of(
 #: Path parameters: ``{device}`` is replaced by X1's printer; user names never name a caller (a disabled or
 #: reset caller would sign out the rest of the run).
 _PATH_VALUES = {
+    "kind": st.one_of(st.sampled_from(["units", "assets", "licences", "ĐX1", ""]), st.text(max_size=20)),
     "device_id": st.one_of(st.just("{device}"),
                            st.sampled_from(["0", "-1", "2147483648", "9223372036854775808", "1e3"]),
                            st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
