@@ -24,6 +24,7 @@ from server.commands.devices import device_row
 from server.db import reading
 from server.models import (
     Agent,
+    AntivirusLicence,
     AntivirusLicenceVersion,
     DeviceVersion,
     Observation,
@@ -75,6 +76,8 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     agent = table_of(Agent)
     columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
     columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
+    # A retired licence closes its version without a new one: its row's time stamp moves.
+    columns.append(sa.select(sa.func.max(table_of(AntivirusLicence).c.updated_at)).scalar_subquery())
     with engine.connect() as conn:
         row = conn.execute(sa.select(*columns)).one()
     return tuple(row)

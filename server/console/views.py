@@ -589,7 +589,15 @@ def install_console(app: FastAPI) -> None:
     Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
     console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
     """
-    from server.console import api_token_views, device_views, enrolment_views, import_views, unit_views, user_views
+    from server.console import (
+        api_token_views,
+        device_views,
+        enrolment_views,
+        import_views,
+        licence_views,
+        unit_views,
+        user_views,
+    )
 
     app.state.console_cache = CoverageCache()
     app.include_router(device_views.router)
@@ -598,6 +606,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(enrolment_views.router)
     app.include_router(api_token_views.router)
     app.include_router(import_views.router)
+    app.include_router(licence_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)

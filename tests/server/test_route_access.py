@@ -33,7 +33,9 @@ from server.db import make_engine, reading, upgrade, writing
 from server.main import create_app
 from server.models import AuditLog
 from server.services.api_tokens import create_api_token
+from server.services.assets import AssetForm
 from server.services.enrolment import create_token
+from server.services.licence_edits import add_licence
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
 from tests.server.world import KEPT_AS_OF, PASSWORD, USERS, World, seed, session_cookie
@@ -194,6 +196,18 @@ def _import_commit(env: Env, who: Caller) -> httpx.Response:
         "csrf": _csrf(env, who), "kind": "assets", "upload": upload.group(1) if upload else "none"})
 
 
+def _licence(env: Env, who: Caller, action: str) -> httpx.Response:
+    """Open, correct or retire a licence made for the purpose (the admin's own pages)."""
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    licence_id = add_licence(engine, AssetForm({"product": f"AV {who.name} {uuid.uuid4().hex[:8]}", "seats": "3"}),
+                             actor="test")
+    if action == "edit-form":
+        return env.client.get(f"/licences/{licence_id}/edit", headers=who.headers)
+    data = {"csrf": _csrf(env, who), "product": "AV sửa", "seats": "4"} if action == "edit" else {
+        "csrf": _csrf(env, who)}
+    return env.client.post(f"/licences/{licence_id}/{action}", headers=who.headers, data=data)
+
+
 def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str, admin: str) -> dict[str, str]:
     return dict(zip(CALLERS, (anonymous, agent, viewer, officer, outsider, admin), strict=True))
 
@@ -283,6 +297,16 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
                                          _expect("login", "login", "403", "2xx", "2xx", "2xx")),
     ("POST", "/import/preview"): (_import_preview, _expect("login", "login", "403", "2xx", "2xx", "2xx")),
     ("POST", "/import/commit"): (_import_commit, _expect("login", "login", "403", "2xx", "409", "2xx")),
+    # Antivirus licences: the administrator's (allotted district-wide).
+    ("GET", "/licences"): (_get("/licences"), ADMIN_ONLY),
+    ("GET", "/licences/new"): (_get("/licences/new"), ADMIN_ONLY),
+    ("POST", "/licences/new"): (_form("/licences/new", product="AV {who} {uid}", seats="3"),
+                                _expect("login", "login", "403", "403", "403", "303")),
+    ("GET", "/licences/{licence_id}/edit"): (lambda env, who: _licence(env, who, "edit-form"), ADMIN_ONLY),
+    ("POST", "/licences/{licence_id}/edit"): (lambda env, who: _licence(env, who, "edit"),
+                                              _expect("login", "login", "403", "403", "403", "303")),
+    ("POST", "/licences/{licence_id}/retire"): (lambda env, who: _licence(env, who, "retire"),
+                                                _expect("login", "login", "403", "403", "403", "303")),
     # Personal API tokens: everyone signed in makes their own; a token is revoked by its owner or an admin.
     ("GET", "/account/api-tokens"): (_get("/account/api-tokens"), SIGNED_IN_ONLY),
     ("POST", "/account/api-tokens"): (_form("/account/api-tokens", name="script of {who}", days="7"), SIGNED_IN_ONLY),

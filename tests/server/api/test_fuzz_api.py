@@ -154,6 +154,9 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/account": ("changed", "lang"),
     "/account/api-tokens": ("lang",),
     "/import": ("lang",),
+    "/licences": ("retired", "lang"),
+    "/licences/new": ("lang",),
+    "/licences/{licence_id}/edit": ("lang",),
     "/import/template/{kind}": ("format", "lang"),
     "/tokens": ("unit", "lang"),
     "/agents": ("unit", "lang"),
@@ -174,6 +177,9 @@ CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/account/password": ("current", "new", "again"),
     "/account/api-tokens": ("name", "days", "user"),
     "/import/preview": ("kind",),
+    "/licences/new": ("product", "seats", "valid_from", "valid_to", "unit"),
+    "/licences/{licence_id}/edit": ("product", "seats", "valid_from", "valid_to", "unit"),
+    "/licences/{licence_id}/retire": (),
     "/import/commit": ("kind", "upload"),
     "/account/api-tokens/{token_id}/revoke": (),
     "/tokens": ("unit", "days", "max_uses"),
@@ -201,6 +207,8 @@ _VALUES = st.one_of(
 #: Path parameters: ``{device}`` is replaced by X1's printer; user names never name a caller (a disabled or
 #: reset caller would sign out the rest of the run).
 _PATH_VALUES = {
+    "licence_id": st.one_of(st.sampled_from(["0", "1", "2", "-1", "2147483648", "1e3"]),
+                            st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
     "kind": st.one_of(st.sampled_from(["units", "assets", "licences", "ĐX1", ""]), st.text(max_size=20)),
     "device_id": st.one_of(st.just("{device}"),
                            st.sampled_from(["0", "-1", "2147483648", "9223372036854775808", "1e3"]),
