@@ -40,6 +40,7 @@ from server.services.compliance import ISSUE_ORDER
 from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Coverage, Figure
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+from server.services.unit_tree import UnitTree
 
 #: Figures where a higher share is a problem: their bars are drawn in the warning colour.
 LOWER_IS_BETTER = frozenset({"os_unsupported", "air_gap_violations", "agents_stale", "past_service_life"})
@@ -355,16 +356,22 @@ class UnitLine:
     wifi: bool | None
     wan: bool | None
     internet: str | None
-    devices: int
+    devices: int  # in use, recorded in the unit itself
     staff_share: Figure | None
     licensed: Figure | None
     past_life: Figure | None
     in_figure: bool | None  # when a figure is chosen: counted (True), lacking (False), neither (None)
+    subtree_devices: int = 0  # in use in the unit and every unit below it
 
 
 def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
     """The scope's units in reading order, with the chosen figure's verdict per unit."""
     counts = Counter(d.unit_code for d in writer.snap.devices if d.status == "in_use")
+    lookups = UnitTree(writer.snap.units)
+    subtree: Counter[str] = Counter()
+    for own_code, n in counts.items():
+        for code in lookups.ancestors(own_code):
+            subtree[code] += n
     counted: set[str] = set()
     lacking: set[str] = set()
     if figure is not None:
@@ -383,5 +390,6 @@ def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
             staff_share=figs.get("computers_per_staff"), licensed=figs.get("antivirus_licensed"),
             past_life=figs.get("past_service_life"),
             in_figure=True if code in counted else (False if code in lacking else None),
+            subtree_devices=subtree.get(code, 0),
         ))
     return lines

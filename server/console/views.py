@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Req
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api.deps import get_engine as _engine
@@ -50,6 +52,7 @@ from server.console.data import (
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import devices_xlsx, export_name
+from server.console.trends import Trend, past_shares, trends
 from server.db import reading
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
@@ -370,10 +373,26 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
         "past_life": cov.figures["past_service_life"],
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
+    # The replacement chart starts with what is already overdue (in use past its service life).
+    overdue = cov.figures["past_service_life"].numerator
+    lines = figure_trends(_engine(request), view, {k: f.percent for k, f in cov.figures.items()})
+    from server.console.kept_views import kept_list
+
     return _page(request, view, "overview.html", parts=parts, cards=cards, todo=issue_counts(computed.snapshot, cov),
-                 forecast=forecast, forecast_max=max((n for _, n in forecast), default=0),
+                 forecast=forecast, overdue=overdue, trends=lines, kept=kept_list(_engine(request), view.unit),
+                 day=lambda value: format_date(value, view.lang),
+                 forecast_max=max((n for _, n in [*forecast, (0, overdue)]), default=0),
                  past=past, past_max=max((r[2] for r in past), default=0),
                  corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
+
+
+def figure_trends(engine: Engine, view: View, current: dict[str, float | None]) -> dict[str, Trend]:
+    """Each figure's line over the kept past periods of the scope, to the value as of the date shown."""
+    def label(day: date, value: float | None) -> str:
+        shown = "—" if value is None else format_percent_value(Decimal(str(value)), view.lang)
+        return f"{format_date(day, view.lang)}: {shown}"
+
+    return trends(past_shares(engine, view.unit, view.as_of), current, label)
 
 
 def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
@@ -594,6 +613,7 @@ def install_console(app: FastAPI) -> None:
         device_views,
         enrolment_views,
         import_views,
+        kept_views,
         licence_views,
         unit_views,
         user_views,
@@ -607,6 +627,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(api_token_views.router)
     app.include_router(import_views.router)
     app.include_router(licence_views.router)
+    app.include_router(kept_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)

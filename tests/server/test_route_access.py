@@ -297,6 +297,8 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
                                          _expect("login", "login", "403", "2xx", "2xx", "2xx")),
     ("POST", "/import/preview"): (_import_preview, _expect("login", "login", "403", "2xx", "2xx", "2xx")),
     ("POST", "/import/commit"): (_import_commit, _expect("login", "login", "403", "2xx", "409", "2xx")),
+    # The kept report of X1: its readers; out of reach it reads as unknown.
+    ("GET", "/reports/kept/{report_id}"): (_get("/reports/kept/{kept}?format=md"), X1_RECORD),
     # Antivirus licences: the administrator's (allotted district-wide).
     ("GET", "/licences"): (_get("/licences"), ADMIN_ONLY),
     ("GET", "/licences/new"): (_get("/licences/new"), ADMIN_ONLY),

@@ -154,6 +154,7 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/account": ("changed", "lang"),
     "/account/api-tokens": ("lang",),
     "/import": ("lang",),
+    "/reports/kept/{report_id}": ("format", "lang"),
     "/licences": ("retired", "lang"),
     "/licences/new": ("lang",),
     "/licences/{licence_id}/edit": ("lang",),
@@ -207,6 +208,7 @@ _VALUES = st.one_of(
 #: Path parameters: ``{device}`` is replaced by X1's printer; user names never name a caller (a disabled or
 #: reset caller would sign out the rest of the run).
 _PATH_VALUES = {
+    "report_id": st.one_of(st.just("1"), st.sampled_from(["0", "-1", "2147483648", "1e3"]), st.text(max_size=20)),
     "licence_id": st.one_of(st.sampled_from(["0", "1", "2", "-1", "2147483648", "1e3"]),
                             st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
     "kind": st.one_of(st.sampled_from(["units", "assets", "licences", "ĐX1", ""]), st.text(max_size=20)),
