@@ -11,13 +11,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from server.api.deps import EngineDep, SettingsDep
 from server.api.downloads import MAX_ID
 from server.api.responses import errors
-from server.api.scoped import AsOfQ, Page, PageQ, SizeQ, UnitQ, cut_off, page_bounds, scoped_coverage, unit_param
+from server.api.scoped import (
+    AsOfQ,
+    Page,
+    PageQ,
+    SizeQ,
+    UnitQ,
+    cut_off,
+    page_bounds,
+    scoped_coverage,
+    shared_cache,
+    unit_param,
+)
 from server.api.tokens import ReachDep
 from server.clock import end_of_day
 from server.db import reading
@@ -123,7 +134,8 @@ Issues = Annotated[list[str], Query(max_length=64, description="A compliance iss
 @router.get("/devices", summary="The devices of a scope as of a date, filtered like the console's list",
             responses=errors(401, 403, 404, 422))
 async def list_devices(
-    engine: EngineDep, settings: SettingsDep, reach: ReachDep, as_of: AsOfQ = None, unit: UnitQ = None,
+    request: Request, engine: EngineDep, settings: SettingsDep, reach: ReachDep,
+    as_of: AsOfQ = None, unit: UnitQ = None,
     figure: Annotated[str | None, Query(max_length=64, description="Only the devices a figure counts")] = None,
     issue: Issues = [],  # noqa: B006 (FastAPI copies list defaults)
     q: Annotated[str | None, Query(max_length=200, description="Search (case and Vietnamese marks ignored) in "
@@ -145,7 +157,7 @@ async def list_devices(
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             f"issue: unknown {unknown[0]!r}; one of {', '.join(ISSUE_FILTERS)}")
-    snapshot, coverage = await scoped_coverage(engine, settings, day, scope)
+    snapshot, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
     if figure is not None and (figure not in coverage.figures or figure.partition(":")[0] in UNIT_FIGURES):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             f"figure: {figure!r} is not a figure that lists devices")
@@ -167,12 +179,13 @@ async def list_devices(
 
 @router.get("/devices/{device_id}", summary="One device as of a date", responses=errors(401, 403, 404, 422))
 async def get_device(
-    engine: EngineDep, settings: SettingsDep, reach: ReachDep,
+    request: Request, engine: EngineDep, settings: SettingsDep, reach: ReachDep,
     device_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The device's id")], as_of: AsOfQ = None,
 ) -> DeviceDetail:
     """The device if it is in the token's scope on that date; out of reach it reads as unknown (404)."""
     day = cut_off(as_of, settings)
-    snapshot, coverage = await scoped_coverage(engine, settings, day, reach.caller.unit_code)
+    snapshot, coverage = await scoped_coverage(engine, settings, day, reach.caller.unit_code,
+                                                 shared_cache(request))
     found = next((d for d in snapshot.devices if d.id == device_id and d.id in coverage.assessments), None)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id} on {day}")

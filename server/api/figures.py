@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from server.api.deps import EngineDep, SettingsDep
 from server.api.responses import errors
-from server.api.scoped import AsOfQ, UnitQ, cut_off, scoped_coverage, unit_param
+from server.api.scoped import AsOfQ, UnitQ, cut_off, scoped_coverage, shared_cache, unit_param
 from server.api.tokens import ReachDep
 from server.services.figure import Figure
 
@@ -46,13 +46,14 @@ def _public(fig: Figure) -> FigurePublic:
 
 @router.get("/figures", summary="Every figure of a scope as of a date", responses=errors(401, 403, 404, 422))
 async def get_figures(
-    engine: EngineDep, settings: SettingsDep, reach: ReachDep, as_of: AsOfQ = None, unit: UnitQ = None,
+    request: Request, engine: EngineDep, settings: SettingsDep, reach: ReachDep,
+    as_of: AsOfQ = None, unit: UnitQ = None,
     per_unit: Annotated[bool, Query(description="Also each unit's own-subtree figures")] = False,
 ) -> FiguresPublic:
     """The same numbers as the console's overview, ``kiemke-server figures --json`` and the report."""
     day = cut_off(as_of, settings)
     scope = reach.scope(unit_param(unit))
-    _, coverage = await scoped_coverage(engine, settings, day, scope)
+    _, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
     return FiguresPublic(
         as_of=day, unit=scope, corrected_after=coverage.corrected_after,
         figures={k: _public(f) for k, f in coverage.figures.items()},

@@ -6,10 +6,10 @@ so ``/api/v1/figures`` reads exactly like the overview and the periodic report f
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, tzinfo
+from typing import Annotated, Protocol
 
-from fastapi import HTTPException, Query, status
+from fastapi import HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -55,18 +55,45 @@ def unit_param(unit: str | None) -> str | None:
     return clean_param(unit, "unit")
 
 
-async def scoped_coverage(engine: Engine, settings: Settings, day: date,
-                          scope: str | None) -> tuple[Snapshot, Coverage]:
-    """The snapshot and coverage of ``scope`` at the end of ``day`` (404 when the unit did not exist then)."""
+class Computed(Protocol):
+    """A computed scope as the app's shared cache returns it."""
+
+    snapshot: Snapshot
+    coverage: Coverage
+
+
+class SharedCache(Protocol):
+    """The app's cache of computed scopes (``app.state.console_cache``), valid while the data stand still."""
+
+    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Computed: ...
+
+
+async def scoped_coverage(engine: Engine, settings: Settings, day: date, scope: str | None,
+                          cache: SharedCache | None = None) -> tuple[Snapshot, Coverage]:
+    """The snapshot and coverage of ``scope`` at the end of ``day`` (404 when the unit did not exist then).
+
+    With the app's shared cache (the console's, when it is installed) a scope computed for a page is not
+    computed again for the API, and the reverse: the cache is keyed on the database's fingerprint.
+    """
 
     def build() -> tuple[Snapshot, Coverage]:
+        policy = Policy.from_settings(settings)
+        if cache is not None:
+            found = cache.get(engine, day, scope, policy, settings.tz)
+            return found.snapshot, found.coverage
         with reading(engine) as session:
-            return coverage_at(session, day, scope, Policy.from_settings(settings), settings.tz)
+            return coverage_at(session, day, scope, policy, settings.tz)
 
     try:
         return await run_in_threadpool(build)  # a whole district's figures take CPU time: keep the loop free
     except UnknownUnit as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {scope!r} on {day}") from exc
+
+
+def shared_cache(request: Request) -> SharedCache | None:
+    """The app's cache of computed scopes, if one is installed (read by duck type: no console import)."""
+    cache = getattr(request.app.state, "console_cache", None)
+    return cache if callable(getattr(cache, "get", None)) else None
 
 
 def page_bounds(total: int, page: int, size: int) -> tuple[int, int, int]:

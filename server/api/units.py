@@ -6,12 +6,23 @@ from collections import Counter
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from server.api.deps import EngineDep, SettingsDep
 from server.api.responses import errors
-from server.api.scoped import AsOfQ, Page, PageQ, SizeQ, UnitQ, cut_off, page_bounds, scoped_coverage, unit_param
+from server.api.scoped import (
+    AsOfQ,
+    Page,
+    PageQ,
+    SizeQ,
+    UnitQ,
+    cut_off,
+    page_bounds,
+    scoped_coverage,
+    shared_cache,
+    unit_param,
+)
 from server.api.tokens import ReachDep
 from server.services.state import COMPUTER_KINDS, InternetLink, UnitKind
 from server.services.unit_tree import UnitTree
@@ -55,14 +66,15 @@ class UnitsPage(Page):
 
 @router.get("/units", summary="The units of a scope as of a date", responses=errors(401, 403, 404, 422))
 async def list_units(
-    engine: EngineDep, settings: SettingsDep, reach: ReachDep, as_of: AsOfQ = None, unit: UnitQ = None,
+    request: Request, engine: EngineDep, settings: SettingsDep, reach: ReachDep,
+    as_of: AsOfQ = None, unit: UnitQ = None,
     figures: Annotated[bool, Query(description="Include each unit's subtree figures")] = False,
     page: PageQ = 1, size: SizeQ = 100,
 ) -> UnitsPage:
     """A unit's own counts and its subtree's are given apart: a district's own devices are not its communes'."""
     day: date = cut_off(as_of, settings)
     scope = reach.scope(unit_param(unit))
-    snapshot, coverage = await scoped_coverage(engine, settings, day, scope)
+    snapshot, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
     tree = UnitTree(snapshot.units)
     codes = tree.subtree(scope) if scope is not None else tree.everything()
     in_use = [d for d in snapshot.devices if d.status == "in_use" and d.id in coverage.assessments]
