@@ -155,11 +155,11 @@ async def list_devices(
     scope = reach.scope(unit_param(unit))
     unknown = [i for i in issue if i not in ISSUE_FILTERS]
     if unknown:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             f"issue: unknown {unknown[0]!r}; one of {', '.join(ISSUE_FILTERS)}")
     snapshot, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
     if figure is not None and (figure not in coverage.figures or figure.partition(":")[0] in UNIT_FIGURES):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             f"figure: {figure!r} is not a figure that lists devices")
     names = {u.code: u.name for u in snapshot.units}
     addressed: set[int] = set()

@@ -46,7 +46,7 @@ def cut_off(as_of: date | None, settings: Settings) -> date:
     today = local_today(settings.tz)
     day = bounded_day(as_of, "as_of") or today
     if day > today:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"as_of: {day} is after today ({today})")
+        raise HTTPException(422, f"as_of: {day} is after today ({today})")
     return day
 
 
