@@ -39,9 +39,9 @@ class FiguresPublic(BaseModel):
         default=None, description="Each unit's own-subtree figures, when asked for")
 
 
-def _public(fig: Figure) -> FigurePublic:
+def _public(fig: Figure, items: bool = True) -> FigurePublic:
     return FigurePublic(numerator=fig.numerator, denominator=fig.denominator, percent=fig.percent,
-                        items=list(fig.items), note=fig.note, detail=dict(fig.detail))
+                        items=list(fig.items) if items else [], note=fig.note, detail=dict(fig.detail))
 
 
 @router.get("/figures", summary="Every figure of a scope as of a date", responses=errors(401, 403, 404, 422))
@@ -49,6 +49,8 @@ async def get_figures(
     request: Request, engine: EngineDep, settings: SettingsDep, reach: ReachDep,
     as_of: AsOfQ = None, unit: UnitQ = None,
     per_unit: Annotated[bool, Query(description="Also each unit's own-subtree figures")] = False,
+    items: Annotated[bool, Query(description="false: leave out the item lists (the counts alone, much smaller)")]
+    = True,
 ) -> FiguresPublic:
     """The same numbers as the console's overview, ``kiemke-server figures --json`` and the report."""
     day = cut_off(as_of, settings)
@@ -56,6 +58,6 @@ async def get_figures(
     _, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
     return FiguresPublic(
         as_of=day, unit=scope, corrected_after=coverage.corrected_after,
-        figures={k: _public(f) for k, f in coverage.figures.items()},
-        per_unit={code: {k: _public(f) for k, f in figs.items()} for code, figs in coverage.per_unit.items()}
+        figures={k: _public(f, items) for k, f in coverage.figures.items()},
+        per_unit={code: {k: _public(f, items) for k, f in figs.items()} for code, figs in coverage.per_unit.items()}
         if per_unit else None)

@@ -95,6 +95,8 @@ def test_an_officers_token_reads_their_commune_and_nothing_else(api: TestClient,
     figures = api.get("/api/v1/figures", headers=officer).json()
     assert figures["unit"] == "X1"
     assert figures["figures"]["units_with_scanner"]["items"] == ["X1"]
+    counts = api.get("/api/v1/figures?items=false", headers=officer).json()["figures"]["units_with_scanner"]
+    assert (counts["numerator"], counts["denominator"], counts["items"]) == (1, 1, [])
 
 
 def test_the_admins_token_reads_everything_and_units_keep_own_and_subtree_apart(api: TestClient,
