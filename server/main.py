@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import __version__
 from server.alerts.arrival import AlertQueue
-from server.api import health, ingest, report
+from server.api import devices, figures, health, ingest, report, units
 from server.api.metrics import install_metrics
 from server.config import Settings
 from server.console.views import install_console
@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(report.router)
     app.include_router(health.router)
+    for read in (devices.router, units.router, figures.router):  # the read API (personal API tokens)
+        app.include_router(read)
     install_metrics(app)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

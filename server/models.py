@@ -114,6 +114,7 @@ class DeviceFacts(SQLModel):
     purchased_on: date | None = None
     status: str = Field(default=IN_USE, max_length=8, description=describe(STATUSES))
     air_gapped: bool = Field(default=False, description="Processes classified documents: must stay offline")
+    notes: str | None = Field(default=None, max_length=2000, description="The officer's free-text notes")
 
 
 class Device(DeviceFacts, table=True):
@@ -350,6 +351,37 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320, description="Where the alert digest goes; None: none")
     lang: str = Field(default="vi", max_length=8, description="vi or en: the language of the user's e-mail")
     digest_sent_at: datetime | None = _ts(description="Alerts opened up to this instant were in a digest")
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the read API: acts as its user (role and unit scope), stored only as a hash."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=128, description="What the token is for, as its creator named it")
+    token_hash: str = Field(max_length=64, unique=True, description="SHA-256 of the secret, hex")
+    created_at: datetime = _ts(nullable=False)
+    created_by: str = Field(max_length=128)
+    expires_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class SheetUpload(SQLModel, table=True):
+    """A sheet uploaded on the console's import page, kept between its preview and its commit (then deleted)."""
+
+    __tablename__ = "sheet_upload"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, description="SHA-256 of the upload's random token")
+    username: str = Field(max_length=128, description="Who uploaded it: only they may commit it")
+    kind: str = Field(max_length=16, description="units, assets or licences")
+    file_name: str = Field(max_length=256)
+    sha256: str = Field(max_length=64, description="Of the content, checked again before the commit")
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
 
 
 class LoginFailure(SQLModel, table=True):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -25,6 +24,7 @@ from server.commands.devices import device_row
 from server.db import reading
 from server.models import (
     Agent,
+    AntivirusLicence,
     AntivirusLicenceVersion,
     DeviceVersion,
     Observation,
@@ -42,6 +42,7 @@ from server.services.reach import UnitChoice as UnitChoice  # the console's modu
 from server.services.reach import current_units as current_units
 from server.services.reach import reachable as reachable
 from server.services.state import DeviceState, Snapshot
+from server.services.unit_tree import UnitTree
 from server.vocab import COMPUTER_KINDS
 
 #: Figures where a higher share is a problem: their bars are drawn in the warning colour.
@@ -64,7 +65,7 @@ PARTS = (("part_infrastructure", INFRASTRUCTURE_KEYS), ("part_security", SECURIT
 CSV_COLUMNS = (
     "id", "name", "unit", "kind", "status", "vendor", "model", "serial", "air_gapped", "in_service_date",
     "age_years", "age_source", "age_estimated", "past_service_life", "issues", "last_seen", "reports_received",
-    "unit_name", "hostname",
+    "unit_name", "hostname", "notes",
 )
 
 
@@ -79,6 +80,8 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     agent = table_of(Agent)
     columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
     columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
+    # A retired licence closes its version without a new one: its row's time stamp moves.
+    columns.append(sa.select(sa.func.max(table_of(AntivirusLicence).c.updated_at)).scalar_subquery())
     with engine.connect() as conn:
         row = conn.execute(sa.select(*columns)).one()
     return tuple(row)
@@ -221,49 +224,6 @@ class DeviceLine:
     reports: str
 
 
-def _severity(assessment: Assessment) -> int:
-    return ISSUE_ORDER.index(assessment.issues[0]) if assessment.issues else len(ISSUE_ORDER)
-
-
-def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None = None, issue: str | None = None,
-                   search: str | None = None, unit_names: Mapping[str, str] | None = None) -> list[DeviceState]:
-    """The scope's devices narrowed by a figure's list, a problem and a search; most serious problems first."""
-    devices = [d for d in snapshot.devices if d.id in coverage.assessments]
-    if figure is not None:
-        wanted = {i for i in coverage.figures[figure].items if isinstance(i, int)}
-        devices = [d for d in devices if d.id in wanted]
-    if issue == "any":
-        devices = [d for d in devices
-                   if coverage.assessments[d.id].issues or coverage.assessments[d.id].past_service_life]
-    elif issue == "past_service_life":
-        devices = [d for d in devices if coverage.assessments[d.id].past_service_life]
-    elif issue is not None:
-        devices = [d for d in devices if issue in coverage.assessments[d.id].issues]
-    if search:
-        needle = fold(search)
-        names = unit_names or {}
-        devices = [d for d in devices if needle in _haystack(d, names.get(d.unit_code))]
-
-    def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
-        a = coverage.assessments[d.id]
-        return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
-
-    return sorted(devices, key=order)
-
-
-def fold(text: str) -> str:
-    """``text`` for a search that ignores case and Vietnamese marks: "Máy in", "MAY IN" and "may in" are equal."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def _haystack(d: DeviceState, unit_name: str | None) -> str:
-    """What a search looks through: names, unit, serial, model, OS and antivirus products, folded."""
-    parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
-             *(p.name for p in d.antivirus))
-    return fold("\n".join(p for p in parts if p))
-
-
 def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:
     if value is None:
         return ""
@@ -329,6 +289,7 @@ def devices_csv(devices: Iterable[DeviceState], coverage: Coverage, unit_names: 
         row = device_row(device, coverage.assessments[device.id])
         row["unit_name"] = unit_names.get(device.unit_code, "")
         row["hostname"] = device.hostname
+        row["notes"] = device.notes
         writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
     return out.getvalue()
 
@@ -349,16 +310,22 @@ class UnitLine:
     wifi: bool | None
     wan: bool | None
     internet: str | None
-    devices: int
+    devices: int  # in use, recorded in the unit itself
     staff_share: Figure | None
     licensed: Figure | None
     past_life: Figure | None
     in_figure: bool | None  # when a figure is chosen: counted (True), lacking (False), neither (None)
+    subtree_devices: int = 0  # in use in the unit and every unit below it
 
 
 def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
     """The scope's units in reading order, with the chosen figure's verdict per unit."""
     counts = Counter(d.unit_code for d in writer.snap.devices if d.status == "in_use")
+    lookups = UnitTree(writer.snap.units)
+    subtree: Counter[str] = Counter()
+    for own_code, n in counts.items():
+        for code in lookups.ancestors(own_code):
+            subtree[code] += n
     counted: set[str] = set()
     lacking: set[str] = set()
     if figure is not None:
@@ -377,5 +344,6 @@ def unit_lines(writer: FigureWriter, figure: str | None) -> list[UnitLine]:
             staff_share=figs.get("computers_per_staff"), licensed=figs.get("antivirus_licensed"),
             past_life=figs.get("past_service_life"),
             in_figure=True if code in counted else (False if code in lacking else None),
+            subtree_devices=subtree.get(code, 0),
         ))
     return lines

@@ -29,6 +29,7 @@ from server.vocab import DEVICE_KINDS, HAND_KINDS, STATUSES
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=2000)]
+Notes = Annotated[str, Form(max_length=8000)]  # checked against 2000 characters by the form, with a message
 #: A device id the database can hold: a larger one is a bad parameter (400), not an overflow.
 DeviceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -60,12 +61,12 @@ def new_asset_form(request: Request, user: EditorDep, unit: UnitQ = None) -> Res
 @router.post("/devices/new")
 def new_asset(request: Request, user: EditorDep, csrf: Text = "", name: Text = "", unit: Text = "",
               kind: Text = "", status: Text = "", vendor: Text = "", model: Text = "", serial: Text = "",
-              purchased_on: Text = "", air_gapped: Text = "") -> Response:
+              purchased_on: Text = "", air_gapped: Text = "", notes: Notes = "") -> Response:
     """Create the asset, or show the form again with a message at each refused field."""
     view = _view(request, user, None, None)
     check_csrf(view, csrf)
-    values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
-                      strict=True))
+    values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped,
+                                    notes), strict=True))
 
     def save() -> str:
         saved = add_asset(_engine(request), AssetForm(values), actor=user.username,
@@ -105,7 +106,8 @@ def _current(request: Request, view: View, device_id: int) -> dict[str, str]:
     return {"name": device.name or "", "unit": unit.code, "kind": device.kind, "status": device.status,
             "vendor": device.vendor or "", "model": device.model or "", "serial": device.serial or "",
             "purchased_on": device.purchased_on.isoformat() if device.purchased_on else "",
-            "air_gapped": "on" if device.air_gapped else "", "agent": "yes" if device.machine_id else ""}
+            "air_gapped": "on" if device.air_gapped else "", "notes": device.notes or "",
+            "agent": "yes" if device.machine_id else ""}
 
 
 @router.get("/devices/{device_id}/edit")
@@ -118,12 +120,12 @@ def edit_form(request: Request, user: EditorDep, device_id: DeviceId) -> Respons
 @router.post("/devices/{device_id}/edit")
 def edit(request: Request, user: EditorDep, device_id: DeviceId, csrf: Text = "", name: Text = "", unit: Text = "",
          kind: Text = "", status: Text = "", vendor: Text = "", model: Text = "", serial: Text = "",
-         purchased_on: Text = "", air_gapped: Text = "") -> Response:
+         purchased_on: Text = "", air_gapped: Text = "", notes: Notes = "") -> Response:
     """Save the corrections as a new version (audited), or show the form again with each field's problem."""
     view = _view(request, user, None, None)
     check_csrf(view, csrf)
-    values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped),
-                      strict=True))
+    values = dict(zip(FORM_FIELDS, (name, unit, kind, status, vendor, model, serial, purchased_on, air_gapped,
+                                    notes), strict=True))
 
     def save() -> str:
         edit_device(_engine(request), device_id, AssetForm(values), actor=user.username,

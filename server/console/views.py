@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import security
@@ -30,7 +32,7 @@ from server.api.deps import SESSION_COOKIE, signed_in_user
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import EARLIEST_DAY, content_disposition
-from server.clock import local_date, local_today
+from server.clock import end_of_day, local_date, local_today
 from server.console import auth
 from server.console.audit_log import PAGE as AUDIT_PAGE
 from server.console.audit_log import AuditFilter, audit_page
@@ -47,19 +49,12 @@ from server.console.data import (
     issue_counts,
     past_life_by_unit,
     reachable,
-    select_devices,
     unit_lines,
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
-from server.console.inventory import (
-    AGE_BANDS,
-    PAGE_SIZES,
-    DeviceQuery,
-    Narrowed,
-    devices_xlsx,
-    export_name,
-    narrow,
-)
+from server.console.inventory import devices_xlsx, export_name
+from server.console.trends import Trend, past_shares, trends
+from server.db import reading
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import (
@@ -73,7 +68,9 @@ from server.report.numbers import (
 )
 from server.report.writer import UNIT_FIGURES, FigureWriter
 from server.services import users
+from server.services.addresses import devices_with_address
 from server.services.compliance import ISSUE_ORDER
+from server.services.device_filter import AGE_BANDS, PAGE_SIZES, DeviceQuery, Narrowed, narrow, select_devices
 from server.services.figure import FIGURE_KEYS, Figure
 from server.services.figures import Figures
 from server.services.policy import Policy
@@ -377,12 +374,27 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
     from server.console.alert_views import open_alerts
+    from server.console.kept_views import kept_list
 
+    # The replacement chart starts with what is already overdue (in use past its service life).
+    overdue = cov.figures["past_service_life"].numerator
+    lines = figure_trends(_engine(request), view, {k: f.percent for k, f in cov.figures.items()})
     return _page(request, view, "overview.html", parts=parts, cards=cards, alerts=open_alerts(request, view),
                  todo=issue_counts(computed.snapshot, cov),
-                 forecast=forecast, forecast_max=max((n for _, n in forecast), default=0),
+                 forecast=forecast, overdue=overdue, trends=lines, kept=kept_list(_engine(request), view.unit),
+                 day=lambda value: format_date(value, view.lang),
+                 forecast_max=max((n for _, n in [*forecast, (0, overdue)]), default=0),
                  past=past, past_max=max((r[2] for r in past), default=0),
                  corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
+
+
+def figure_trends(engine: Engine, view: View, current: dict[str, float | None]) -> dict[str, Trend]:
+    """Each figure's line over the kept past periods of the scope, to the value as of the date shown."""
+    def label(day: date, value: float | None) -> str:
+        shown = "—" if value is None else format_percent_value(Decimal(str(value)), view.lang)
+        return f"{format_date(day, view.lang)}: {shown}"
+
+    return trends(past_shares(engine, view.unit, view.as_of), current, label)
 
 
 def _selected(request: Request, view: View, computed: Figures, figure: str | None, issue: list[str],
@@ -391,8 +403,12 @@ def _selected(request: Request, view: View, computed: Figures, figure: str | Non
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
         figure = None
     query = DeviceQuery.parse(request.query_params, issue)
+    addressed: set[int] = set()
+    if q:
+        with reading(_engine(request)) as session:
+            addressed = devices_with_address(session, q, end_of_day(view.as_of, _settings(request).tz))
     selected = select_devices(computed.snapshot, computed.coverage, figure=figure, search=q or None,
-                              unit_names={u.code: u.name for u in computed.snapshot.units})
+                              unit_names={u.code: u.name for u in computed.snapshot.units}, addressed=addressed)
     narrowed = narrow(selected, computed.coverage, query, unit=view.unit, as_of=view.as_of,
                       tz=_settings(request).tz)
     return figure, query, narrowed
@@ -575,7 +591,17 @@ def install_console(app: FastAPI) -> None:
     Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
     console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
     """
-    from server.console import alert_views, device_views, enrolment_views, unit_views, user_views
+    from server.console import (
+        alert_views,
+        api_token_views,
+        device_views,
+        enrolment_views,
+        import_views,
+        kept_views,
+        licence_views,
+        unit_views,
+        user_views,
+    )
 
     app.state.console_cache = CoverageCache()
     app.include_router(device_views.router)
@@ -583,6 +609,10 @@ def install_console(app: FastAPI) -> None:
     app.include_router(user_views.router)
     app.include_router(enrolment_views.router)
     app.include_router(alert_views.router)
+    app.include_router(api_token_views.router)
+    app.include_router(import_views.router)
+    app.include_router(licence_views.router)
+    app.include_router(kept_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)

@@ -24,8 +24,8 @@ from server.vocab import COMPUTER_KINDS, DEVICE_KINDS, HAND_KINDS, IN_USE, STATU
 from shared.text import clean_text
 
 #: The fields a person edits in the form, in the form's order.
-FORM_FIELDS = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped")
-_LIMITS = {"name": 256, "vendor": 512, "model": 512, "serial": 512}
+FORM_FIELDS = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped", "notes")
+_LIMITS = {"name": 256, "vendor": 512, "model": 512, "serial": 512, "notes": 2000}
 
 
 class FormError(ValueError):
@@ -43,8 +43,8 @@ class AssetForm:
     values: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> str:
-        """The cleaned text of one field ('' when absent)."""
-        return clean_text(self.values.get(name, "")).strip()
+        """The cleaned text of one field ('' when absent); notes keep their line breaks."""
+        return clean_text(self.values.get(name, ""), multiline=name == "notes").strip()
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
     rows = session.execute(
         sa.select(
             v.device_id, v.unit_id, v.kind, v.status, v.name, v.vendor, v.model, v.serial, v.air_gapped,
-            v.purchased_on, v.valid_from, d.machine_id, d.possible_duplicate_of,
+            v.purchased_on, v.notes, v.valid_from, d.machine_id, d.possible_duplicate_of,
         )
         .join(_DEVICE, d.id == v.device_id)
         .where(_covers(v.valid_from, v.valid_to, cutoff))
@@ -233,7 +233,7 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
             devices.append(DeviceState(
                 id=r.device_id, unit_code=unit, kind="monitor", status=cast(DeviceStatus, r.status), name=r.name,
                 vendor=r.vendor, model=r.model, serial=r.serial, air_gapped=r.air_gapped,
-                purchased_on=r.purchased_on, host_id=sighted.host if sighted.attached else None,
+                purchased_on=r.purchased_on, notes=r.notes, host_id=sighted.host if sighted.attached else None,
                 first_seen=sighted.first_seen, last_seen=sighted.last_seen, monitor_year=sighted.year,
             ))
             continue
@@ -242,7 +242,7 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
             DeviceState(
                 id=r.device_id, unit_code=unit, kind=cast(DeviceKind, r.kind), status=cast(DeviceStatus, r.status),
                 name=r.name, vendor=r.vendor, model=r.model, serial=r.serial, air_gapped=r.air_gapped,
-                purchased_on=r.purchased_on,
+                purchased_on=r.purchased_on, notes=r.notes,
                 machine_id=r.machine_id if seen else None,
                 has_agent=bool(seen) or r.device_id in agents,
                 delivered_offline=bool(seen and seen.last_import is not None and _aware(seen.last_import) == last_seen),

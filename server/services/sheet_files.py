@@ -42,8 +42,10 @@ class SheetError(ValueError):
 
 
 def header_name(name: object) -> str:
-    """``Purchased on`` -> ``purchased_on``."""
-    return re.sub(r"\s+", "_", clean_text(str(name or "")).strip().lower())
+    """``Purchased on`` and ``Ngày mua`` (a template's Vietnamese header) -> ``purchased_on``."""
+    from server.services.sheet_templates import column_key
+
+    return column_key(re.sub(r"\s+", "_", clean_text(str(name or "")).strip().lower()))
 
 
 def cell_text(value: object) -> str:

@@ -43,7 +43,7 @@ MAX_STAFF = 1_000_000
 MAX_SEATS = 10_000_000
 #: Longest text per column (the database's column widths).
 MAX_LENGTH = {"code": 64, "parent": 64, "unit": 64, "name": 256, "product": 256, "vendor": 512, "model": 512,
-              "serial": 512}
+              "serial": 512, "notes": 2000}
 #: Row errors kept with their message (a file of a million bad rows is counted, not listed in full).
 MAX_LISTED_ERRORS = 1000
 _CHUNK = 1000
@@ -161,9 +161,16 @@ Rows = Iterable[tuple[int, Row | RowError]]
 Writer = Callable[[Session, Rows, ImportResult, datetime, date], None]
 
 
+class _DryRun(Exception):
+    """Raised at the end of a preview so that its transaction is rolled back."""
+
+
 def _run(engine: Engine, path: Path, kind: str, actor: str, write: Writer, tz: tzinfo | None,
-         now: datetime | None = None) -> ImportResult:
-    """Stream the rows into ``write`` in one transaction; a file that stops being readable keeps the rows before."""
+         now: datetime | None = None, *, dry_run: bool = False, file_label: str | None = None) -> ImportResult:
+    """Stream the rows into ``write`` in one transaction; a file that stops being readable keeps the rows before.
+
+    ``dry_run``: the same work, then rolled back: the counts and refusals are exactly what the import would do.
+    """
     result = ImportResult(kind)
     now = now or utcnow()  # the demo backdates its records; otherwise the server's clock
     today = local_date(now, tz or report_timezone())
@@ -174,12 +181,37 @@ def _run(engine: Engine, path: Path, kind: str, actor: str, write: Writer, tz: t
         except SheetError as exc:
             result.file_error = str(exc)
 
-    with writing(engine) as session:
-        write(session, rows(), result, now, today)
-        audit(session, actor, f"{kind}.import", now, file=str(path), created=result.created, updated=result.updated,
-              unchanged=result.unchanged, errors=result.refused, file_error=result.file_error)
+    try:
+        with writing(engine) as session:
+            write(session, rows(), result, now, today)
+            if dry_run:
+                raise _DryRun
+            audit(session, actor, f"{kind}.import", now, file=file_label or str(path), created=result.created,
+                  updated=result.updated, unchanged=result.unchanged, errors=result.refused,
+                  file_error=result.file_error)
+    except _DryRun:
+        pass
     result.errors.sort()
     return result
+
+
+def import_sheet(engine: Engine, path: Path, kind: str, actor: str, *, tz: tzinfo | None = None,
+                 allowed: set[str] | None = None, dry_run: bool = False,
+                 file_label: str | None = None) -> ImportResult:
+    """Import (or, with ``dry_run``, preview) a ``units``, ``assets`` or ``licences`` sheet.
+
+    ``allowed``: the unit codes the person may change (None: every unit); asset rows of other units, and rows
+    whose serial is another unit's device, are refused. Units and licences are for callers without a bound.
+    """
+    if kind == "assets":
+        writer: Writer = _write_assets if allowed is None else _assets_within(allowed)
+    elif kind in ("units", "licences"):
+        if allowed is not None:
+            raise ValueError(f"{kind} are imported by an administrator")
+        writer = _write_units if kind == "units" else _write_licences
+    else:
+        raise ValueError(f"unknown sheet {kind!r}")
+    return _run(engine, path, kind, actor, writer, tz, dry_run=dry_run, file_label=file_label)
 
 
 def _tally(result: ImportResult, created: bool, changed: bool) -> None:
@@ -274,7 +306,8 @@ def _write_units(session: Session, rows: Rows, result: ImportResult, now: dateti
 
 def import_assets(engine: Engine, path: Path, actor: str, *, tz: tzinfo | None = None,
                    now: datetime | None = None) -> ImportResult:
-    """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``.
+    """Create or update devices from ``unit, kind, name, vendor, model, serial, purchased_on, status, air_gapped``
+    and ``notes`` (optional; a blank cell keeps the notes already kept).
 
     Rows are taken a thousand at a time (one lookup of their serials, new devices inserted together), so a
     sheet of hundreds of thousands of rows is imported in bounded memory.
@@ -296,6 +329,7 @@ def _asset_row(row: Row, units: dict[str, int], today: date) -> dict[str, Any]:
         "purchased_on": parse_date(row.get("purchased_on", ""), "purchased_on", EARLIEST_PURCHASE, today),
         "status": _choice(row.get("status", ""), "status", STATUSES),
         "air_gapped": yes_no(row["air_gapped"], "air_gapped") if "air_gapped" in row else None,
+        "notes": _text(row, "notes"),
     }
     if normalise_serial(facts["serial"]) is None and not facts["name"]:
         raise RowError("serial or name: one is needed so that a later import updates this asset")
@@ -314,22 +348,35 @@ def _by_name(session: Session, facts: dict[str, Any]) -> Device | None:
     return found
 
 
-def _write_assets(session: Session, rows: Rows, result: ImportResult, now: datetime, today: date) -> None:
-    units = {u.code: u.id for u in session.exec(select(OrgUnit)) if u.id is not None}
+def _write_assets(session: Session, rows: Rows, result: ImportResult, now: datetime, today: date,
+                  allowed: set[str] | None = None) -> None:
+    every = {u.code: u.id for u in session.exec(select(OrgUnit)) if u.id is not None}
+    units = every if allowed is None else {code: uid for code, uid in every.items() if code in allowed}
+    outside = set(every) - set(units)
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, _CHUNK)):
-        _asset_chunk(session, chunk, units, result, now, today)
+        _asset_chunk(session, chunk, units, result, now, today, outside)
         session.flush()
         session.expunge_all()  # what is written need not stay in memory
 
 
+def _assets_within(allowed: set[str]) -> Writer:
+    """The assets writer for a person who may change the devices of ``allowed`` units only."""
+    def write(session: Session, rows: Rows, result: ImportResult, now: datetime, today: date) -> None:
+        _write_assets(session, rows, result, now, today, allowed)
+
+    return write
+
+
 def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], units: dict[str, int],
-                 result: ImportResult, now: datetime, today: date) -> None:
+                 result: ImportResult, now: datetime, today: date, outside: set[str] | None = None) -> None:
     parsed: dict[str, tuple[int, dict[str, Any]]] = {}
     for number, row in chunk:
         try:
             if isinstance(row, RowError):
                 raise row
+            if outside and row.get("unit", "").strip() in outside:
+                raise RowError(f"unit: {_shown(row['unit'].strip())} is not among your units")
             facts = _asset_row(row, units, today)
         except RowError as exc:
             result.refuse(number, str(exc))
@@ -354,6 +401,9 @@ def _asset_chunk(session: Session, chunk: list[tuple[int, Row | RowError]], unit
             values["status"] = values["status"] or IN_USE
             values["air_gapped"] = bool(values["air_gapped"])
             new.append(values)
+            continue
+        if outside is not None and device.unit_id not in units.values():
+            result.refuse(number, f"serial: {facts['serial']!r} is a device of a unit that is not yours")
             continue
         if device.updated_at == now:
             result.refuse(number, f"serial: {facts['serial'] or facts['name']!r} repeats an earlier row")

@@ -21,7 +21,7 @@ UnitKind = Literal["district", "department", "commune", "school", "other"]
 DeviceKind = Literal[
     "desktop", "laptop", "server", "printer", "scanner", "photocopier", "camera", "network", "monitor", "other"
 ]
-DeviceStatus = Literal["in_use", "spare", "retired"]
+DeviceStatus = Literal["in_use", "spare", "broken", "retired"]
 InternetLink = Literal["fibre", "other", "none"]
 
 #: Device kinds that are computers (run an agent, count in computer figures).
@@ -121,6 +121,7 @@ class DeviceState:
     serial: str | None = None
     air_gapped: bool = False
     purchased_on: date | None = None
+    notes: str | None = None  # the officer's free text
     # Facts from agent reports; all None/empty for hand-entered assets.
     machine_id: str | None = None
     hostname: str | None = None

@@ -27,12 +27,16 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from server.api.deps import SESSION_COOKIE
+from server.clock import utcnow
 from server.config import Settings
 from server.console.auth import LOGIN_COOKIE
 from server.db import make_engine, reading, upgrade, writing
 from server.main import create_app
 from server.models import AuditLog
+from server.services.api_tokens import create_api_token
+from server.services.assets import AssetForm
 from server.services.enrolment import create_token
+from server.services.licence_edits import add_licence
 from server.services.users import create_user
 from tests.server.conftest import new_postgres_database
 from tests.server.factories import make_report
@@ -163,6 +167,56 @@ def _ack_alert(env: Env, who: Caller) -> httpx.Response:
         [alert_id] = reconcile(session, [condition], rules={"not_seen"}, devices=[-1], now=utcnow()).opened
     return env.client.post(f"/alerts/{alert_id}/ack", headers=who.headers,
                            data={"csrf": _csrf(env, who), "comment": "checked"})
+def _api(path: str) -> Call:
+    """GET a read-API ``path`` with a personal API token of the caller (a user), or their own credentials."""
+
+    def call(env: Env, who: Caller) -> httpx.Response:
+        headers = who.headers
+        if who.name in USERS:
+            engine = env.client.app.state.engine  # type: ignore[attr-defined]
+            with writing(engine) as session:
+                secret, _ = create_api_token(session, who.name, "access rules", days=1, actor="test", now=utcnow())
+            headers = {"Authorization": f"Bearer {secret}"}
+        return env.client.get(path.format(device=env.world.device_id), headers=headers)
+
+    return call
+
+
+def _revoke_api_token(env: Env, who: Caller) -> httpx.Response:
+    """Revoke a token of the X1 viewer: theirs to revoke, and an admin's; anyone else's reads as unknown."""
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    with writing(engine) as session:
+        _, token = create_api_token(session, "viewer", "to revoke", days=1, actor="test", now=utcnow())
+    return env.client.post(f"/account/api-tokens/{token.id}/revoke", headers=who.headers,
+                           data={"csrf": _csrf(env, who)})
+
+
+def _import_preview(env: Env, who: Caller) -> httpx.Response:
+    """Preview a one-row assets sheet of X1 (nothing is written)."""
+    sheet = f"unit,kind,name\nX1,scanner,Máy quét {who.name} {uuid.uuid4().hex[:8]}\n".encode()
+    return env.client.post("/import/preview", headers=who.headers, data={"csrf": _csrf(env, who), "kind": "assets"},
+                           files={"file": ("assets.csv", sheet)})
+
+
+def _import_commit(env: Env, who: Caller) -> httpx.Response:
+    """Commit the caller's own previewed sheet (the preview's token), as the page's button does."""
+    preview = _import_preview(env, who)
+    env.client.cookies.clear()
+    upload = re.search(r'name="upload" value="([^"]+)"', preview.text)
+    return env.client.post("/import/commit", headers=who.headers, data={
+        "csrf": _csrf(env, who), "kind": "assets", "upload": upload.group(1) if upload else "none"})
+
+
+def _licence(env: Env, who: Caller, action: str) -> httpx.Response:
+    """Open, correct or retire a licence made for the purpose (the admin's own pages)."""
+    engine = env.client.app.state.engine  # type: ignore[attr-defined]
+    licence_id = add_licence(engine, AssetForm({"product": f"AV {who.name} {uuid.uuid4().hex[:8]}", "seats": "3"}),
+                             actor="test")
+    if action == "edit-form":
+        return env.client.get(f"/licences/{licence_id}/edit", headers=who.headers)
+    data = {"csrf": _csrf(env, who), "product": "AV sửa", "seats": "4"} if action == "edit" else {
+        "csrf": _csrf(env, who)}
+    return env.client.post(f"/licences/{licence_id}/{action}", headers=who.headers, data=data)
 
 
 def _expect(anonymous: str, agent: str, viewer: str, officer: str, outsider: str, admin: str) -> dict[str, str]:
@@ -241,6 +295,36 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("POST", "/tokens"): (_new_token, _expect("login", "login", "403", "2xx", "400", "2xx")),
     ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("login", "login", "403", "303", "404", "303")),
     ("GET", "/agents"): (_get("/agents?unit=X1"), X1_ENROLLERS),
+    # The read API: a personal API token of the caller; X1 and its records for its readers only.
+    ("GET", "/api/v1/devices"): (_api("/api/v1/devices?unit=X1"), X1_READERS_API),
+    ("GET", "/api/v1/devices/{device_id}"): (_api("/api/v1/devices/{device}"),
+                                             _expect("401", "401", "2xx", "2xx", "404", "2xx")),
+    ("GET", "/api/v1/units"): (_api("/api/v1/units?unit=X1"), X1_READERS_API),
+    ("GET", "/api/v1/figures"): (_api("/api/v1/figures?unit=X1"), X1_READERS_API),
+    # Import from the page: officers (assets of their own units: X1's row is refused to the outsider, who gets
+    # the preview saying so, and nothing to commit: 409) and admins; viewers never.
+    ("GET", "/import"): (_get("/import"), _expect("login", "login", "403", "2xx", "2xx", "2xx")),
+    ("GET", "/import/template/{kind}"): (_get("/import/template/assets?format=csv"),
+                                         _expect("login", "login", "403", "2xx", "2xx", "2xx")),
+    ("POST", "/import/preview"): (_import_preview, _expect("login", "login", "403", "2xx", "2xx", "2xx")),
+    ("POST", "/import/commit"): (_import_commit, _expect("login", "login", "403", "2xx", "409", "2xx")),
+    # The kept report of X1: its readers; out of reach it reads as unknown.
+    ("GET", "/reports/kept/{report_id}"): (_get("/reports/kept/{kept}?format=md"), X1_RECORD),
+    # Antivirus licences: the administrator's (allotted district-wide).
+    ("GET", "/licences"): (_get("/licences"), ADMIN_ONLY),
+    ("GET", "/licences/new"): (_get("/licences/new"), ADMIN_ONLY),
+    ("POST", "/licences/new"): (_form("/licences/new", product="AV {who} {uid}", seats="3"),
+                                _expect("login", "login", "403", "403", "403", "303")),
+    ("GET", "/licences/{licence_id}/edit"): (lambda env, who: _licence(env, who, "edit-form"), ADMIN_ONLY),
+    ("POST", "/licences/{licence_id}/edit"): (lambda env, who: _licence(env, who, "edit"),
+                                              _expect("login", "login", "403", "403", "403", "303")),
+    ("POST", "/licences/{licence_id}/retire"): (lambda env, who: _licence(env, who, "retire"),
+                                                _expect("login", "login", "403", "403", "403", "303")),
+    # Personal API tokens: everyone signed in makes their own; a token is revoked by its owner or an admin.
+    ("GET", "/account/api-tokens"): (_get("/account/api-tokens"), SIGNED_IN_ONLY),
+    ("POST", "/account/api-tokens"): (_form("/account/api-tokens", name="script of {who}", days="7"), SIGNED_IN_ONLY),
+    ("POST", "/account/api-tokens/{token_id}/revoke"): (
+        _revoke_api_token, _expect("login", "login", "303", "404", "404", "303")),
     ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("login", "login", "403", "303", "404", "303")),
     # Alerts: read by everyone signed in within their reach; acknowledged by X1's officers and admins; another
     # unit's alert reads as not found.

@@ -36,7 +36,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.api.deps import SESSION_COOKIE
-from server.db import make_engine, upgrade
+from server.clock import utcnow
+from server.db import make_engine, upgrade, writing
+from server.services.api_tokens import create_api_token
 from tests.server.conftest import new_postgres_database
 from tests.server.world import USERS, World, seed, served, session_cookie
 
@@ -72,9 +74,15 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with served(url, folder) as base:
             found = Served(request.param, base, world)
             found.headers = {"anonymous": {}, "agent": {"Authorization": f"Bearer {world.agent_key}"}}
+            engine = make_engine(url)
             with httpx.Client(base_url=base) as client:
                 for name in USERS:
-                    found.headers[name] = {"Cookie": f"{SESSION_COOKIE}={session_cookie(client, name)}"}
+                    # The console session for the pages and the report API, a personal token for the read API.
+                    with writing(engine) as session:
+                        secret, _ = create_api_token(session, name, "fuzz", days=1, actor="test", now=utcnow())
+                    found.headers[name] = {"Cookie": f"{SESSION_COOKIE}={session_cookie(client, name)}",
+                                           "Authorization": f"Bearer {secret}"}
+            engine.dispose()
             yield found
 
 
@@ -144,6 +152,13 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/audit": ("action", "actor", "unit", "since", "until", "page", "lang"),
     "/users": ("lang",),
     "/account": ("changed", "lang"),
+    "/account/api-tokens": ("lang",),
+    "/import": ("lang",),
+    "/reports/kept/{report_id}": ("format", "lang"),
+    "/licences": ("retired", "lang"),
+    "/licences/new": ("lang",),
+    "/licences/{licence_id}/edit": ("lang",),
+    "/import/template/{kind}": ("format", "lang"),
     "/tokens": ("unit", "lang"),
     "/agents": ("unit", "lang"),
     "/alerts": ("unit", "state", "rule", "acked", "lang"),
@@ -151,7 +166,7 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/login/link": ("token",),
     "/static/{path}": (),
 }
-_ASSET = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped")
+_ASSET = ("name", "unit", "kind", "status", "vendor", "model", "serial", "purchased_on", "air_gapped", "notes")
 #: Every console form and its fields; ``csrf`` is added, the caller's own token three times in four.
 CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/login": ("username", "password", "next"),
@@ -162,6 +177,13 @@ CONSOLE_POSTS: dict[str, tuple[str, ...]] = {
     "/users": ("username", "role", "unit"),
     "/users/{username}/{action}": ("email", "lang"),
     "/account/password": ("current", "new", "again"),
+    "/account/api-tokens": ("name", "days", "user"),
+    "/import/preview": ("kind",),
+    "/licences/new": ("product", "seats", "valid_from", "valid_to", "unit"),
+    "/licences/{licence_id}/edit": ("product", "seats", "valid_from", "valid_to", "unit"),
+    "/licences/{licence_id}/retire": (),
+    "/import/commit": ("kind", "upload"),
+    "/account/api-tokens/{token_id}/revoke": (),
     "/tokens": ("unit", "days", "max_uses"),
     "/tokens/{token_id}/revoke": (),
     "/agents/{agent_id}/revoke": (),
@@ -189,6 +211,10 @@ _VALUES = st.one_of(
 #: Path parameters: ``{device}`` is replaced by X1's printer; user names never name a caller (a disabled or
 #: reset caller would sign out the rest of the run).
 _PATH_VALUES = {
+    "report_id": st.one_of(st.just("1"), st.sampled_from(["0", "-1", "2147483648", "1e3"]), st.text(max_size=20)),
+    "licence_id": st.one_of(st.sampled_from(["0", "1", "2", "-1", "2147483648", "1e3"]),
+                            st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),
+    "kind": st.one_of(st.sampled_from(["units", "assets", "licences", "ĐX1", ""]), st.text(max_size=20)),
     "device_id": st.one_of(st.just("{device}"),
                            st.sampled_from(["0", "-1", "2147483648", "9223372036854775808", "1e3"]),
                            st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=20)),

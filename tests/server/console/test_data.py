@@ -6,10 +6,11 @@ import csv
 import io
 from datetime import date, datetime, timezone
 
-from server.console.data import CSV_COLUMNS, devices_csv, reachable, select_devices
+from server.console.data import CSV_COLUMNS, devices_csv, reachable
 from server.console.i18n import EN, VI
 from server.services.compliance import ISSUE_ORDER
 from server.services.coverage import coverage_for
+from server.services.device_filter import select_devices
 from server.services.figure import FIGURE_KEYS
 from server.services.policy import Policy
 from server.services.state import AntivirusState, DeviceState, Snapshot, UnitState

@@ -1,0 +1,84 @@
+"""The read API at scale: its four endpoints against the health endpoint of the same server, in the same run.
+
+    .venv/bin/python bench/read_api.py [--devices 100000] [--runs 5] [--out FILE]
+
+The same database as ``bench/console.py`` (the 91-unit district with ``--devices`` devices, one PC with a
+year of history), served by a real uvicorn process; an admin's personal API token is made with the service
+the console and ``kiemke-server apitoken`` use. Each request is asked once first (warm: the scope is computed
+and cached, as the console's pages are), then timed; the best of ``--runs`` wall-clock times is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from console import PASSWORD, _best, _serve, add_history  # noqa: E402
+from figures_scale import AS_OF, fill_database  # noqa: E402
+
+from server.clock import utcnow  # noqa: E402
+from server.console.auth import create_user  # noqa: E402
+from server.db import open_database, writing  # noqa: E402
+from server.services.api_tokens import create_api_token  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, help="also append the results as Markdown")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'kiemke.db'}"
+        started = time.perf_counter()
+        fill_database(url, args.devices)
+        add_history(url, 1)
+        engine = open_database(url)
+        create_user(engine, "admin", PASSWORD, "admin", None, actor="bench")
+        with writing(engine) as session:
+            secret, _ = create_api_token(session, "admin", "bench", days=1, actor="bench", now=utcnow())
+        engine.dispose()
+        filled = time.perf_counter() - started
+        process, base = _serve(folder)
+        try:
+            with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {secret}"}) as client:
+                day = f"as_of={AS_OF.isoformat()}"
+                health, _ = _best(client, "/api/v1/health", args.runs * 4)
+                paths = {
+                    "devices, filtered (desktops in use with a problem, by age), 100 a page":
+                        f"/api/v1/devices?{day}&kind=desktop&status=in_use&issue=any&sort=age&dir=desc",
+                    "devices, 1,000 a page": f"/api/v1/devices?{day}&size=1000",
+                    "one device": f"/api/v1/devices/1?{day}",
+                    "units with their subtree figures": f"/api/v1/units?{day}&figures=true",
+                    "figures": f"/api/v1/figures?{day}",
+                }
+                results = {name: _best(client, path, args.runs)[0] for name, path in paths.items()}
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    lines = [f"bench/read_api.py: {args.devices:,} devices, SQLite, best of {args.runs} warm requests "
+             f"(database filled in {filled:.0f} s)", "",
+             "| what | time | vs health |", "|---|---|---|",
+             f"| `/api/v1/health` (baseline) | {health * 1000:.1f} ms | 1.0x |"]
+    for name, seconds in results.items():
+        lines.append(f"| {name} | {seconds * 1000:.1f} ms | {seconds / health:.1f}x |")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with args.out.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
