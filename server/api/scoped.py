@@ -1,6 +1,6 @@
 """The read API's common ground: the scope and date a request asks for, and that scope's snapshot and coverage.
 
-The numbers come from ``server.report.generate.coverage_at``, the function behind the console and the report,
+The numbers come from ``server.services.figures.figures_as_of``, the function behind the console and the report,
 so ``/api/v1/figures`` reads exactly like the overview and the periodic report for the same date and unit.
 """
 
@@ -18,8 +18,8 @@ from server.api.downloads import bounded_day, clean_param
 from server.clock import local_today
 from server.config import Settings
 from server.db import reading
-from server.report.generate import UnknownUnit, coverage_at
 from server.services.figure import Coverage
+from server.services.figures import UnknownUnit, figures_as_of
 from server.services.policy import Policy
 from server.services.state import Snapshot
 
@@ -82,7 +82,8 @@ async def scoped_coverage(engine: Engine, settings: Settings, day: date, scope: 
             found = cache.get(engine, day, scope, policy, settings.tz)
             return found.snapshot, found.coverage
         with reading(engine) as session:
-            return coverage_at(session, day, scope, policy, settings.tz)
+            computed = figures_as_of(session, day, scope, policy=policy, tz=settings.tz)
+        return computed.snapshot, computed.coverage
 
     try:
         return await run_in_threadpool(build)  # a whole district's figures take CPU time: keep the loop free

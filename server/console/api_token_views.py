@@ -18,7 +18,7 @@ from server.api.deps import get_settings as _settings
 from server.api.downloads import MAX_ID
 from server.clock import utcnow
 from server.console.device_detail import local_time
-from server.console.device_views import check_csrf
+from server.console.forms import check_csrf
 from server.console.views import ConsoleError, UserDep, View, _harden, _page, _view
 from server.db import reading, writing
 from server.services.api_tokens import (

@@ -35,7 +35,7 @@ from server.models import (
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
-from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Assessment, Coverage, Figure
+from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Coverage, Figure
 from server.services.figures import Figures, figures_as_of
 from server.services.policy import Policy
 from server.services.reach import UnitChoice as UnitChoice  # the console's modules import these from here

@@ -26,7 +26,8 @@ from server.api.downloads import content_disposition
 from server.clock import utcnow
 from server.console import auth
 from server.console.auth import ConsoleUser
-from server.console.device_views import EditorDep, check_csrf
+from server.console.device_views import EditorDep
+from server.console.forms import check_csrf
 from server.console.views import ConsoleError, View, _harden, _page, _view
 from server.db import writing
 from server.services.sheet_templates import SHEET_KINDS, template_csv, template_xlsx

@@ -16,8 +16,8 @@ from typing import Any
 
 from server.services.compliance import ISSUE_ORDER, is_air_gapped
 from server.services.figure import Assessment, Coverage
-from server.services.spreadsheets import DEVICE_KINDS, STATUSES
-from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+from server.services.state import DeviceState, Snapshot
+from server.vocab import COMPUTER_KINDS, DEVICE_KINDS, STATUSES
 
 #: Age bands in years: [low, high), the last open-ended; "unknown" for devices whose age nobody knows.
 AGE_BANDS: dict[str, tuple[float, float]] = {"0-3": (0, 3), "3-5": (3, 5), "5-8": (5, 8), "8+": (8, 1e9)}

@@ -21,14 +21,15 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from server.api.deps import SESSION_COOKIE
 from server.clock import utcnow
 from server.config import Settings
-from server.console.auth import SESSION_COOKIE, set_disabled
 from server.db import reading, writing
 from server.main import create_app
 from server.models import ApiToken, AuditLog
 from server.services.api_tokens import create_api_token, revoke_api_token
 from server.services.assets import AssetForm, add_asset
+from server.services.users import set_disabled
 from tests.server.world import World, seed, session_cookie
 
 XSS = "<img src=x onerror=alert(1)>"

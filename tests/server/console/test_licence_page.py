@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from server.clock import local_today, utcnow
 from server.db import reading
-from server.report.generate import coverage_at
 from server.services.assets import AssetForm
+from server.services.figures import figures_as_of
 from server.services.licence_edits import add_licence, current_licences
 from server.services.policy import Policy
 from server.services.state import LicenceState
@@ -25,7 +25,7 @@ def _licences(client: TestClient, days_ago: int = 0) -> list[LicenceState]:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     day = local_today(settings.tz) - timedelta(days=days_ago)
     with reading(_engine(client)) as session:
-        snap, _ = coverage_at(session, day, None, Policy.from_settings(settings), settings.tz)
+        snap = figures_as_of(session, day, None, policy=Policy.from_settings(settings), tz=settings.tz).snapshot
     return [lic for lic in snap.licences if lic.product == PRODUCT]
 
 
