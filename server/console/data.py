@@ -13,10 +13,10 @@ import io
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,6 +27,7 @@ from server.models import (
     Agent,
     AntivirusLicenceVersion,
     DeviceVersion,
+    MonitorSighting,
     Observation,
     OrgUnit,
     OrgUnitVersion,
@@ -63,39 +64,80 @@ CSV_COLUMNS = (
     "age_years", "age_source", "age_estimated", "past_service_life", "issues", "last_seen", "reports_received",
     "unit_name", "hostname",
 )
+T = TypeVar("T")
 
 
 # --- the computed inventory, cached while the data stand still ----------------------------------------------
 
-_FINGERPRINT_TABLES = (ReceivedReport, Observation, DeviceVersion, OrgUnitVersion, AntivirusLicenceVersion)
+#: Every table a snapshot reads rows from, by its growing integer id (agents have UUIDs: counted below).
+_FINGERPRINT_TABLES = (ReceivedReport, Observation, DeviceVersion, OrgUnitVersion, AntivirusLicenceVersion,
+                       MonitorSighting)
 
 
 def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
-    """Changes whenever anything a snapshot reads changes: new versions, reports, observations, agents."""
-    columns = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
+    """The data version: changes whenever anything a snapshot reads has changed, checked in one query.
+
+    Every change a snapshot can see adds a row (a version, a report, an observation, a sighting) or an agent
+    key, or revokes one. On SQLite one writer commits at a time, so the largest ids tell what is committed.
+    On PostgreSQL a transaction may commit after one that took larger ids: the ids of the transactions still
+    writing at that moment are part of the version, so the version changes again when they end.
+    """
+    columns: list[Any] = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
     agent = table_of(Agent)
     columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
     columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
+    if engine.dialect.name == "postgresql":
+        columns.append(sa.text("(SELECT array_agg(x::text ORDER BY x::text) "
+                               "FROM pg_snapshot_xip(pg_current_snapshot()) AS x)"))
     with engine.connect() as conn:
         row = conn.execute(sa.select(*columns)).one()
-    return tuple(row)
+    return tuple(tuple(v) if isinstance(v, list) else v for v in row)
 
 
 @dataclass(frozen=True)
 class Computed:
-    """A snapshot of one scope and its coverage."""
+    """A snapshot of one scope and its coverage, with what pages derive from them, made once per data version."""
 
     snapshot: Snapshot
     coverage: Coverage
+    _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` made once for this computation and kept with it (it must depend on nothing else)."""
+        with self._lock:
+            if name not in self._derived:
+                self._derived[name] = build()
+            return cast(T, self._derived[name])
+
+    @property
+    def by_id(self) -> dict[int, DeviceState]:
+        """The snapshot's devices by id."""
+        return self.derived("by_id", lambda: {d.id: d for d in self.snapshot.devices})
+
+    def monitors_of(self, device_id: int) -> tuple[DeviceState, ...]:
+        """The monitors attached to a computer, in id order."""
+        def build() -> dict[int, tuple[DeviceState, ...]]:
+            hosts: dict[int, list[DeviceState]] = {}
+            for d in self.snapshot.devices:
+                if d.host_id is not None:
+                    hosts.setdefault(d.host_id, []).append(d)
+            return {host: tuple(found) for host, found in hosts.items()}
+
+        return self.derived("monitors", build).get(device_id, ())
 
 
 class CoverageCache:
-    """The last few computed scopes, valid while the database fingerprint is unchanged."""
+    """The last few computed scopes, valid while the data version (``data_fingerprint``) is unchanged.
+
+    Requests for a scope that is being computed wait for that computation instead of starting their own.
+    """
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
         self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
     def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Computed:
         """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``."""
@@ -105,13 +147,23 @@ class CoverageCache:
             if found is not None:
                 self._entries.move_to_end(key)
                 return found
-        with reading(engine) as session:
-            snap, cov = coverage_at(session, as_of, unit, policy, tz)
-        computed = Computed(snap, cov)
-        with self._lock:
-            self._entries[key] = computed
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:
+            with self._lock:
+                found = self._entries.get(key)
+            if found is not None:
+                return found
+            try:
+                with reading(engine) as session:
+                    snap, cov = coverage_at(session, as_of, unit, policy, tz)
+                computed = Computed(snap, cov)
+                with self._lock:
+                    self._entries[key] = computed
+                    while len(self._entries) > self.size:
+                        self._entries.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
         return computed
 
 
@@ -288,10 +340,14 @@ def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None
     if search:
         needle = fold(search)
         names = unit_names or {}
-        devices = [d for d in devices if needle in _haystack(d, names.get(d.unit_code))]
+        devices = [d for d in devices if needle in haystack(d, names.get(d.unit_code))]
+    return list_order(devices, coverage.assessments)
 
+
+def list_order(devices: Iterable[DeviceState], assessments: Mapping[int, Assessment]) -> list[DeviceState]:
+    """The list's default order: in use first, then the most serious problem, past service life, unit, id."""
     def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
-        a = coverage.assessments[d.id]
+        a = assessments[d.id]
         return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
 
     return sorted(devices, key=order)
@@ -303,7 +359,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _haystack(d: DeviceState, unit_name: str | None) -> str:
+def haystack(d: DeviceState, unit_name: str | None) -> str:
     """What a search looks through: names, unit, serial, model, OS and antivirus products, folded."""
     parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,
              *(p.name for p in d.antivirus))
@@ -319,7 +375,8 @@ def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:
 
 def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: Any, tz: tzinfo) -> Iterator[DeviceLine]:
     """The devices as the list shows them."""
-    names = {code: writer.unit_name(code) for code in {d.unit_code for d in writer.snap.devices}}
+    devices = list(devices)
+    names = {code: writer.unit_name(code) for code in {d.unit_code for d in devices}}
     lang = writer.lang
     for d in devices:
         a = writer.cov.assessments[d.id]

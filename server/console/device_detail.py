@@ -7,7 +7,9 @@ each piece of age evidence, the agent's key, and a timeline of what changed, fro
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any
@@ -96,7 +98,12 @@ class DeviceDetail:
 def local_time(value: datetime, tz: tzinfo, lang: Lang) -> str:
     """An instant as the district's local date and time, in the language's date order."""
     local = value.astimezone(tz)
-    return f"{format_date(local.date(), lang)} {local:%H:%M}"
+    return f"{_day(local.date(), lang)} {local:%H:%M}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(day: date, lang: Lang) -> str:
+    return format_date(day, lang)  # Babel's formatting costs more than the rest of a timeline's line
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -225,9 +232,17 @@ def _version_changes(conn: sa.Connection, device_id: int, cutoff: datetime) -> l
 
 
 def load_detail(engine: Engine, snapshot: Snapshot, assessments: dict[int, Assessment], device_id: int,
-                unit_names: dict[str, str], tz: tzinfo, policy: Policy) -> DeviceDetail | None:
-    """The page of ``device_id`` as of the snapshot's date; None when the snapshot's scope does not hold it."""
-    state = next((d for d in snapshot.devices if d.id == device_id), None)
+                unit_names: dict[str, str], tz: tzinfo, policy: Policy, *,
+                by_id: Mapping[int, DeviceState] | None = None,
+                monitors: Callable[[int], tuple[DeviceState, ...]] | None = None) -> DeviceDetail | None:
+    """The page of ``device_id`` as of the snapshot's date; None when the snapshot's scope does not hold it.
+
+    ``by_id`` (the snapshot's devices by id) and ``monitors`` (a computer's attached monitors) save a pass
+    over the snapshot when the caller keeps them.
+    """
+    if by_id is None:
+        by_id = {d.id: d for d in snapshot.devices}
+    state = by_id.get(device_id)
     if state is None or device_id not in assessments:
         return None
     assessment = assessments[device_id]
@@ -248,7 +263,6 @@ def load_detail(engine: Engine, snapshot: Snapshot, assessments: dict[int, Asses
     timeline.sort(key=lambda c: c.at, reverse=True)
     supported = os_supported(state.os_name, state.os_version, state.os_build, snapshot.as_of) \
         if state.os_name else None
-    by_id = {d.id: d for d in snapshot.devices}
     return DeviceDetail(
         state=state,
         assessment=assessment,
@@ -258,7 +272,8 @@ def load_detail(engine: Engine, snapshot: Snapshot, assessments: dict[int, Asses
         evidence=age_evidence(state, assessment.age_source),
         checks=compliance_checks(state, assessment.issues, supported),
         freshness={p.name: signature_freshness(p, snapshot.as_of, policy) for p in state.antivirus},
-        monitors=tuple(d for d in snapshot.devices if d.host_id == device_id),
+        monitors=monitors(device_id) if monitors is not None else tuple(
+            d for d in snapshot.devices if d.host_id == device_id),
         host=by_id.get(state.host_id) if state.host_id is not None else None,
         agents=agents,
         timeline=tuple(timeline[:TIMELINE_LIMIT]),

@@ -88,7 +88,8 @@ def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsO
     settings = _settings(request)
     names = {u.code: u.name for u in computed.snapshot.units}
     detail = load_detail(_engine(request), computed.snapshot, computed.coverage.assessments, device_id, names,
-                         settings.tz, Policy.from_settings(settings))
+                         settings.tz, Policy.from_settings(settings), by_id=computed.by_id,
+                         monitors=computed.monitors_of)
     if detail is None:
         raise _not_found(view)
     lang, tz = view.lang, settings.tz

@@ -91,7 +91,7 @@ class Narrowed:
     av_names: tuple[str, ...] = field(default=())
 
 
-def _age_band(assessment: Assessment) -> str:
+def age_band(assessment: Assessment) -> str:
     if assessment.age_years is None:
         return "unknown"
     return next(name for name, (low, high) in AGE_BANDS.items() if low <= assessment.age_years < high)
@@ -125,7 +125,7 @@ def narrow(devices: list[DeviceState], coverage: Coverage, query: DeviceQuery, *
         wanted_av = fold(query.av)
         checks.append(lambda d: any(wanted_av == fold(p.name) for p in d.antivirus))
     if query.age:
-        checks.append(lambda d: _age_band(a[d.id]) == query.age)
+        checks.append(lambda d: age_band(a[d.id]) == query.age)
     for issue in query.issues:
         checks.append(lambda d, issue=issue: _has(issue, a[d.id]))  # type: ignore[misc]
     if query.unseen is not None:
@@ -135,11 +135,11 @@ def narrow(devices: list[DeviceState], coverage: Coverage, query: DeviceQuery, *
         checks.append(lambda d: is_air_gapped(d) == query.air_gapped)
     kept = [d for d in devices if all(check(d) for check in checks)]
     if query.sort:
-        kept.sort(key=_sort_key(query.sort, a), reverse=query.desc)
+        kept.sort(key=sort_key(query.sort, a), reverse=query.desc)
     return Narrowed(kept, os_names, av_names)
 
 
-def _sort_key(sort: str, a: Mapping[int, Assessment]) -> Callable[[DeviceState], Any]:
+def sort_key(sort: str, a: Mapping[int, Assessment]) -> Callable[[DeviceState], Any]:
     # Unknown values sort last going up (and first going down): a tuple whose first item says "missing".
     if sort == "unit":
         return lambda d: (d.unit_code, d.id)

@@ -46,18 +46,16 @@ from server.console.data import (
     issue_counts,
     past_life_by_unit,
     reachable,
-    select_devices,
     unit_lines,
 )
+from server.console.device_index import Selection, index_of, select
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import (
     AGE_BANDS,
     PAGE_SIZES,
     DeviceQuery,
-    Narrowed,
     devices_xlsx,
     export_name,
-    narrow,
 )
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
@@ -249,8 +247,10 @@ def _computed(request: Request, view: View) -> Computed:
 
 
 def _writer(view: View, computed: Computed, request: Request) -> FigureWriter:
-    return FigureWriter(computed.coverage, computed.snapshot, view.lang, None,
-                        _settings(request).service_life_years)
+    """The report's wording of the computed figures (made once per computation and language)."""
+    years = _settings(request).service_life_years
+    return computed.derived(f"writer:{view.lang}:{years}", lambda: FigureWriter(
+        computed.coverage, computed.snapshot, view.lang, None, years))
 
 
 def _page(request: Request, view: View, template: str, **context: Any) -> HTMLResponse:
@@ -376,23 +376,30 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
         "past_life": cov.figures["past_service_life"],
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
-    return _page(request, view, "overview.html", parts=parts, cards=cards, todo=issue_counts(computed.snapshot, cov),
+    todo = computed.derived("issue_counts", lambda: issue_counts(computed.snapshot, cov))
+    return _page(request, view, "overview.html", parts=parts, cards=cards, todo=todo,
                  forecast=forecast, forecast_max=max((n for _, n in forecast), default=0),
                  past=past, past_max=max((r[2] for r in past), default=0),
                  corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
 
 
 def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
-              q: str | None) -> tuple[str | None, DeviceQuery, Narrowed]:
-    """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones)."""
+              q: str | None) -> tuple[str | None, DeviceQuery, Selection]:
+    """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones).
+
+    The same devices in the same order as ``inventory.narrow(data.select_devices(...))``, from the index
+    kept with the computation.
+    """
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
         figure = None
     query = DeviceQuery.parse(request.query_params, issue)
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, search=q or None,
-                              unit_names={u.code: u.name for u in computed.snapshot.units})
-    narrowed = narrow(selected, computed.coverage, query, unit=view.unit, as_of=view.as_of,
-                      tz=_settings(request).tz)
-    return figure, query, narrowed
+    selection = select(index_of(computed), query, figure=figure, search=q or None, unit_names=_unit_names(computed),
+                       unit=view.unit, as_of=view.as_of, tz=_settings(request).tz)
+    return figure, query, selection
+
+
+def _unit_names(computed: Computed) -> dict[str, str]:
+    return computed.derived("unit_names", lambda: {u.code: u.name for u in computed.snapshot.units})
 
 
 Issues = Annotated[list[str], Query(max_length=64)]
@@ -414,16 +421,16 @@ def devices(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = N
     if figure in UNIT_FIGURES:
         return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
     figure, query, narrowed = _selected(request, view, computed, figure, issue, q)
-    selected = narrowed.devices
-    pages = max(1, math.ceil(len(selected) / query.size))
+    total = narrowed.count
+    pages = max(1, math.ceil(total / query.size))
     page = min(page, pages)
-    shown = selected[(page - 1) * query.size: page * query.size]
+    shown = narrowed.page((page - 1) * query.size, page * query.size)
     writer = _writer(view, computed, request)
     lines = list(device_lines(shown, writer, view.texts, _settings(request).tz))
     filters: dict[str, Any] = {"figure": figure, "issue": list(query.issues) or None, "q": q or None,
                                **query.params()}
     unsorted = {k: v for k, v in filters.items() if k not in ("sort", "dir")}
-    return _page(request, view, "devices.html", lines=lines, total=format_count(len(selected), view.lang),
+    return _page(request, view, "devices.html", lines=lines, total=format_count(total, view.lang),
                  figure=figure, query=query, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
                  filters=filters, unsorted=unsorted, kinds=DEVICE_KINDS, statuses=STATUSES, age_bands=AGE_BANDS,
                  sizes=PAGE_SIZES, os_names=narrowed.os_names, av_names=narrowed.av_names)
@@ -447,9 +454,8 @@ def devices_export(request: Request, user: UserDep, as_of: AsOf = None, unit: Un
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
     _, _, narrowed = _selected(request, view, computed, figure, issue, q)
-    names = {u.code: u.name for u in computed.snapshot.units}
-    body = devices_csv(narrowed.devices, computed.coverage, names)
-    return _export(request, user, view, "csv", len(narrowed.devices), body.encode(), "text/csv; charset=utf-8")
+    body = devices_csv(narrowed, computed.coverage, _unit_names(computed))
+    return _export(request, user, view, "csv", narrowed.count, body.encode(), "text/csv; charset=utf-8")
 
 
 @router.get("/devices.xlsx")
@@ -459,9 +465,9 @@ def devices_workbook(request: Request, user: UserDep, as_of: AsOf = None, unit: 
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
     _, _, narrowed = _selected(request, view, computed, figure, issue, q)
-    names = {u.code: u.name for u in computed.snapshot.units}
-    body = devices_xlsx(narrowed.devices, computed.coverage, names, view.texts, view.lang, _settings(request).tz)
-    return _export(request, user, view, "xlsx", len(narrowed.devices), body, XLSX_MEDIA_TYPE)
+    body = devices_xlsx(narrowed, computed.coverage, _unit_names(computed), view.texts, view.lang,
+                        _settings(request).tz)
+    return _export(request, user, view, "xlsx", narrowed.count, body, XLSX_MEDIA_TYPE)
 
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
