@@ -1,0 +1,43 @@
+"""The console's data version: it changes with every committed change a snapshot reads, whatever the order."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from server.console.data import data_fingerprint
+from server.models import OrgUnit, OrgUnitVersion, table_of
+
+WHEN = datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
+def _add_unit(conn: Connection, code: str) -> None:
+    unit_id = conn.execute(table_of(OrgUnit).insert().values(code=code, name=code, kind="school")
+                           .returning(table_of(OrgUnit).c.id)).scalar_one()
+    conn.execute(table_of(OrgUnitVersion).insert().values(unit_id=unit_id, name=code, kind="school",
+                                                          valid_from=WHEN))
+
+
+def test_every_commit_changes_the_version(engine: Engine) -> None:
+    before = data_fingerprint(engine)
+    assert data_fingerprint(engine) == before  # nothing changed: the cached figures stay valid
+    with engine.begin() as conn:
+        _add_unit(conn, "A")
+    assert data_fingerprint(engine) != before
+
+
+def test_a_commit_after_a_larger_id_still_changes_the_version(engine: Engine) -> None:
+    """On PostgreSQL ids are handed out before commit: a writer that started first may commit last."""
+    if engine.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time: ids are committed in order
+    slow = engine.connect()
+    slow_tx = slow.begin()
+    _add_unit(slow, "SLOW")  # takes the smaller ids, still uncommitted
+    with engine.begin() as conn:
+        _add_unit(conn, "FAST")  # larger ids, committed first
+    seen = data_fingerprint(engine)
+    slow_tx.commit()
+    slow.close()
+    assert data_fingerprint(engine) != seen  # the same largest ids, yet the slow writer's rows are new
