@@ -1,9 +1,10 @@
 """What the console pages show, taken from one coverage: no figure is counted here, only looked up and worded.
 
-The snapshot and coverage come from ``server.report.generate.coverage_at``, the function the report itself
-uses, so the overview and the downloaded report always show the same numbers. They are kept for a few
-requests while the database has not changed (a cheap fingerprint query decides), because moving between
-the overview, the device list and its CSV should not rebuild the inventory each time.
+The snapshot and coverage are made as ``server.report.generate.coverage_at`` makes them for the report itself
+(the whole tree's snapshot, then ``coverage_for`` the scope), so the overview and the downloaded report always
+show the same numbers. They are kept while the database has not changed (a cheap query of the data version
+decides), because moving between the overview, the device list and its exports should not rebuild the
+inventory each time.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from server.models import (
     ReceivedReport,
     table_of,
 )
-from server.report.generate import coverage_at
+from server.report.generate import UnknownUnit
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
+from server.services.coverage import coverage_for
 from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Assessment, Coverage, Figure
+from server.services.history import snapshot
 from server.services.policy import Policy
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
 
@@ -65,6 +68,7 @@ CSV_COLUMNS = (
     "unit_name", "hostname",
 )
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 # --- the computed inventory, cached while the data stand still ----------------------------------------------
@@ -79,16 +83,19 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
 
     Every change a snapshot can see adds a row (a version, a report, an observation, a sighting) or an agent
     key, or revokes one. On SQLite one writer commits at a time, so the largest ids tell what is committed.
-    On PostgreSQL a transaction may commit after one that took larger ids: the ids of the transactions still
-    writing at that moment are part of the version, so the version changes again when they end.
+    On PostgreSQL a transaction may commit after one that took larger ids: the transaction ids of this
+    database's writers still open at that moment are part of the version, so it changes again when they end.
+    (What remains is a window of microseconds: a writer's first row numbered but its transaction id not yet
+    taken.) A quiet database keeps one version; a busy one changes it with every report anyway.
     """
     columns: list[Any] = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
     agent = table_of(Agent)
     columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
     columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
-    if engine.dialect.name == "postgresql":
-        columns.append(sa.text("(SELECT array_agg(x::text ORDER BY x::text) "
-                               "FROM pg_snapshot_xip(pg_current_snapshot()) AS x)"))
+    if engine.dialect.name == "postgresql":  # this database's writers still open (other databases' do not count)
+        columns.append(sa.text("(SELECT array_agg(backend_xid::text ORDER BY backend_xid::text) "
+                               "FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND backend_xid IS NOT NULL)"))
     with engine.connect() as conn:
         row = conn.execute(sa.select(*columns)).one()
     return tuple(tuple(v) if isinstance(v, list) else v for v in row)
@@ -130,41 +137,69 @@ class Computed:
 class CoverageCache:
     """The last few computed scopes, valid while the data version (``data_fingerprint``) is unchanged.
 
-    Requests for a scope that is being computed wait for that computation instead of starting their own.
+    The whole tree's snapshot as of a date is kept apart from each scope's coverage, so moving from one
+    unit to another computes only that unit's figures (the same two steps as ``report.generate.coverage_at``:
+    the whole tree's snapshot, then ``coverage_for`` the scope). Requests for something being computed wait
+    for that computation instead of starting their own.
     """
 
-    def __init__(self, size: int = 4) -> None:
-        self.size = size
+    def __init__(self, size: int = 4, snapshots: int = 2) -> None:
+        self.size, self.snapshots = size, snapshots
         self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._snapshots: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
+        self._units: OrderedDict[tuple[Any, ...], dict[str, tuple[str, str | None]]] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
-    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Computed:
-        """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``."""
-        key = (str(engine.url), as_of, unit, policy, str(tz), data_fingerprint(engine))
+    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo,
+            version: tuple[Any, ...] | None = None) -> Computed:
+        """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``.
+
+        ``version``: the data version when the caller has just read it (else it is read here).
+        """
+        day = (str(engine.url), as_of, str(tz), data_fingerprint(engine) if version is None else version)
+        key = (*day, unit, policy)
+
+        def compute() -> Computed:
+            snap = self._once(self._snapshots, self.snapshots, day, lambda: self._snapshot(engine, as_of, tz))
+            try:
+                return Computed(snap, coverage_for(snap, policy, unit))
+            except KeyError as exc:
+                raise UnknownUnit(str(unit)) from exc
+
+        return self._once(self._entries, self.size, key, compute)
+
+    def units(self, engine: Engine, version: tuple[Any, ...]) -> dict[str, tuple[str, str | None]]:
+        """``current_units``, read again only when the data version changes (unit edits add versions)."""
+        return self._once(self._units, 1, (str(engine.url), version), lambda: current_units(engine))
+
+    @staticmethod
+    def _snapshot(engine: Engine, as_of: date, tz: tzinfo) -> Snapshot:
+        with reading(engine) as session:
+            return snapshot(session, as_of, tz=tz)
+
+    def _once(self, entries: OrderedDict[tuple[Any, ...], V], size: int, key: tuple[Any, ...],
+              build: Callable[[], V]) -> V:
+        """``entries[key]``, built by one caller while the others wait; the oldest of ``size`` dropped."""
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
+            if key in entries:
+                entries.move_to_end(key)
+                return entries[key]
             computing = self._computing.setdefault(key, threading.Lock())
         with computing:
             with self._lock:
-                found = self._entries.get(key)
-            if found is not None:
-                return found
+                if key in entries:
+                    return entries[key]
             try:
-                with reading(engine) as session:
-                    snap, cov = coverage_at(session, as_of, unit, policy, tz)
-                computed = Computed(snap, cov)
+                value = build()
                 with self._lock:
-                    self._entries[key] = computed
-                    while len(self._entries) > self.size:
-                        self._entries.popitem(last=False)
+                    entries[key] = value
+                    while len(entries) > size:
+                        entries.popitem(last=False)
             finally:
                 with self._lock:
                     self._computing.pop(key, None)
-        return computed
+        return value
 
 
 # --- units in the signed-in user's reach ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ nothing fetched from elsewhere, and a Content-Security-Policy that says so. Each
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import secrets
@@ -39,6 +40,7 @@ from server.console.data import (
     CoverageCache,
     UnitChoice,
     current_units,
+    data_fingerprint,
     device_lines,
     devices_csv,
     figure_rows,
@@ -193,15 +195,23 @@ class View:
     scope_name: str
     future_asked: bool = False  # a date after today was asked for: today is shown instead
 
-    def link(self, path: str, **params: object) -> str:
-        """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
+    @functools.cached_property
+    def _kept(self) -> tuple[dict[str, object], str]:
+        """The scope and date every link keeps, and their query string (a page has hundreds of links)."""
         query: dict[str, object] = {}
         if self.unit is not None and self.unit != self.user.unit_code:
             query["unit"] = self.unit
         if self.as_of != self.today:
             query["as_of"] = self.as_of.isoformat()
-        query.update({k: v for k, v in params.items() if v is not None})
-        return f"{path}?{urlencode(query, doseq=True)}" if query else path
+        return query, urlencode(query)
+
+    def link(self, path: str, **params: object) -> str:
+        """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
+        kept, kept_text = self._kept
+        added = {k: v for k, v in params.items() if v is not None}
+        if not added:
+            return f"{path}?{kept_text}" if kept_text else path
+        return f"{path}?{urlencode({**kept, **added}, doseq=True)}"
 
 
 def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None) -> View:
@@ -220,7 +230,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
             raise ConsoleError(422, "bad_date", texts("bad_date"))
         if day > today:  # nothing is known about tomorrow; every agent would look silent
             day, future = today, True
-    units = current_units(_engine(request))
+    units = _cache(request).units(_engine(request), _data_version(request))
     choices = tuple(reachable(units, user.unit_code))
     allowed = {c.code for c in choices}
     if unit == "":
@@ -236,11 +246,24 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
     return View(user, texts, lang, day, today, unit, choices, name, future)
 
 
+def _cache(request: Request) -> CoverageCache:
+    cache: CoverageCache = request.app.state.console_cache
+    return cache
+
+
+def _data_version(request: Request) -> tuple[Any, ...]:
+    """The data version, read once per request (the units and the figures of a page agree)."""
+    version: tuple[Any, ...] | None = getattr(request.state, "data_version", None)
+    if version is None:
+        version = request.state.data_version = data_fingerprint(_engine(request))
+    return version
+
+
 def _computed(request: Request, view: View) -> Computed:
     settings = _settings(request)
-    cache: CoverageCache = request.app.state.console_cache
     try:
-        return cache.get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings), settings.tz)
+        return _cache(request).get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings),
+                                   settings.tz, _data_version(request))
     except UnknownUnit:
         raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
