@@ -10,7 +10,7 @@ admin signs in over HTTP. The first overview is timed cold (the whole inventory 
 
 - ``/api/v1/health`` (the baseline), the filtered device list, the device page with a year of history, the
   overview: target <= 5x the health endpoint;
-- the XLSX export of about 10,000 rows (a filter picks them): target <= 3 s.
+- the XLSX export of the devices aged 5 to 8 years (14,135 rows at 100,000 devices): target <= 3 s.
 """
 
 from __future__ import annotations
@@ -158,8 +158,8 @@ def measure(url: str, folder: Path, devices: int, runs: int) -> dict[str, Any]:
                 "overview": f"/?{day}",
             }
             results = {name: _best(client, path, runs)[0] for name, path in pages.items()}
-            export, _ = _best(client, f"/devices.xlsx?{day}&kind=desktop&age=5-8", max(1, runs // 2))
-            count = re.search(r"(\d[\d.]*) thiết bị", client.get(f"/devices?{day}&kind=desktop&age=5-8").text)
+            export, _ = _best(client, f"/devices.xlsx?{day}&age=5-8", max(1, runs // 2))
+            count = re.search(r"(\d[\d.]*) thiết bị", client.get(f"/devices?{day}&age=5-8").text)
     finally:
         process.terminate()
         process.wait(timeout=30)
