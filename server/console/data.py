@@ -84,7 +84,8 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     Every change a snapshot can see adds a row (a version, a report, an observation, a sighting) or an agent
     key, or revokes one. On SQLite one writer commits at a time, so the largest ids tell what is committed.
     On PostgreSQL a transaction may commit after one that took larger ids: the transaction ids of this
-    database's writers still open at that moment are part of the version, so it changes again when they end.
+    database's writers still open at that moment are part of the version, so it changes again when they end
+    (``pg_stat_activity`` shows them to the role they run as: replicas share one role).
     (What remains is a window of microseconds: a writer's first row numbered but its transaction id not yet
     taken.) A quiet database keeps one version; a busy one changes it with every report anyway.
     """
