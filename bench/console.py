@@ -1,15 +1,18 @@
 """The console at scale: pages against the health endpoint of the same server, in the same run.
 
-    .venv/bin/python bench/console.py [--devices 100000] [--runs 5] [--out FILE]
+    .venv/bin/python bench/console.py [--devices 100000] [--runs 20] [--engine sqlite|postgresql|both] [--out FILE]
 
-A SQLite database holds the 91-unit district with ``--devices`` devices (inserted in bulk by
-``figures_scale.fill_database``, as ingest and the imports would leave them) and one PC with a year of daily
-history (365 observations). A real uvicorn process serves it; an admin signs in over HTTP. Measured, warm
-(each page asked once before timing), the best of ``--runs`` wall-clock times per request:
+A SQLite database, and a PostgreSQL one made for the run and dropped after it, each hold the 91-unit district
+with ``--devices`` devices (inserted in bulk by ``figures_scale.fill_database``, as ingest and the imports would
+leave them) and one PC with a year of daily history (365 observations). A real uvicorn process serves each; an
+admin signs in over HTTP. The first overview is timed cold (the whole inventory computed); then, warm
+(each page asked once before timing), the best of ``--runs`` wall-clock times per request (on a shared machine
+a page's few milliseconds of CPU are often cut by other processes' time slices; the best of many is the
+page's own cost, as it is for the health endpoint's):
 
 - ``/api/v1/health`` (the baseline), the filtered device list, the device page with a year of history, the
   overview: target <= 5x the health endpoint;
-- the XLSX export of about 10,000 rows (a filter picks them): target <= 3 s.
+- the XLSX export of the devices aged 5 to 8 years (14,135 rows at 100,000 devices): target <= 3 s.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,9 +73,10 @@ def add_history(url: str, device_id: int, days: int = 365) -> None:
     engine.dispose()
 
 
-def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(folder: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "KIEMKE_DATA_DIR": str(folder), "KIEMKE_ENV": "development", "KIEMKE_SCHEDULER": "false"}
+    env = {**os.environ, "KIEMKE_DATA_DIR": str(folder), "KIEMKE_ENV": "development", "KIEMKE_SCHEDULER": "false",
+           "KIEMKE_DATABASE_URL": url}
     env.pop("DATABASE_URL", None)
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "server.main:app_from_env", "--host",
                                 "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
@@ -98,54 +103,101 @@ def _best(client: httpx.Client, path: str, runs: int) -> tuple[float, httpx.Resp
     return min(times), response
 
 
+def _postgres_database(base: str) -> str:
+    """A new, empty database on the PostgreSQL server of ``base``: its URL."""
+    import sqlalchemy as sa
+
+    name = f"kiemke_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_postgres(base: str, url: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    admin.dispose()
+
+
+def measure(url: str, folder: Path, devices: int, runs: int) -> dict[str, Any]:
+    """Fill the database at ``url``, serve it, and time the pages warm: seconds per page, plus the export's rows."""
+    started = time.perf_counter()
+    fill_database(url, devices)
+    add_history(url, 1)
+    engine = open_database(url)
+    create_user(engine, "admin", PASSWORD, "admin", None, actor="bench")
+    engine.dispose()
+    filled = time.perf_counter() - started
+    process, base = _serve(folder, url)
+    try:
+        with httpx.Client(base_url=base, timeout=600, follow_redirects=False) as client:
+            form = client.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf is not None
+            signed = client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                                 "csrf": csrf.group(1), "next": "/"})
+            assert signed.status_code == 303, signed.text
+            day = f"as_of={AS_OF.isoformat()}"
+            first = time.perf_counter()
+            client.get(f"/?{day}").raise_for_status()
+            cold = time.perf_counter() - first
+            health, _ = _best(client, "/api/v1/health", runs * 4)
+            pages = {
+                "device list, filtered (desktops in use with a problem, sorted by age)":
+                    f"/devices?{day}&kind=desktop&status=in_use&issue=any&sort=age&dir=desc",
+                "device page with a year of history": f"/devices/1?{day}",
+                "overview": f"/?{day}",
+            }
+            results = {name: _best(client, path, runs)[0] for name, path in pages.items()}
+            export, _ = _best(client, f"/devices.xlsx?{day}&age=5-8", max(1, min(5, runs // 4)))
+            count = re.search(r"(\d[\d.]*) thiết bị", client.get(f"/devices?{day}&age=5-8").text)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return {"filled": filled, "cold": cold, "health": health, "pages": results, "export": export,
+            "rows": count.group(1) if count else "?"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=20, help="timed requests per page, the best kept (default 20)")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
+                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--out", type=Path, help="also append the results as Markdown")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        url = f"sqlite:///{folder / 'kiemke.db'}"
-        started = time.perf_counter()
-        fill_database(url, args.devices)
-        add_history(url, 1)
-        engine = open_database(url)
-        create_user(engine, "admin", PASSWORD, "admin", None, actor="bench")
-        engine.dispose()
-        filled = time.perf_counter() - started
-        process, base = _serve(folder)
-        try:
-            with httpx.Client(base_url=base, timeout=600, follow_redirects=False) as client:
-                form = client.get("/login").text
-                csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-                assert csrf is not None
-                signed = client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                                     "csrf": csrf.group(1), "next": "/"})
-                assert signed.status_code == 303, signed.text
-                day = f"as_of={AS_OF.isoformat()}"
-                health, _ = _best(client, "/api/v1/health", args.runs * 4)
-                pages = {
-                    "device list, filtered (desktops in use with a problem, sorted by age)":
-                        f"/devices?{day}&kind=desktop&status=in_use&issue=any&sort=age&dir=desc",
-                    "device page with a year of history": f"/devices/1?{day}",
-                    "overview": f"/?{day}",
-                }
-                results = {name: _best(client, path, args.runs)[0] for name, path in pages.items()}
-                export_path = f"/devices.xlsx?{day}&kind=desktop&age=5-8"
-                export, _ = _best(client, export_path, max(1, args.runs // 2))
-                count = re.search(r"(\d[\d.]*) thiết bị", client.get(f"/devices?{day}&kind=desktop&age=5-8").text)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    lines = [f"bench/console.py: {args.devices:,} devices, SQLite, best of {args.runs} warm requests "
-             f"(database filled in {filled:.0f} s)", "",
-             "| what | time | vs health |", "|---|---|---|",
-             f"| `/api/v1/health` (baseline) | {health * 1000:.1f} ms | 1.0x |"]
-    for name, seconds in results.items():
-        lines.append(f"| {name} | {seconds * 1000:.1f} ms | {seconds / health:.1f}x |")
-    exported = count.group(1) if count else "?"
-    lines.append(f"| XLSX export of {exported} rows | {export:.2f} s | (target <= 3 s) |")
+    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+    measured: dict[str, dict[str, Any]] = {}
+    for name in engines:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            url = f"sqlite:///{folder / 'kiemke.db'}" if name == "sqlite" else _postgres_database(args.postgres)
+            try:
+                measured[name] = measure(url, folder, args.devices, args.runs)
+            finally:
+                if name == "postgresql":
+                    _drop_postgres(args.postgres, url)
+    labels = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    lines = [f"bench/console.py: {args.devices:,} devices, best of {args.runs} warm requests "
+             + "; ".join(f"{labels[n]}: filled in {m['filled']:.0f} s, first overview (cold) {m['cold']:.1f} s"
+                         for n, m in measured.items()), "",
+             "| what | " + " | ".join(f"{labels[n]} time | vs health" for n in measured) + " |",
+             "|---|" + "---|---|" * len(measured)]
+    lines.append("| `/api/v1/health` (baseline) | " + " | ".join(
+        f"{m['health'] * 1000:.1f} ms | 1.0x" for m in measured.values()) + " |")
+    first = next(iter(measured.values()))
+    for page in first["pages"]:
+        lines.append(f"| {page} | " + " | ".join(
+            f"{m['pages'][page] * 1000:.1f} ms | {m['pages'][page] / m['health']:.1f}x" for m in measured.values())
+            + " |")
+    lines.append(f"| XLSX export of {first['rows']} rows (target <= 3 s) | " + " | ".join(
+        f"{m['export']:.2f} s | " for m in measured.values()) + " |")
     text = "\n".join(lines)
     print(text)
     if args.out:

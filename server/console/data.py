@@ -1,9 +1,10 @@
 """What the console pages show, taken from one coverage: no figure is counted here, only looked up and worded.
 
-The snapshot and coverage come from ``server.services.figures.figures_as_of``, the function the report itself
-uses, so the overview and the downloaded report always show the same numbers. They are kept for a few
-requests while the database has not changed (a cheap fingerprint query decides), because moving between
-the overview, the device list and its CSV should not rebuild the inventory each time.
+The snapshot and coverage come from ``server.services.figures`` (the whole tree's snapshot, then
+``figures_of`` the scope: the steps of ``figures_as_of``, the function the report itself uses), so the
+overview and the downloaded report always show the same numbers. They are kept while the database has not
+changed (a cheap query of the data version decides), because moving between the overview, the device list
+and its exports should not rebuild the inventory each time.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import csv
 import io
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,6 +28,7 @@ from server.models import (
     AntivirusLicence,
     AntivirusLicenceVersion,
     DeviceVersion,
+    MonitorSighting,
     Observation,
     OrgUnitVersion,
     ReceivedReport,
@@ -36,7 +38,8 @@ from server.report.numbers import Lang, format_count, format_date, format_share,
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Coverage, Figure
-from server.services.figures import Figures, figures_as_of
+from server.services.figures import figures_of
+from server.services.history import snapshot
 from server.services.policy import Policy
 from server.services.reach import UnitChoice as UnitChoice  # the console's modules import these from here
 from server.services.reach import current_units as current_units
@@ -67,49 +70,140 @@ CSV_COLUMNS = (
     "age_years", "age_source", "age_estimated", "past_service_life", "issues", "last_seen", "reports_received",
     "unit_name", "hostname", "notes",
 )
+T = TypeVar("T")
+V = TypeVar("V")
 
 
 # --- the computed inventory, cached while the data stand still ----------------------------------------------
 
-_FINGERPRINT_TABLES = (ReceivedReport, Observation, DeviceVersion, OrgUnitVersion, AntivirusLicenceVersion)
+#: Every table a snapshot reads rows from, by its growing integer id (agents have UUIDs: counted below).
+_FINGERPRINT_TABLES = (ReceivedReport, Observation, DeviceVersion, OrgUnitVersion, AntivirusLicenceVersion,
+                       MonitorSighting)
 
 
 def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
-    """Changes whenever anything a snapshot reads changes: new versions, reports, observations, agents."""
-    columns = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
+    """The data version: changes whenever anything a snapshot reads has changed, checked in one query.
+
+    Every change a snapshot can see adds a row (a version, a report, an observation, a sighting) or an agent
+    key, or revokes one. On SQLite one writer commits at a time, so the largest ids tell what is committed.
+    On PostgreSQL a transaction may commit after one that took larger ids: the transaction ids of this
+    database's writers still open at that moment are part of the version, so it changes again when they end
+    (``pg_stat_activity`` shows them to the role they run as: replicas share one role).
+    (What remains is a window of microseconds: a writer's first row numbered but its transaction id not yet
+    taken.) A quiet database keeps one version; a busy one changes it with every report anyway.
+    """
+    columns: list[Any] = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
     agent = table_of(Agent)
     columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
     columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
     # A retired licence closes its version without a new one: its row's time stamp moves.
     columns.append(sa.select(sa.func.max(table_of(AntivirusLicence).c.updated_at)).scalar_subquery())
+    if engine.dialect.name == "postgresql":  # this database's writers still open (other databases' do not count)
+        columns.append(sa.text("(SELECT array_agg(backend_xid::text ORDER BY backend_xid::text) "
+                               "FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND backend_xid IS NOT NULL)"))
     with engine.connect() as conn:
         row = conn.execute(sa.select(*columns)).one()
-    return tuple(row)
+    return tuple(tuple(v) if isinstance(v, list) else v for v in row)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A snapshot of one scope and its coverage, with what pages derive from them, made once per data version."""
+
+    snapshot: Snapshot
+    coverage: Coverage
+    _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` made once for this computation and kept with it (it must depend on nothing else)."""
+        with self._lock:
+            if name not in self._derived:
+                self._derived[name] = build()
+            return cast(T, self._derived[name])
+
+    @property
+    def by_id(self) -> dict[int, DeviceState]:
+        """The snapshot's devices by id."""
+        return self.derived("by_id", lambda: {d.id: d for d in self.snapshot.devices})
+
+    def monitors_of(self, device_id: int) -> tuple[DeviceState, ...]:
+        """The monitors attached to a computer, in id order."""
+        def build() -> dict[int, tuple[DeviceState, ...]]:
+            hosts: dict[int, list[DeviceState]] = {}
+            for d in self.snapshot.devices:
+                if d.host_id is not None:
+                    hosts.setdefault(d.host_id, []).append(d)
+            return {host: tuple(found) for host, found in hosts.items()}
+
+        return self.derived("monitors", build).get(device_id, ())
 
 
 class CoverageCache:
-    """The last few computed scopes, valid while the database fingerprint is unchanged."""
+    """The last few computed scopes, valid while the data version (``data_fingerprint``) is unchanged.
 
-    def __init__(self, size: int = 4) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], Figures] = OrderedDict()
+    The whole tree's snapshot as of a date is kept apart from each scope's coverage, so moving from one
+    unit to another computes only that unit's figures (the same two steps as ``report.generate.coverage_at``:
+    the whole tree's snapshot, then ``coverage_for`` the scope). Requests for something being computed wait
+    for that computation instead of starting their own.
+    """
+
+    def __init__(self, size: int = 4, snapshots: int = 2) -> None:
+        self.size, self.snapshots = size, snapshots
+        self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._snapshots: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
+        self._units: OrderedDict[tuple[Any, ...], dict[str, tuple[str, str | None]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
-    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Figures:
-        """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``."""
-        key = (str(engine.url), as_of, unit, policy, str(tz), data_fingerprint(engine))
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
+    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo,
+            version: tuple[Any, ...] | None = None) -> Computed:
+        """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``.
+
+        ``version``: the data version when the caller has just read it (else it is read here).
+        """
+        day = (str(engine.url), as_of, str(tz), data_fingerprint(engine) if version is None else version)
+        key = (*day, unit, policy)
+
+        def compute() -> Computed:
+            snap = self._once(self._snapshots, self.snapshots, day, lambda: self._snapshot(engine, as_of, tz))
+            found = figures_of(snap, as_of, unit, policy=policy, tz=tz)  # UnknownUnit when not in the tree
+            return Computed(found.snapshot, found.coverage)
+
+        return self._once(self._entries, self.size, key, compute)
+
+    def units(self, engine: Engine, version: tuple[Any, ...]) -> dict[str, tuple[str, str | None]]:
+        """``current_units``, read again only when the data version changes (unit edits add versions)."""
+        return self._once(self._units, 1, (str(engine.url), version), lambda: current_units(engine))
+
+    @staticmethod
+    def _snapshot(engine: Engine, as_of: date, tz: tzinfo) -> Snapshot:
         with reading(engine) as session:
-            computed = figures_as_of(session, as_of, unit, policy=policy, tz=tz)
+            return snapshot(session, as_of, tz=tz)
+
+    def _once(self, entries: OrderedDict[tuple[Any, ...], V], size: int, key: tuple[Any, ...],
+              build: Callable[[], V]) -> V:
+        """``entries[key]``, built by one caller while the others wait; the oldest of ``size`` dropped."""
         with self._lock:
-            self._entries[key] = computed
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return computed
+            if key in entries:
+                entries.move_to_end(key)
+                return entries[key]
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:
+            with self._lock:
+                if key in entries:
+                    return entries[key]
+            try:
+                value = build()
+                with self._lock:
+                    entries[key] = value
+                    while len(entries) > size:
+                        entries.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
+        return value
 
 
 # --- the overview -----------------------------------------------------------------------------------------------
@@ -233,7 +327,8 @@ def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:
 
 def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: Any, tz: tzinfo) -> Iterator[DeviceLine]:
     """The devices as the list shows them."""
-    names = {code: writer.unit_name(code) for code in {d.unit_code for d in writer.snap.devices}}
+    devices = list(devices)
+    names = {code: writer.unit_name(code) for code in {d.unit_code for d in devices}}
     lang = writer.lang
     for d in devices:
         a = writer.cov.assessments[d.id]

@@ -7,7 +7,9 @@ each piece of age evidence, the agent's key, and a timeline of what changed, fro
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any
@@ -27,8 +29,8 @@ from server.services.records import DEVICE_FIELDS
 from server.services.state import DeviceState, Snapshot
 from server.vocab import COMPUTER_KINDS
 
-#: How many changes the timeline shows, newest first (a PC reporting daily for a year stays one page).
-TIMELINE_LIMIT = 200
+#: How many changes a page of the timeline shows, newest first (older ones on the next pages).
+TIMELINE_LIMIT = 50
 #: Audit actions whose entry tells who made a device version.
 _EDIT_ACTIONS = ("device.edit", "device.create", "assets.import")
 
@@ -87,6 +89,8 @@ class DeviceDetail:
     host: DeviceState | None
     agents: tuple[AgentKey, ...]
     timeline: tuple[Change, ...]
+    timeline_page: int = 1
+    timeline_more: bool = False  # older changes are on the next page
 
     @property
     def is_computer(self) -> bool:
@@ -97,7 +101,12 @@ class DeviceDetail:
 def local_time(value: datetime, tz: tzinfo, lang: Lang) -> str:
     """An instant as the district's local date and time, in the language's date order."""
     local = value.astimezone(tz)
-    return f"{format_date(local.date(), lang)} {local:%H:%M}"
+    return f"{_day(local.date(), lang)} {local:%H:%M}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(day: date, lang: Lang) -> str:
+    return format_date(day, lang)  # Babel's formatting costs more than the rest of a timeline's line
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -175,11 +184,12 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[tuple[str, str, str
     return tuple((k, text(old.get(k)), text(new.get(k))) for k in new if text(old.get(k)) != text(new.get(k)))
 
 
-def _report_changes(conn: sa.Connection, device_id: int, cutoff: datetime) -> list[Change]:
+def _report_changes(conn: sa.Connection, device_id: int, cutoff: datetime, wanted: int) -> tuple[list[Change], bool]:
+    """What the newest ``wanted`` reports changed, each against the one before; True when older ones exist."""
     o = table_of(Observation).c
     rows = conn.execute(
         sa.select(o.observed_at, o.facts).where(o.device_id == device_id, o.observed_at < cutoff)
-        .order_by(o.observed_at.desc(), o.id.desc()).limit(TIMELINE_LIMIT + 1)
+        .order_by(o.observed_at.desc(), o.id.desc()).limit(wanted + 1)
     ).all()
     summaries = [(_aware(r.observed_at), _summary(json.loads(r.facts))) for r in reversed(rows)]
     out = []
@@ -187,11 +197,11 @@ def _report_changes(conn: sa.Connection, device_id: int, cutoff: datetime) -> li
     for index, (at, summary) in enumerate(summaries):
         fields = _diff(previous, summary)
         previous = summary
-        if index == 0 and len(rows) > TIMELINE_LIMIT:
+        if index == 0 and len(rows) > wanted:
             continue  # only the base the next one is compared with
         if fields and at is not None:
             out.append(Change(at, "report", None, fields))
-    return out
+    return out, len(rows) > wanted
 
 
 def _version_changes(conn: sa.Connection, device_id: int, cutoff: datetime) -> list[Change]:
@@ -226,9 +236,18 @@ def _version_changes(conn: sa.Connection, device_id: int, cutoff: datetime) -> l
 
 
 def load_detail(engine: Engine, snapshot: Snapshot, assessments: dict[int, Assessment], device_id: int,
-                unit_names: dict[str, str], tz: tzinfo, policy: Policy) -> DeviceDetail | None:
-    """The page of ``device_id`` as of the snapshot's date; None when the snapshot's scope does not hold it."""
-    state = next((d for d in snapshot.devices if d.id == device_id), None)
+                unit_names: dict[str, str], tz: tzinfo, policy: Policy, *,
+                by_id: Mapping[int, DeviceState] | None = None,
+                monitors: Callable[[int], tuple[DeviceState, ...]] | None = None,
+                timeline_page: int = 1) -> DeviceDetail | None:
+    """The page of ``device_id`` as of the snapshot's date; None when the snapshot's scope does not hold it.
+
+    ``by_id`` (the snapshot's devices by id) and ``monitors`` (a computer's attached monitors) save a pass
+    over the snapshot when the caller keeps them. ``timeline_page``: which ``TIMELINE_LIMIT`` changes to show.
+    """
+    if by_id is None:
+        by_id = {d.id: d for d in snapshot.devices}
+    state = by_id.get(device_id)
     if state is None or device_id not in assessments:
         return None
     assessment = assessments[device_id]
@@ -245,11 +264,12 @@ def load_detail(engine: Engine, snapshot: Snapshot, assessments: dict[int, Asses
             for r in conn.execute(sa.select(a.created_at, a.last_seen, a.revoked_at, a.offline)
                                   .where(a.device_id == device_id, a.created_at < cutoff).order_by(a.created_at))
         )
-        timeline = _report_changes(conn, device_id, cutoff) + _version_changes(conn, device_id, cutoff)
+        end = timeline_page * TIMELINE_LIMIT
+        reported, older = _report_changes(conn, device_id, cutoff, end)
+        timeline = reported + _version_changes(conn, device_id, cutoff)
     timeline.sort(key=lambda c: c.at, reverse=True)
     supported = os_supported(state.os_name, state.os_version, state.os_build, snapshot.as_of) \
         if state.os_name else None
-    by_id = {d.id: d for d in snapshot.devices}
     return DeviceDetail(
         state=state,
         assessment=assessment,
@@ -259,8 +279,11 @@ def load_detail(engine: Engine, snapshot: Snapshot, assessments: dict[int, Asses
         evidence=age_evidence(state, assessment.age_source),
         checks=compliance_checks(state, assessment.issues, supported),
         freshness={p.name: signature_freshness(p, snapshot.as_of, policy) for p in state.antivirus},
-        monitors=tuple(d for d in snapshot.devices if d.host_id == device_id),
+        monitors=monitors(device_id) if monitors is not None else tuple(
+            d for d in snapshot.devices if d.host_id == device_id),
         host=by_id.get(state.host_id) if state.host_id is not None else None,
         agents=agents,
-        timeline=tuple(timeline[:TIMELINE_LIMIT]),
+        timeline=tuple(timeline[end - TIMELINE_LIMIT:end]),
+        timeline_page=timeline_page,
+        timeline_more=older or len(timeline) > end,
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
@@ -79,14 +80,15 @@ def new_asset(request: Request, user: EditorDep, csrf: Text = "", name: Text = "
 
 @router.get("/devices/{device_id}")
 def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsOf = None, unit: UnitQ = None,
-                saved: bool = False) -> Response:
+                saved: bool = False, changes: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     """One device as of the date: identity, hardware, OS, antivirus, network, age evidence, checks, timeline."""
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
     settings = _settings(request)
     names = {u.code: u.name for u in computed.snapshot.units}
     detail = load_detail(_engine(request), computed.snapshot, computed.coverage.assessments, device_id, names,
-                         settings.tz, Policy.from_settings(settings))
+                         settings.tz, Policy.from_settings(settings), by_id=computed.by_id,
+                         monitors=computed.monitors_of, timeline_page=changes)
     if detail is None:
         raise _not_found(view)
     lang, tz = view.lang, settings.tz

@@ -7,14 +7,11 @@ stale bookmark still opens the list.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-
 from server.console.data import neutralise
+from server.console.xlsx_writer import Cell, workbook
 from server.report.numbers import Lang
 from server.services.figure import Coverage
 from server.services.state import DeviceState
@@ -30,40 +27,28 @@ def devices_xlsx(devices: Iterable[DeviceState], coverage: Coverage, unit_names:
                  texts: Callable[..., str], lang: Lang, tz: tzinfo) -> bytes:
     """The devices as a workbook with the leader's columns, headers in the console's language.
 
-    Text that a spreadsheet would run as a formula is neutralised exactly as in the CSV.
+    Text that a spreadsheet would run as a formula is neutralised exactly as in the CSV (and every text cell
+    is stored as text, never as a formula).
     """
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(texts("nav_devices"))
-    sheet.freeze_panes = "A2"
-    sheet.append([texts(c) for c in XLSX_COLUMNS])
-    for d in devices:
-        a = coverage.assessments[d.id]
-        how = texts(f"age:{a.age_source}") if a.age_years is not None else ""
-        seen = d.last_seen.astimezone(tz).replace(tzinfo=None) if d.last_seen else None
-        values: list[str | float | datetime | None] = [
-            unit_names.get(d.unit_code, d.unit_code), texts(f"kind:{d.kind}"), d.hostname or d.name, d.vendor,
-            d.model, d.serial, texts(f"status:{d.status}"),
-            " ".join(p for p in (d.os_name, d.os_version) if p) or None,
-            ", ".join(p.name for p in d.antivirus) or None, d.cpu_model,
-            a.age_years, how + (f" ({texts('estimated')})" if a.age_estimated and how else ""),
-            texts("past_life_yes") if a.past_service_life else "", seen,
-            d.reports_received if d.kind in COMPUTER_KINDS else None,
-            "; ".join(texts(f"issue:{i}") for i in a.issues), d.notes,
-        ]
-        row = []
-        for value in values:
-            if isinstance(value, str):
-                cell = WriteOnlyCell(sheet, neutralise(value))
-                cell.data_type = "s"  # never a formula, whatever the text
-            else:
-                cell = WriteOnlyCell(sheet, value)
-                if isinstance(value, datetime):
-                    cell.number_format = "dd/mm/yyyy hh:mm" if lang == "vi" else "yyyy-mm-dd hh:mm"
-            row.append(cell)
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    def rows() -> Iterator[list[Cell]]:
+        for d in devices:
+            a = coverage.assessments[d.id]
+            how = texts(f"age:{a.age_source}") if a.age_years is not None else ""
+            seen = d.last_seen.astimezone(tz).replace(tzinfo=None) if d.last_seen else None
+            values: list[Cell] = [
+                unit_names.get(d.unit_code, d.unit_code), texts(f"kind:{d.kind}"), d.hostname or d.name, d.vendor,
+                d.model, d.serial, texts(f"status:{d.status}"),
+                " ".join(p for p in (d.os_name, d.os_version) if p) or None,
+                ", ".join(p.name for p in d.antivirus) or None, d.cpu_model,
+                a.age_years, how + (f" ({texts('estimated')})" if a.age_estimated and how else ""),
+                texts("past_life_yes") if a.past_service_life else "", seen,
+                d.reports_received if d.kind in COMPUTER_KINDS else None,
+                "; ".join(texts(f"issue:{i}") for i in a.issues), d.notes,
+            ]
+            yield [neutralise(v) if isinstance(v, str) else v for v in values]
+
+    return workbook(texts("nav_devices"), [texts(c) for c in XLSX_COLUMNS], rows(),
+                    datetime_format="dd/mm/yyyy hh:mm" if lang == "vi" else "yyyy-mm-dd hh:mm")
 
 
 def export_name(extension: str, as_of: date, unit: str | None) -> str:

@@ -8,6 +8,7 @@ nothing fetched from elsewhere, and a Content-Security-Policy that says so. Each
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import secrets
@@ -42,6 +43,7 @@ from server.console.data import (
     CoverageCache,
     UnitChoice,
     current_units,
+    data_fingerprint,
     device_lines,
     devices_csv,
     figure_rows,
@@ -51,6 +53,7 @@ from server.console.data import (
     reachable,
     unit_lines,
 )
+from server.console.device_index import Selection, index_of, select
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import devices_xlsx, export_name
 from server.console.trends import Trend, past_shares, trends
@@ -193,15 +196,23 @@ class View:
     scope_name: str
     future_asked: bool = False  # a date after today was asked for: today is shown instead
 
-    def link(self, path: str, **params: object) -> str:
-        """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
+    @functools.cached_property
+    def _kept(self) -> tuple[dict[str, object], str]:
+        """The scope and date every link keeps, and their query string (a page has hundreds of links)."""
         query: dict[str, object] = {}
         if self.unit is not None and self.unit != self.user.unit_code:
             query["unit"] = self.unit
         if self.as_of != self.today:
             query["as_of"] = self.as_of.isoformat()
-        query.update({k: v for k, v in params.items() if v is not None})
-        return f"{path}?{urlencode(query, doseq=True)}" if query else path
+        return query, urlencode(query)
+
+    def link(self, path: str, **params: object) -> str:
+        """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
+        kept, kept_text = self._kept
+        added = {k: v for k, v in params.items() if v is not None}
+        if not added:
+            return f"{path}?{kept_text}" if kept_text else path
+        return f"{path}?{urlencode({**kept, **added}, doseq=True)}"
 
 
 def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None) -> View:
@@ -220,7 +231,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
             raise ConsoleError(422, "bad_date", texts("bad_date"))
         if day > today:  # nothing is known about tomorrow; every agent would look silent
             day, future = today, True
-    units = current_units(_engine(request))
+    units = _cache(request).units(_engine(request), _data_version(request))
     choices = tuple(reachable(units, user.unit_code))
     allowed = {c.code for c in choices}
     if unit == "":
@@ -236,19 +247,34 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
     return View(user, texts, lang, day, today, unit, choices, name, future)
 
 
-def _computed(request: Request, view: View) -> Figures:
-    settings = _settings(request)
+def _cache(request: Request) -> CoverageCache:
     cache: CoverageCache = request.app.state.console_cache
+    return cache
+
+
+def _data_version(request: Request) -> tuple[Any, ...]:
+    """The data version, read once per request (the units and the figures of a page agree)."""
+    version: tuple[Any, ...] | None = getattr(request.state, "data_version", None)
+    if version is None:
+        version = request.state.data_version = data_fingerprint(_engine(request))
+    return version
+
+
+def _computed(request: Request, view: View) -> Computed:
+    settings = _settings(request)
     try:
-        return cache.get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings), settings.tz)
+        return _cache(request).get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings),
+                                   settings.tz, _data_version(request))
     except UnknownUnit:
         raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
 
 
-def _writer(view: View, computed: Figures, request: Request) -> FigureWriter:
-    return FigureWriter(computed.coverage, computed.snapshot, view.lang, None,
-                        _settings(request).service_life_years)
+def _writer(view: View, computed: Computed, request: Request) -> FigureWriter:
+    """The report's wording of the computed figures (made once per computation and language)."""
+    years = _settings(request).service_life_years
+    return computed.derived(f"writer:{view.lang}:{years}", lambda: FigureWriter(
+        computed.coverage, computed.snapshot, view.lang, None, years))
 
 
 def _page(request: Request, view: View, template: str, **context: Any) -> HTMLResponse:
@@ -379,8 +405,9 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
     # The replacement chart starts with what is already overdue (in use past its service life).
     overdue = cov.figures["past_service_life"].numerator
     lines = figure_trends(_engine(request), view, {k: f.percent for k, f in cov.figures.items()})
+    todo = computed.derived("issue_counts", lambda: issue_counts(computed.snapshot, cov))
     return _page(request, view, "overview.html", parts=parts, cards=cards, alerts=open_alerts(request, view),
-                 todo=issue_counts(computed.snapshot, cov),
+                 todo=todo,
                  forecast=forecast, overdue=overdue, trends=lines, kept=kept_list(_engine(request), view.unit),
                  day=lambda value: format_date(value, view.lang),
                  forecast_max=max((n for _, n in [*forecast, (0, overdue)]), default=0),
@@ -397,9 +424,13 @@ def figure_trends(engine: Engine, view: View, current: dict[str, float | None]) 
     return trends(past_shares(engine, view.unit, view.as_of), current, label)
 
 
-def _selected(request: Request, view: View, computed: Figures, figure: str | None, issue: list[str],
-              q: str | None) -> tuple[str | None, DeviceQuery, Narrowed]:
-    """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones)."""
+def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
+              q: str | None) -> tuple[str | None, DeviceQuery, Selection]:
+    """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones).
+
+    The same devices in the same order as ``device_filter.narrow(device_filter.select_devices(...))``, from
+    the index kept with the computation; the search also finds devices by an IP or MAC address.
+    """
     if figure is not None and (figure not in FIGURE_KEYS or figure not in computed.coverage.figures):
         figure = None
     query = DeviceQuery.parse(request.query_params, issue)
@@ -407,11 +438,13 @@ def _selected(request: Request, view: View, computed: Figures, figure: str | Non
     if q:
         with reading(_engine(request)) as session:
             addressed = devices_with_address(session, q, end_of_day(view.as_of, _settings(request).tz))
-    selected = select_devices(computed.snapshot, computed.coverage, figure=figure, search=q or None,
-                              unit_names={u.code: u.name for u in computed.snapshot.units}, addressed=addressed)
-    narrowed = narrow(selected, computed.coverage, query, unit=view.unit, as_of=view.as_of,
-                      tz=_settings(request).tz)
-    return figure, query, narrowed
+    selection = select(index_of(computed), query, figure=figure, search=q or None, unit_names=_unit_names(computed),
+                       unit=view.unit, as_of=view.as_of, tz=_settings(request).tz, addressed=addressed)
+    return figure, query, selection
+
+
+def _unit_names(computed: Computed) -> dict[str, str]:
+    return computed.derived("unit_names", lambda: {u.code: u.name for u in computed.snapshot.units})
 
 
 Issues = Annotated[list[str], Query(max_length=64)]
@@ -433,16 +466,16 @@ def devices(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = N
     if figure in UNIT_FIGURES:
         return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
     figure, query, narrowed = _selected(request, view, computed, figure, issue, q)
-    selected = narrowed.devices
-    pages = max(1, math.ceil(len(selected) / query.size))
+    total = narrowed.count
+    pages = max(1, math.ceil(total / query.size))
     page = min(page, pages)
-    shown = selected[(page - 1) * query.size: page * query.size]
+    shown = narrowed.page((page - 1) * query.size, page * query.size)
     writer = _writer(view, computed, request)
     lines = list(device_lines(shown, writer, view.texts, _settings(request).tz))
     filters: dict[str, Any] = {"figure": figure, "issue": list(query.issues) or None, "q": q or None,
                                **query.params()}
     unsorted = {k: v for k, v in filters.items() if k not in ("sort", "dir")}
-    return _page(request, view, "devices.html", lines=lines, total=format_count(len(selected), view.lang),
+    return _page(request, view, "devices.html", lines=lines, total=format_count(total, view.lang),
                  figure=figure, query=query, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
                  filters=filters, unsorted=unsorted, kinds=DEVICE_KINDS, statuses=STATUSES, age_bands=AGE_BANDS,
                  sizes=PAGE_SIZES, os_names=narrowed.os_names, av_names=narrowed.av_names)
@@ -466,9 +499,8 @@ def devices_export(request: Request, user: UserDep, as_of: AsOf = None, unit: Un
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
     _, _, narrowed = _selected(request, view, computed, figure, issue, q)
-    names = {u.code: u.name for u in computed.snapshot.units}
-    body = devices_csv(narrowed.devices, computed.coverage, names)
-    return _export(request, user, view, "csv", len(narrowed.devices), body.encode(), "text/csv; charset=utf-8")
+    body = devices_csv(narrowed, computed.coverage, _unit_names(computed))
+    return _export(request, user, view, "csv", narrowed.count, body.encode(), "text/csv; charset=utf-8")
 
 
 @router.get("/devices.xlsx")
@@ -478,9 +510,9 @@ def devices_workbook(request: Request, user: UserDep, as_of: AsOf = None, unit: 
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
     _, _, narrowed = _selected(request, view, computed, figure, issue, q)
-    names = {u.code: u.name for u in computed.snapshot.units}
-    body = devices_xlsx(narrowed.devices, computed.coverage, names, view.texts, view.lang, _settings(request).tz)
-    return _export(request, user, view, "xlsx", len(narrowed.devices), body, XLSX_MEDIA_TYPE)
+    body = devices_xlsx(narrowed, computed.coverage, _unit_names(computed), view.texts, view.lang,
+                        _settings(request).tz)
+    return _export(request, user, view, "xlsx", narrowed.count, body, XLSX_MEDIA_TYPE)
 
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

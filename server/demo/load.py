@@ -3,10 +3,9 @@
 History cannot come over HTTP: the server files a report by its receipt time. Here every step runs with
 ``now=`` the time it would have happened: the officer's spreadsheets imported at the start of the year,
 each machine enrolled when it was set up, each report ingested a few minutes after it was collected, a
-replaced PC recorded as retired the day after its last report. Reports dated today come afterwards over
-HTTP (``server/demo/run.py``). The reports of the year's cut-off dates are not kept here: rendering the
-district's .docx takes minutes on a small machine; ``kiemke-server report --compare-to DATE`` compares with
-any earlier date instead.
+replaced PC recorded as retired the day after its last report. Then the reports of the year's cut-off dates
+are kept as the scheduled job keeps them (each compared with the one before), so the console lists them.
+Reports dated today come afterwards over HTTP (``server/demo/run.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +13,14 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from server.clock import local_date
+from server.config import report_timezone
 from server.db import write_lock, writer, writing
 from server.demo import district, fleet, year
 from server.demo.fleet import SimulatedPC, report_at
@@ -27,6 +28,7 @@ from server.models import Device, OrgUnit
 from server.services import spreadsheets
 from server.services.enrolment import create_token, enroll
 from server.services.ingest import Delivery, ingest
+from server.services.policy import Policy
 from server.services.records import audit, save_device
 from shared.protocol import EnrollRequest
 
@@ -40,6 +42,7 @@ class Loaded:
 
     reports: int = 0
     retired: int = 0
+    kept: list[date] = field(default_factory=list)  # cut-off dates whose report is kept
     # machine id -> (agent key, unit code, enrolled at) of today's machines
     agents: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
 
@@ -106,16 +109,28 @@ def _retire(engine: Engine, lives: list[year.Life]) -> int:
     return retired
 
 
-def load(engine: Engine, now: datetime, seed_folder: Path, pcs: list[SimulatedPC] | None = None) -> Loaded:
-    """Write the demo district's year before ``now``: records, enrolments, reports, retirements.
+def keep_reports(engine: Engine, now: datetime, policy: Policy, tz: tzinfo) -> list[date]:
+    """The reports of the scheduled cut-offs within the year before ``now``, kept as the scheduled job does."""
+    from server.jobs import ReportSchedule, run_report_job
 
-    ``pcs``: today's machines (default the whole demo fleet; tests take a sample).
+    schedule = ReportSchedule(catch_up_days=(year.YEAR - timedelta(days=1)).days, runner=ACTOR)
+    made = run_report_job(engine, policy, schedule, local_date(now, tz), tz=tz, now=now)
+    return sorted({cut_off for cut_off, _, _ in made})
+
+
+def load(engine: Engine, now: datetime, seed_folder: Path, pcs: list[SimulatedPC] | None = None, *,
+         policy: Policy | None = None, tz: tzinfo | None = None) -> Loaded:
+    """Write the demo district's year before ``now``: records, enrolments, reports, retirements, kept reports.
+
+    ``pcs``: today's machines (default the whole demo fleet; tests take a sample). ``policy`` and ``tz``: the
+    server's (default the built-in policy and ``KIEMKE_TIMEZONE``), for the kept reports.
     """
     start = now - year.YEAR
     import_records(engine, seed_folder, start)
     lives = year.plan(fleet.fleet() if pcs is None else pcs, now)
     agents = _enrol(engine, lives, start)
     loaded = Loaded(reports=_ingest_all(engine, lives, agents, now), retired=_retire(engine, lives))
+    loaded.kept = keep_reports(engine, now, policy or Policy(), tz or report_timezone())
     by_id = {life.pc.machine_id: life for life in lives}
     for machine_id, (_, key, unit, _) in agents.items():
         life = by_id[machine_id]

@@ -44,6 +44,7 @@ class DemoResult:
     seeded: bool
     fleet_reports: int = 0  # today's, over HTTP
     history_reports: int = 0  # the year before, through the service layer
+    kept_reports: list[str] = field(default_factory=list)  # cut-off dates of the year whose report is kept
     seconds_to_load: float = 0.0  # writing the year of history
     seconds_to_ready: float = 0.0  # from start to the console link, today's reports in
     local_agent: str = "skipped"
@@ -55,10 +56,12 @@ def load_year(data_dir: Path, now: datetime) -> load.Loaded:
     """The demo district with a year of history before ``now``, written through the service layer."""
     from server.config import Settings
     from server.db import open_database
+    from server.services.policy import Policy
 
-    engine = open_database(Settings.from_env().url)
+    settings = Settings.from_env()
+    engine = open_database(settings.url)
     try:
-        return load.load(engine, now, data_dir / "seed")
+        return load.load(engine, now, data_dir / "seed", policy=Policy.from_settings(settings), tz=settings.tz)
     finally:
         engine.dispose()
 
@@ -189,6 +192,7 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset: bool, local_agent: 
     if seeded:
         loaded = load_year(data_dir, utcnow())
         result.history_reports, result.seconds_to_load = loaded.reports, round(time.monotonic() - began, 1)
+        result.kept_reports = [cut_off.isoformat() for cut_off in loaded.kept]
     server = start_server(host, port)
     try:
         _wait_healthy(base_url, server)

@@ -81,7 +81,7 @@ class Narrowed:
     av_names: tuple[str, ...] = field(default=())
 
 
-def _age_band(assessment: Assessment) -> str:
+def age_band(assessment: Assessment) -> str:
     if assessment.age_years is None:
         return "unknown"
     return next(name for name, (low, high) in AGE_BANDS.items() if low <= assessment.age_years < high)
@@ -115,7 +115,7 @@ def narrow(devices: list[DeviceState], coverage: Coverage, query: DeviceQuery, *
         wanted_av = fold(query.av)
         checks.append(lambda d: any(wanted_av == fold(p.name) for p in d.antivirus))
     if query.age:
-        checks.append(lambda d: _age_band(a[d.id]) == query.age)
+        checks.append(lambda d: age_band(a[d.id]) == query.age)
     for issue in query.issues:
         checks.append(lambda d, issue=issue: _has(issue, a[d.id]))  # type: ignore[misc]
     if query.unseen is not None:
@@ -125,11 +125,11 @@ def narrow(devices: list[DeviceState], coverage: Coverage, query: DeviceQuery, *
         checks.append(lambda d: is_air_gapped(d) == query.air_gapped)
     kept = [d for d in devices if all(check(d) for check in checks)]
     if query.sort:
-        kept.sort(key=_sort_key(query.sort, a), reverse=query.desc)
+        kept.sort(key=sort_key(query.sort, a), reverse=query.desc)
     return Narrowed(kept, os_names, av_names)
 
 
-def _sort_key(sort: str, a: Mapping[int, Assessment]) -> Callable[[DeviceState], Any]:
+def sort_key(sort: str, a: Mapping[int, Assessment]) -> Callable[[DeviceState], Any]:
     # Unknown values sort last going up (and first going down): a tuple whose first item says "missing".
     if sort == "unit":
         return lambda d: (d.unit_code, d.id)
@@ -169,10 +169,14 @@ def select_devices(snapshot: Snapshot, coverage: Coverage, *, figure: str | None
     if search:
         needle = fold(search)
         names = unit_names or {}
-        devices = [d for d in devices if d.id in addressed or needle in _haystack(d, names.get(d.unit_code))]
+        devices = [d for d in devices if d.id in addressed or needle in haystack(d, names.get(d.unit_code))]
+    return list_order(devices, coverage.assessments)
 
+
+def list_order(devices: Iterable[DeviceState], assessments: Mapping[int, Assessment]) -> list[DeviceState]:
+    """The list's default order: in use first, then the most serious problem, past service life, unit, id."""
     def order(d: DeviceState) -> tuple[int, int, bool, str, int]:
-        a = coverage.assessments[d.id]
+        a = assessments[d.id]
         return (d.status != "in_use", _severity(a), not a.past_service_life, d.unit_code, d.id)
 
     return sorted(devices, key=order)
@@ -184,7 +188,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _haystack(d: DeviceState, unit_name: str | None) -> str:
+def haystack(d: DeviceState, unit_name: str | None) -> str:
     """What a search looks through: names, unit, serial, model, OS, notes and antivirus products, folded
     (addresses are looked up apart, see ``select_devices``)."""
     parts = (d.name, d.hostname, d.serial, d.vendor, d.model, d.unit_code, unit_name, d.os_name, d.os_version,

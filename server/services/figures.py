@@ -47,10 +47,14 @@ def figures_as_of(session: Session, as_of: date, unit_code: str | None = None, *
     ``tz`` to ``KIEMKE_TIMEZONE``. ``UnknownUnit`` when the unit did not exist on ``as_of``.
     """
     zone = tz or report_timezone()
-    judged_by = policy or Policy()
-    snap = snapshot(session, as_of, tz=zone)
+    return figures_of(snapshot(session, as_of, tz=zone), as_of, unit_code, policy=policy or Policy(), tz=zone)
+
+
+def figures_of(snap: Snapshot, as_of: date, unit_code: str | None, *, policy: Policy, tz: tzinfo) -> Figures:
+    """A scope's figures over the whole tree's snapshot of ``as_of``, already made (the console keeps one
+    snapshot per day for every scope); ``UnknownUnit`` when the unit is not in it."""
     try:
-        coverage = coverage_for(snap, judged_by, unit_code)
+        coverage = coverage_for(snap, policy, unit_code)
     except KeyError:
         raise UnknownUnit(unit_code, as_of) from None
-    return Figures(snap, coverage, judged_by, zone)
+    return Figures(snap, coverage, policy, tz)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -277,3 +278,35 @@ def test_every_page_has_a_skip_link_a_favicon_and_scoped_headers(admin: TestClie
         assert 'rel="icon" href="/static/favicon.svg"' in text, path
         assert "<th>" not in text, path  # every header cell says what it heads
     assert admin.get("/static/favicon.svg").headers["content-type"].startswith("image/svg")
+
+
+def test_a_long_history_pages_its_timeline_newest_first(admin: TestClient) -> None:
+    """120 daily reports, each with a new address: pages of 50 changes, then 50, then the rest, none twice."""
+    import uuid
+    from datetime import datetime, time, timezone
+
+    from server.console.device_detail import TIMELINE_LIMIT
+    from server.models import Observation
+
+    pc = _device_id(admin, hostname="PB01-PC01")
+    settings = admin.app.state.settings  # type: ignore[attr-defined]
+    first = datetime.combine(local_today(settings.tz) - timedelta(days=200), time(3), tzinfo=timezone.utc)
+    rows = [{"device_id": pc, "observed_at": first + timedelta(days=n), "received_at": first + timedelta(days=n),
+             "report_id": uuid.uuid4(), "content_hash": uuid.uuid4().hex, "hostname": "PB01-PC01",
+             "facts": json.dumps({"hostname": "PB01-PC01", "network": {"interfaces": [
+                 {"name": "Ethernet", "ipv4": [f"10.9.{n // 200}.{n % 200 + 1}"]}]}})} for n in range(120)]
+    with _engine(admin).begin() as conn:
+        conn.execute(table_of(Observation).insert(), rows)
+    pages = []
+    for number in (1, 2, 3, 4):
+        text = admin.get(f"/devices/{pc}" + (f"?changes={number}" if number > 1 else "")).text
+        pages.append((text.count('<time datetime="'), "changes=" + str(number + 1) in text,
+                      re.findall(r'<li class="origin-(\w+)"><time datetime="([^"]+)"', text)))
+    assert [(n, older) for n, older, _ in pages[:2]] == [(TIMELINE_LIMIT, True)] * 2
+    assert pages[2][0] > 20  # the rest: the year's 120 addresses and the reports' own history
+    shown = [entry for _, _, found in pages[:3] for entry in found]
+    times = [at for _, at in shown]
+    assert times == sorted(times, reverse=True) and len(set(shown)) == len(shown)  # newest first, none twice
+    assert not pages[2][1] and pages[3][0] == 0
+    assert "Các thay đổi mới hơn" in admin.get(f"/devices/{pc}?changes=2").text
+    assert admin.get(f"/devices/{pc}?changes=0").status_code == 400

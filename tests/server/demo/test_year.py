@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import json
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from server.demo import fleet, load, year
 from server.models import Agent, Device, ReceivedReport, table_of
 from server.report import render
 from server.report.generate import ReportRequest, make_report
+from server.report.store import listing
 from server.services.figures import figures_as_of
 from server.services.policy import Policy
 
@@ -85,3 +87,15 @@ def test_an_earlier_cut_off_shows_the_district_before_it_improved(engine: Engine
             table_of(Agent), a.id == r.agent_id)).where(r.collected_at < a.created_at)).scalar()
         assert late == 0
         assert conn.execute(sa.select(sa.func.count()).where(d.status == "retired")).scalar() == loaded.retired > 0
+
+
+@pytest.mark.slow
+def test_the_year_s_cut_off_reports_are_kept(engine: Engine, loaded: load.Loaded) -> None:
+    """The scheduled cut-offs (18 May, 18 November) of the year are kept, each compared with the one before."""
+    assert loaded.kept == [date(2026, 5, 18), date(2026, 11, 18)]
+    with reading(engine) as session:
+        kept = sorted(listing(session), key=lambda r: r.as_of)
+    assert [(r.as_of, r.trigger, r.unit_code) for r in kept] == [(day, "schedule", None) for day in loaded.kept]
+    first, second = (json.loads(r.json_text) for r in kept)
+    assert first["previous"] is None and second["previous"]["as_of"] == "2026-05-18"
+    assert all(r.docx[:2] == b"PK" and "2026" in r.markdown for r in kept)
