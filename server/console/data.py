@@ -13,7 +13,7 @@ import csv
 import io
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar, cast
@@ -144,7 +144,7 @@ class CoverageCache:
     """The last few computed scopes, valid while the data version (``data_fingerprint``) is unchanged.
 
     The whole tree's snapshot as of a date is kept apart from each scope's coverage, so moving from one
-    unit to another computes only that unit's figures (the same two steps as ``report.generate.coverage_at``:
+    unit to another computes only that unit's figures (the same two steps as ``services.figures.figures_as_of``:
     the whole tree's snapshot, then ``coverage_for`` the scope). Requests for something being computed wait
     for that computation instead of starting their own.
     """

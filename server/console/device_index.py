@@ -1,7 +1,7 @@
 """The device list's filters as precomputed bit sets: a filtered, sorted page without a pass over the fleet.
 
-``services.device_filter.narrow`` states what a query keeps and in which order; this module gives exactly the same answer
-fast. It is built once per computed scope (and cached with it, so it lives as long as the data stand still):
+``services.device_filter.narrow`` states what a query keeps and in which order; this module gives exactly the
+same answer fast. It is built once per computed scope (and cached with it, so it lives as long as the data stand still):
 the scope's devices in the list's default order, and for each value a filter can take (kind, status, unit,
 age band, each issue, antivirus product, OS, air-gapped) the set of positions holding it, as one Python
 integer used as a bit set. A query is then a few ``&`` of integers, its count a ``bit_count()``, and a page
@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from server.console.data import Computed
+from server.services.compliance import is_air_gapped
 from server.services.device_filter import (
     ISSUE_FILTERS,
     DeviceQuery,
@@ -26,7 +27,6 @@ from server.services.device_filter import (
     list_order,
     sort_key,
 )
-from server.services.compliance import is_air_gapped
 from server.services.figure import Assessment, Coverage
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
-from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings

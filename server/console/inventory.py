@@ -8,7 +8,7 @@ stale bookmark still opens the list.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 
 from server.console.data import neutralise
 from server.console.xlsx_writer import Cell, workbook

@@ -40,9 +40,9 @@ from server.console.audit_log import AuditFilter, audit_page
 from server.console.auth import ConsoleUser
 from server.console.data import (
     PARTS,
+    Computed,
     CoverageCache,
     UnitChoice,
-    current_units,
     data_fingerprint,
     device_lines,
     devices_csv,
@@ -73,9 +73,8 @@ from server.report.writer import UNIT_FIGURES, FigureWriter
 from server.services import users
 from server.services.addresses import devices_with_address
 from server.services.compliance import ISSUE_ORDER
-from server.services.device_filter import AGE_BANDS, PAGE_SIZES, DeviceQuery, Narrowed, narrow, select_devices
+from server.services.device_filter import AGE_BANDS, PAGE_SIZES, DeviceQuery
 from server.services.figure import FIGURE_KEYS, Figure
-from server.services.figures import Figures
 from server.services.policy import Policy
 from server.vocab import DEVICE_KINDS, STATUSES
 

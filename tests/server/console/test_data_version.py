@@ -13,7 +13,7 @@ from server.clock import local_today
 from server.console.data import CoverageCache, data_fingerprint
 from server.db import reading
 from server.models import OrgUnit, OrgUnitVersion, table_of
-from server.report.generate import UnknownUnit, coverage_at
+from server.services.figures import UnknownUnit, figures_as_of
 from server.services.policy import Policy
 
 WHEN = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -60,7 +60,7 @@ def test_scopes_share_the_days_snapshot_and_match_the_report(admin: TestClient) 
     assert unit.snapshot is whole.snapshot  # one snapshot of the whole tree for the day
     assert cache.get(engine, day, "PB01", policy, tz) is unit  # nothing changed: kept
     with reading(engine) as session:
-        _, report = coverage_at(session, day, "PB01", policy, tz)
+        report = figures_as_of(session, day, "PB01", policy=policy, tz=tz).coverage
     assert unit.coverage == report
     with pytest.raises(UnknownUnit):
         cache.get(engine, day, "NO-SUCH-UNIT", policy, tz)

@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.clock import local_today
-from server.console.data import Computed, fold, select_devices
+from server.console.data import Computed
 from server.console.device_index import DeviceIndex, index_of, select
-from server.console.inventory import DeviceQuery, narrow
 from server.db import reading
-from server.report.generate import coverage_at
+from server.services.device_filter import DeviceQuery, fold, narrow, select_devices
+from server.services.figures import figures_as_of
 from server.services.policy import Policy
 
 QUERIES = (
@@ -28,8 +28,9 @@ ISSUES = ((), ("any",), ("past_service_life",), ("firewall_off", "os_unsupported
 def _computed(client: TestClient, unit: str | None) -> Computed:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     with reading(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        snap, cov = coverage_at(session, local_today(settings.tz), unit, Policy.from_settings(settings), settings.tz)
-    return Computed(snap, cov)
+        found = figures_as_of(session, local_today(settings.tz), unit, policy=Policy.from_settings(settings),
+                              tz=settings.tz)
+    return Computed(found.snapshot, found.coverage)
 
 
 @pytest.mark.parametrize("unit", [None, "PB01"])
