@@ -31,6 +31,7 @@ from server.models import (
     ReceivedReport,
     table_of,
 )
+from server.services.detections import detections_as_of, period_bounds
 from server.services.gcpause import cycle_collector_paused
 from server.services.state import (
     AntivirusState,
@@ -90,7 +91,7 @@ def _latest_observations(session: Session, cutoff: datetime) -> dict[int, Any]:
             o.id, o.device_id, o.hostname, o.chassis,
             o.cpu_model, o.bios_date, o.os_install_date, o.os_name, o.os_version,
             o.os_build, o.monitor_year, o.antivirus, o.firewall_enabled, o.internet_reachable,
-            o.lan_evidence, o.wifi_evidence, o.clock_wrong,
+            o.lan_evidence, o.wifi_evidence, o.clock_wrong, o.detections_readable,
             sa.func.row_number().over(partition_by=o.device_id, order_by=(o.observed_at.desc(), o.id.desc()))
             .label("rank"),
             sa.func.min(o.bios_date).over(partition_by=o.device_id).label("earliest_bios"),
@@ -283,6 +284,8 @@ def _devices(session: Session, cutoff: datetime, codes: dict[int, str], units: s
                 lan_evidence=obs.lan_evidence if obs else None,
                 wifi_evidence=obs.wifi_evidence if obs else None,
                 clock_wrong=bool(obs.clock_wrong) if obs else False,
+                detections_readable=None if obs is None or obs.detections_readable is None
+                else bool(obs.detections_readable),
                 possible_duplicate_of=r.possible_duplicate_of,
             )
         )
@@ -351,4 +354,5 @@ def snapshot(session: Session, as_of: date, *, tz: tzinfo | None = None) -> Snap
             devices=tuple(_devices(session, cutoff, codes, {u.code for u in units})),
             licences=tuple(_licences(session, cutoff, codes)),
             corrected_after=_corrected_after(session, as_of, cutoff),
+            detections=detections_as_of(session, cutoff, period_bounds(as_of, tz or report_timezone())[0]),
         )

@@ -50,6 +50,7 @@ from server.models import (
     table_of,
     utcnow,
 )
+from server.services import detections
 from server.services import ingest_sql as sql
 from server.services.records import normalise_serial, save_device
 from server.services.state import COMPUTER_KINDS
@@ -497,6 +498,7 @@ def ingest(
             "delivered_offline": delivery.via == "import", "content_hash": digest, "facts": text,
             "clock_wrong": clock_wrong, "claimed_collected_at": claim, **_observation_columns(report),
         }
+        wrote = detections.record(conn, device_id, report, collected, observation) or wrote
     # The unique report_id decides: a report another transaction recorded first inserts nothing here.
     recorded = sql.record_report(
         conn,

@@ -93,10 +93,26 @@ class DeviceState:
     lan_evidence: bool | None = None
     wifi_evidence: bool | None = None
     clock_wrong: bool = False  # the latest report's clock was wrong (filed at the server's receipt time)
+    detections_readable: bool | None = None  # the latest report read an antivirus history (None: not collected)
     # Another unit's (or agent's) device with this computer's serial: for the officer to check, never merged.
     possible_duplicate_of: int | None = None
     # Monitors: the computer whose latest report (as of the date) shows it; None when no computer does.
     host_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionState:
+    """A malware detection as of the date (``services/detections.detections_as_of``)."""
+
+    id: int
+    device_id: int
+    severity: str  # low, moderate, high, severe, unknown
+    status: str  # active, failed, remediated, allowed, unknown: its latest event before the cut-off
+    first_reported_at: datetime
+    status_since: datetime
+    found_in_period: bool  # first reported in the report period
+    in_period: bool  # found, changed in the period, or still unremediated at the cut-off
+    remediated_in_period: bool  # remediated as of the cut-off, by a change in the period
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +136,4 @@ class Snapshot:
     devices: tuple[DeviceState, ...] = ()
     licences: tuple[LicenceState, ...] = ()
     corrected_after: datetime | None = field(default=None)  # latest correction of inputs dated after as_of
+    detections: tuple[DetectionState, ...] = ()  # malware detections known by the cut-off

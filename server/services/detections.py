@@ -1,0 +1,210 @@
+"""Malware detections: stored once per (device, agent's id), their status over time, and the state as of a date.
+
+``record`` runs inside ingest when a report's facts changed (an unchanged report repeats what was recorded):
+a detection row per (device, key), a ``DetectionEvent`` only when the status or action differs from what held
+at the report's filed time, and ``Detection.status``/``status_since`` moved only by a report at least as new as
+the one that set them, so a late report (spooled, carried by hand) never moves a state backwards. Replaying a
+report finds its state already there and writes nothing. A late report that changes a detection is followed,
+at the device's next report, by the state that held before it (as ``ingest._keep_next_report`` does for the
+observation), unless that report stated its own.
+
+``detections_as_of`` rebuilds every detection's status at the end of a day from the events alone, for the
+snapshot (``services/history.py``); ``services/coverage.py`` counts them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from server import clock
+from server.models import Detection, DetectionEvent, ReceivedReport, table_of
+from server.services.state import DetectionState
+from shared.schema import Detection as WireDetection
+from shared.schema import InventoryReport
+
+_DETECTION = table_of(Detection)
+_EVENT = table_of(DetectionEvent)
+_REPORT = table_of(ReceivedReport)
+#: A detection still needing the officer: on the machine, or the product's action failed.
+UNREMEDIATED = frozenset({"active", "failed"})
+STATUSES = ("active", "failed", "remediated", "allowed", "unknown")
+SEVERITIES = ("severe", "high", "moderate", "low", "unknown")
+
+
+def period_start(as_of: date) -> date:
+    """First day of the report period ending ``as_of``: the year's first day (the first half or the year, as
+    ``report.section.default_period`` names it)."""
+    return date(as_of.year, 1, 1)
+
+
+def _state(item: WireDetection) -> tuple[str, str | None]:
+    """What makes a new event: the status and the action taken."""
+    return item.status, item.action
+
+
+def _descriptive(item: WireDetection) -> dict[str, Any]:
+    return {
+        "threat": item.threat[:512], "category": item.category, "severity": item.severity, "source": item.source,
+        "product": item.product, "resources": json.dumps(list(item.resources), ensure_ascii=False),
+        "detected_at": item.detected_at,
+    }
+
+
+def _event(detection_id: int, item: WireDetection, filed: datetime, report_id: Any) -> dict[str, Any]:
+    return {"detection_id": detection_id, "observed_at": filed, "report_id": report_id, "status": item.status,
+            "action": item.action, "action_success": item.action_success, "remediated_at": item.remediated_at}
+
+
+def record(conn: Connection, device_id: int, report: InventoryReport, filed: datetime,
+           observation: dict[str, Any]) -> bool:
+    """Store ``report``'s detections for ``device_id`` as filed at ``filed``; True when rows were written.
+
+    Also fills ``observation["detections_readable"]`` (the observation row ingest is about to insert).
+    """
+    found = report.detections
+    observation["detections_readable"] = None if found is None else found.readable
+    if found is None or not found.items:
+        return False
+    items: dict[str, WireDetection] = {}
+    for item in found.items:
+        items.setdefault(item.id, item)  # the newest first: a repeated id keeps the newest
+    if conn.dialect.name == "postgresql":
+        # Serialise with other reports of this device (ingest would lock the row later in the transaction).
+        conn.execute(sa.text("SELECT id FROM device WHERE id = :id FOR UPDATE"), {"id": device_id})
+    d = _DETECTION.c
+    rows = {r.key: r for r in conn.execute(
+        sa.select(d.id, d.key, d.status_since, d.first_reported_at).where(d.device_id == device_id,
+                                                                          d.key.in_(list(items))))}
+    new = [{"device_id": device_id, "key": key, **_descriptive(item), "first_reported_at": filed,
+            "status": item.status, "status_since": filed} for key, item in items.items() if key not in rows]
+    if new:
+        conn.execute(sa.insert(_DETECTION), new)
+        rows.update({r.key: r for r in conn.execute(
+            sa.select(d.id, d.key, d.status_since, d.first_reported_at).where(
+                d.device_id == device_id, d.key.in_([row["key"] for row in new])))})
+    ids = {key: rows[key].id for key in items}
+    held = _states_at(conn, ids.values(), filed)
+    events = [_event(ids[key], item, filed, report.report_id) for key, item in items.items()
+              if held.get(ids[key]) != _state(item)]
+    if events:
+        conn.execute(sa.insert(_EVENT), events)
+    changed = {e["detection_id"] for e in events}
+    if changed:
+        _tidy_following(conn, device_id, filed, {ids[k]: (item, held.get(ids[k])) for k, item in items.items()
+                                                 if ids[k] in changed})
+    created = {row["key"] for row in new}
+    for key, item in items.items():
+        row = rows[key]
+        values: dict[str, Any] = {}
+        if key not in created and filed >= row.status_since:
+            values.update(_descriptive(item))
+        if key not in created and filed < row.first_reported_at:
+            values["first_reported_at"] = filed
+        if ids[key] in changed:  # the latest event, whatever order the reports came in
+            latest = _latest_event(conn, ids[key])
+            values.update(status=latest.status, status_since=latest.observed_at)
+        if values:
+            conn.execute(sa.update(_DETECTION).where(d.id == row.id).values(**values))
+    return True
+
+
+def _latest_event(conn: Connection, detection_id: int) -> Any:
+    e = _EVENT.c
+    return conn.execute(sa.select(e.status, e.observed_at).where(e.detection_id == detection_id)
+                        .order_by(e.observed_at.desc(), e.id.desc()).limit(1)).one()
+
+
+def _states_at(conn: Connection, ids: Iterable[int], at: datetime) -> dict[int, tuple[str, str | None]]:
+    """Each detection's (status, action) by its latest event at or before ``at``."""
+    e = _EVENT.c
+    ranked = (
+        sa.select(e.detection_id, e.status, e.action,
+                  sa.func.row_number().over(partition_by=e.detection_id,
+                                            order_by=(e.observed_at.desc(), e.id.desc())).label("rank"))
+        .where(e.detection_id.in_(list(ids)), e.observed_at <= at)
+        .subquery()
+    )
+    return {r.detection_id: (r.status, r.action)
+            for r in conn.execute(sa.select(ranked).where(ranked.c.rank == 1))}
+
+
+def _tidy_following(conn: Connection, device_id: int, filed: datetime,
+                    changed: Mapping[int, tuple[WireDetection, tuple[str, str | None] | None]]) -> None:
+    """After events at ``filed``: drop a later event that now repeats one, and, when this report was late,
+    restore at the device's next report the state that held before (unless that report stated its own)."""
+    r, e = _REPORT.c, _EVENT.c
+    following = conn.execute(
+        sa.select(r.report_id, r.collected_at).where(r.device_id == device_id, r.collected_at > filed)
+        .order_by(r.collected_at, r.id).limit(1)
+    ).first()
+    if following is None:
+        return  # in order: events come from reports, so none is later
+    for detection_id, (item, before) in changed.items():
+        after = conn.execute(
+            sa.select(e.id, e.status, e.action, e.observed_at)
+            .where(e.detection_id == detection_id, e.observed_at > filed)
+            .order_by(e.observed_at, e.id).limit(1)
+        ).first()
+        if following is not None and before is not None and (
+                after is None or after.observed_at > following.collected_at):
+            conn.execute(sa.insert(_EVENT).values(
+                detection_id=detection_id, observed_at=following.collected_at, report_id=following.report_id,
+                status=before[0], action=before[1], action_success=None, remediated_at=None))
+        elif after is not None and (after.status, after.action) == _state(item):
+            conn.execute(sa.delete(_EVENT).where(e.id == after.id))
+
+
+# --- as of a date ---------------------------------------------------------------------------------------------
+
+
+def detections_as_of(session: Session, cutoff: datetime, period_from: datetime) -> tuple[DetectionState, ...]:
+    """Every detection known before ``cutoff`` with its status then, and what it did in the period that starts
+    at ``period_from``: rebuilt from the events, so a past date reads the same later."""
+    e = _EVENT.c
+    ranked = (
+        sa.select(
+            e.detection_id, e.status, e.observed_at,
+            sa.func.row_number().over(partition_by=e.detection_id, order_by=(e.observed_at.desc(), e.id.desc()))
+            .label("rank"),
+            sa.func.min(e.observed_at).over(partition_by=e.detection_id).label("first"),
+        )
+        .where(e.observed_at < cutoff)
+        .subquery()
+    )
+    d = _DETECTION.c
+    rows = session.execute(
+        sa.select(d.id, d.device_id, d.severity, ranked.c.status, ranked.c.observed_at, ranked.c.first)
+        .join(ranked, ranked.c.detection_id == d.id)
+        .where(ranked.c.rank == 1)
+        .order_by(d.id)
+    )
+    out = []
+    for r in rows:
+        first, changed = _aware(r.first), _aware(r.observed_at)
+        out.append(DetectionState(
+            id=r.id, device_id=r.device_id, severity=r.severity, status=r.status, first_reported_at=first,
+            status_since=changed, found_in_period=first >= period_from,
+            in_period=first >= period_from or changed >= period_from or r.status in UNREMEDIATED,
+            remediated_in_period=r.status == "remediated" and changed >= period_from,
+        ))
+    return tuple(out)
+
+
+def period_bounds(as_of: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """(start of the period, end of ``as_of``) as aware UTC instants in the district's zone."""
+    return clock.end_of_day(period_start(as_of) - timedelta(days=1), tz), clock.end_of_day(as_of, tz)
+
+
+def _aware(value: Any) -> datetime:
+    """Timestamps read through a subquery skip the column type: aware UTC here."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
