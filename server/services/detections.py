@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlmodel import Session
 
 from server import clock
 from server.models import Detection, DetectionEvent, ReceivedReport, table_of
-from server.services.state import DetectionState
+from server.services.state import DetectionState, Snapshot
 from shared.schema import Detection as WireDetection
 from shared.schema import InventoryReport
 
@@ -208,3 +209,131 @@ def _aware(value: Any) -> datetime:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+# --- lists for people: the console's list and device page, ``kiemke-server detections list`` ---------------
+
+
+@dataclass(frozen=True)
+class DetectionChange:
+    """One change of a detection's status, as a report stated it."""
+
+    at: datetime
+    status: str
+    action: str | None
+    action_success: bool | None
+    remediated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DetectionEntry:
+    """A detection as of the cut-off, with what the officer needs to act on it."""
+
+    id: int
+    device_id: int
+    device_name: str | None
+    unit_code: str
+    threat: str
+    category: str | None
+    severity: str
+    source: str
+    product: str | None
+    resources: tuple[str, ...]
+    detected_at: datetime | None
+    first_reported_at: datetime
+    status: str
+    status_since: datetime
+    history: tuple[DetectionChange, ...]
+
+    @property
+    def action(self) -> str | None:
+        """The action the product took, as the latest change says."""
+        return self.history[-1].action if self.history else None
+
+    @property
+    def action_success(self) -> bool | None:
+        """Whether that action succeeded (None: not said)."""
+        return self.history[-1].action_success if self.history else None
+
+    @property
+    def unremediated(self) -> bool:
+        """Active or failed: still for the officer to deal with."""
+        return self.status in UNREMEDIATED
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready data (timestamps in ISO 8601, UTC)."""
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "id": self.id, "device_id": self.device_id, "device": self.device_name, "unit": self.unit_code,
+            "threat": self.threat, "category": self.category, "severity": self.severity, "source": self.source,
+            "product": self.product, "resources": list(self.resources), "detected_at": iso(self.detected_at),
+            "first_reported_at": iso(self.first_reported_at), "status": self.status,
+            "status_since": iso(self.status_since), "action": self.action, "action_success": self.action_success,
+            "history": [{"at": iso(c.at), "status": c.status, "action": c.action, "action_success": c.action_success,
+                         "remediated_at": iso(c.remediated_at)} for c in self.history],
+        }
+
+
+@dataclass(frozen=True)
+class DetectionFilter:
+    """What a list of detections is narrowed to (every one given must hold)."""
+
+    statuses: frozenset[str] = frozenset()  # empty: any; "unremediated" stands for active and failed
+    severities: frozenset[str] = frozenset()
+    since: datetime | None = None  # found or changed at or after this instant
+
+    def keeps(self, d: DetectionState) -> bool:
+        """Whether ``d`` passes."""
+        statuses = set(self.statuses)
+        if "unremediated" in statuses:
+            statuses |= UNREMEDIATED
+        if statuses and d.status not in statuses:
+            return False
+        if self.severities and d.severity not in self.severities:
+            return False
+        return self.since is None or d.first_reported_at >= self.since or d.status_since >= self.since
+
+
+_SEVERITY_RANK = {s: n for n, s in enumerate(SEVERITIES)}
+
+
+def detection_entries(session: Session, snapshot: Snapshot, device_ids: Iterable[int], cutoff: datetime,
+                      narrow: DetectionFilter | None = None) -> list[DetectionEntry]:
+    """The snapshot's detections on ``device_ids`` (the scope) that ``narrow`` keeps, with their details and
+    history up to ``cutoff``: unremediated first, then by severity, newest first."""
+    scope = set(device_ids)
+    narrow = narrow or DetectionFilter()
+    states = {d.id: d for d in snapshot.detections if d.device_id in scope and narrow.keeps(d)}
+    if not states:
+        return []
+    devices = {d.id: d for d in snapshot.devices if d.id in scope}
+    d, e = _DETECTION.c, _EVENT.c
+    details: dict[int, Any] = {}
+    history: dict[int, list[DetectionChange]] = {}
+    ids = sorted(states)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for row in session.execute(sa.select(_DETECTION).where(d.id.in_(chunk))):
+            details[row.id] = row
+        for ev in session.execute(sa.select(e.detection_id, e.observed_at, e.status, e.action, e.action_success,
+                                            e.remediated_at)
+                                  .where(e.detection_id.in_(chunk), e.observed_at < cutoff)
+                                  .order_by(e.detection_id, e.observed_at, e.id)):
+            history.setdefault(ev.detection_id, []).append(
+                DetectionChange(_aware(ev.observed_at), ev.status, ev.action, ev.action_success,
+                                None if ev.remediated_at is None else _aware(ev.remediated_at)))
+    out = []
+    for detection_id, state in states.items():
+        row, device = details[detection_id], devices[state.device_id]
+        out.append(DetectionEntry(
+            id=detection_id, device_id=state.device_id, device_name=device.hostname or device.name,
+            unit_code=device.unit_code, threat=row.threat, category=row.category, severity=state.severity,
+            source=row.source, product=row.product, resources=tuple(json.loads(row.resources or "[]")),
+            detected_at=row.detected_at, first_reported_at=state.first_reported_at, status=state.status,
+            status_since=state.status_since, history=tuple(history.get(detection_id, ())),
+        ))
+    out.sort(key=lambda x: (not x.unremediated, _SEVERITY_RANK.get(x.severity, 9), -x.status_since.timestamp(),
+                            -x.id))
+    return out
