@@ -374,6 +374,8 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
         "reporting": cov.figures["computers_with_agent"],
         "violations": cov.figures["air_gap_violations"],
         "past_life": cov.figures["past_service_life"],
+        "detections": cov.figures["detections_unremediated"],
+        "detections_readable": cov.figures["computers_with_detections"],
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
     return _page(request, view, "overview.html", parts=parts, cards=cards, todo=issue_counts(computed.snapshot, cov),
@@ -591,13 +593,14 @@ def install_console(app: FastAPI) -> None:
     Call it after the API's own exception handlers are installed: a bad parameter or an unknown path of the
     console then gets the console's page in the user's language, while ``/api/`` keeps the API's JSON answers.
     """
-    from server.console import device_views, enrolment_views, unit_views, user_views
+    from server.console import detection_views, device_views, enrolment_views, unit_views, user_views
 
     app.state.console_cache = CoverageCache()
     app.include_router(device_views.router)
     app.include_router(unit_views.router)
     app.include_router(user_views.router)
     app.include_router(enrolment_views.router)
+    app.include_router(detection_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)
