@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from server import clock
-from server.models import Detection, DetectionEvent, ReceivedReport, table_of
+from server.models import Detection, DetectionEvent, ReceivedReport, UTCDateTime, table_of
 from server.services.state import DetectionState, Snapshot
 from shared.schema import Detection as WireDetection
 from shared.schema import InventoryReport
@@ -48,6 +48,25 @@ def period_start(as_of: date) -> date:
 def _state(item: WireDetection) -> tuple[str, str | None]:
     """What makes a new event: the status and the action taken."""
     return item.status, item.action
+
+
+_DESCRIPTIVE = ("threat", "category", "severity", "source", "product", "resources", "detected_at")
+
+
+# Built once: the statements of ``record`` run for every changed report with detections.
+_ROWS = sa.select(
+    _DETECTION.c.id, _DETECTION.c.key, _DETECTION.c.status_since, _DETECTION.c.first_reported_at,
+    *(_DETECTION.c[name] for name in _DESCRIPTIVE),
+).where(_DETECTION.c.device_id == sa.bindparam("device"), _DETECTION.c.key.in_(sa.bindparam("keys", expanding=True)))
+_RANKED = (
+    sa.select(_EVENT.c.detection_id, _EVENT.c.status, _EVENT.c.action,
+              sa.func.row_number().over(partition_by=_EVENT.c.detection_id,
+                                        order_by=(_EVENT.c.observed_at.desc(), _EVENT.c.id.desc())).label("rank"))
+    .where(_EVENT.c.detection_id.in_(sa.bindparam("ids", expanding=True)),
+           _EVENT.c.observed_at <= sa.bindparam("at", type_=UTCDateTime()))
+    .subquery()
+)
+_STATES = sa.select(_RANKED).where(_RANKED.c.rank == 1)
 
 
 def _descriptive(item: WireDetection) -> dict[str, Any]:
@@ -79,41 +98,43 @@ def record(conn: Connection, device_id: int, report: InventoryReport, filed: dat
     if conn.dialect.name == "postgresql":
         # Serialise with other reports of this device (ingest would lock the row later in the transaction).
         conn.execute(sa.text("SELECT id FROM device WHERE id = :id FOR UPDATE"), {"id": device_id})
-    d = _DETECTION.c
-    rows = {r.key: r for r in conn.execute(
-        sa.select(d.id, d.key, d.status_since, d.first_reported_at).where(d.device_id == device_id,
-                                                                          d.key.in_(list(items))))}
+    rows = {r.key: r for r in conn.execute(_ROWS, {"device": device_id, "keys": list(items)})}
     new = [{"device_id": device_id, "key": key, **_descriptive(item), "first_reported_at": filed,
             "status": item.status, "status_since": filed} for key, item in items.items() if key not in rows]
     if new:
         conn.execute(sa.insert(_DETECTION), new)
-        rows.update({r.key: r for r in conn.execute(
-            sa.select(d.id, d.key, d.status_since, d.first_reported_at).where(
-                d.device_id == device_id, d.key.in_([row["key"] for row in new])))})
+        rows.update({r.key: r for r in conn.execute(_ROWS, {"device": device_id,
+                                                             "keys": [row["key"] for row in new]})})
     ids = {key: rows[key].id for key in items}
-    held = _states_at(conn, ids.values(), filed)
+    held = _states_at(conn, [rows[key].id for key in items if key not in {r["key"] for r in new}], filed)
     events = [_event(ids[key], item, filed, report.report_id) for key, item in items.items()
               if held.get(ids[key]) != _state(item)]
     if events:
         conn.execute(sa.insert(_EVENT), events)
     changed = {e["detection_id"] for e in events}
-    if changed:
-        _tidy_following(conn, device_id, filed, {ids[k]: (item, held.get(ids[k])) for k, item in items.items()
-                                                 if ids[k] in changed})
+    late = changed and _tidy_following(conn, device_id, filed, {
+        ids[k]: (item, held.get(ids[k])) for k, item in items.items() if ids[k] in changed})
     created = {row["key"] for row in new}
+    updates = 0
     for key, item in items.items():
         row = rows[key]
+        if key in created:
+            continue
         values: dict[str, Any] = {}
-        if key not in created and filed >= row.status_since:
-            values.update(_descriptive(item))
-        if key not in created and filed < row.first_reported_at:
+        if filed >= row.status_since:  # the newest report describes it (names, files, severity)
+            values.update({k: v for k, v in _descriptive(item).items() if getattr(row, k) != v})
+        if filed < row.first_reported_at:
             values["first_reported_at"] = filed
-        if ids[key] in changed:  # the latest event, whatever order the reports came in
-            latest = _latest_event(conn, ids[key])
-            values.update(status=latest.status, status_since=latest.observed_at)
+        if ids[key] in changed:
+            if late:  # the latest event, whatever order the reports came in
+                latest = _latest_event(conn, ids[key])
+                values.update(status=latest.status, status_since=latest.observed_at)
+            else:
+                values.update(status=item.status, status_since=filed)
         if values:
-            conn.execute(sa.update(_DETECTION).where(d.id == row.id).values(**values))
-    return True
+            conn.execute(sa.update(_DETECTION).where(_DETECTION.c.id == row.id).values(**values))
+            updates += 1
+    return bool(new or events or updates)
 
 
 def _latest_event(conn: Connection, detection_id: int) -> Any:
@@ -122,44 +143,38 @@ def _latest_event(conn: Connection, detection_id: int) -> Any:
                         .order_by(e.observed_at.desc(), e.id.desc()).limit(1)).one()
 
 
-def _states_at(conn: Connection, ids: Iterable[int], at: datetime) -> dict[int, tuple[str, str | None]]:
-    """Each detection's (status, action) by its latest event at or before ``at``."""
-    e = _EVENT.c
-    ranked = (
-        sa.select(e.detection_id, e.status, e.action,
-                  sa.func.row_number().over(partition_by=e.detection_id,
-                                            order_by=(e.observed_at.desc(), e.id.desc())).label("rank"))
-        .where(e.detection_id.in_(list(ids)), e.observed_at <= at)
-        .subquery()
-    )
-    return {r.detection_id: (r.status, r.action)
-            for r in conn.execute(sa.select(ranked).where(ranked.c.rank == 1))}
+def _states_at(conn: Connection, ids: list[int], at: datetime) -> dict[int, tuple[str, str | None]]:
+    """Each detection's (status, action) by its latest event at or before ``at`` (a new one has none)."""
+    if not ids:
+        return {}
+    return {r.detection_id: (r.status, r.action) for r in conn.execute(_STATES, {"ids": ids, "at": at})}
 
 
 def _tidy_following(conn: Connection, device_id: int, filed: datetime,
-                    changed: Mapping[int, tuple[WireDetection, tuple[str, str | None] | None]]) -> None:
+                    changed: Mapping[int, tuple[WireDetection, tuple[str, str | None] | None]]) -> bool:
     """After events at ``filed``: drop a later event that now repeats one, and, when this report was late,
-    restore at the device's next report the state that held before (unless that report stated its own)."""
+    restore at the device's next report the state that held before (unless that report stated its own).
+    True when the report was late (a later report of the device was received before)."""
     r, e = _REPORT.c, _EVENT.c
     following = conn.execute(
         sa.select(r.report_id, r.collected_at).where(r.device_id == device_id, r.collected_at > filed)
         .order_by(r.collected_at, r.id).limit(1)
     ).first()
     if following is None:
-        return  # in order: events come from reports, so none is later
+        return False  # in order: events come from reports, so none is later
     for detection_id, (item, before) in changed.items():
         after = conn.execute(
             sa.select(e.id, e.status, e.action, e.observed_at)
             .where(e.detection_id == detection_id, e.observed_at > filed)
             .order_by(e.observed_at, e.id).limit(1)
         ).first()
-        if following is not None and before is not None and (
-                after is None or after.observed_at > following.collected_at):
+        if before is not None and (after is None or after.observed_at > following.collected_at):
             conn.execute(sa.insert(_EVENT).values(
                 detection_id=detection_id, observed_at=following.collected_at, report_id=following.report_id,
                 status=before[0], action=before[1], action_success=None, remediated_at=None))
         elif after is not None and (after.status, after.action) == _state(item):
             conn.execute(sa.delete(_EVENT).where(e.id == after.id))
+    return True
 
 
 # --- as of a date ---------------------------------------------------------------------------------------------

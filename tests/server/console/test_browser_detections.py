@@ -7,12 +7,13 @@ product removed it: the list shows it dealt with, the device page shows both ste
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from server.clock import utcnow
 from server.config import Settings
 from server.db import make_engine, writing
 from server.services.enrolment import create_token
@@ -36,7 +37,7 @@ def test_officer_follows_a_detection_from_the_overview_to_the_device(page: Any, 
     engine.dispose()
     machine = f"infected-{uuid.uuid4().hex[:8]}"
     key = httpx.post(base + "/api/v1/enroll", json={"token": token, "machine_id": machine}).json()["agent_key"]
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     found = now - timedelta(hours=3)
     _deliver(base, key, report(found, threat("D-77", detected=found - timedelta(minutes=5)), machine=machine,
                                serial=f"SN-{machine}", hostname=machine).model_dump_json())
