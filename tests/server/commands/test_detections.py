@@ -60,3 +60,34 @@ def test_detections_list(engine: Engine, database_url: str, monkeypatch: pytest.
     assert "NOPE" in capsys.readouterr().err
     assert main(["detections", "list", "--as-of", "2024-05-01", "--since", "2024-06-01"]) == 2
     assert "after the cut-off" in capsys.readouterr().err
+
+
+def test_a_signed_bundle_carries_detections_once(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An air-gapped PC's bundle, imported twice: its detection is stored once, with its two statuses."""
+    import time_machine
+
+    from server.db import reading
+    from server.services.detections import detection_entries
+    from server.services.history import end_of_day, snapshot
+    from shared.bundle import OfflineEnrolment, make_bundle
+    from tests.server.factories import ENROLLED_AT
+
+    monkeypatch.setenv("KIEMKE_DATABASE_URL", database_url)
+    monkeypatch.setenv("KIEMKE_DATA_DIR", str(tmp_path))
+    make_unit(engine, "PH")
+    out = tmp_path / "enrol.json"
+    with time_machine.travel(ENROLLED_AT, tick=False):
+        assert main(["enrol-offline", "--unit", "PH", "--name", "Máy mật", "--out", str(out)]) == 0
+    enrolment = OfflineEnrolment.model_validate_json(out.read_text())
+    reports = [report(T0, threat("X")), report(T0 + timedelta(days=1), threat("X", "remediated"), hostname="m2")]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(make_bundle(enrolment.agent_id, [r.model_dump(mode="json") for r in reports],
+                                             enrolment.private_key)))
+    for _ in range(2):
+        assert main(["import", str(bundle)]) == 0
+    capsys.readouterr()
+    with reading(engine) as session:
+        snap = snapshot(session, T0.date() + timedelta(days=2))
+        [entry] = detection_entries(session, snap, [d.id for d in snap.devices], end_of_day(snap.as_of))
+    assert entry.status == "remediated" and [c.status for c in entry.history] == ["active", "remediated"]
