@@ -36,19 +36,23 @@ def register(sub: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the scope's detections; exit code 2 for an unknown unit."""
+    from server.api.downloads import EARLIEST_DAY, LATEST_DAY
     from server.clock import end_of_day
     from server.commands._common import fail, open_db, print_json
     from server.commands._coverage import compute
     from server.db import reading
     from server.services.detections import DetectionFilter, detection_entries
 
+    if args.as_of is not None and not EARLIEST_DAY <= args.as_of <= LATEST_DAY:
+        return fail(f"--as-of must lie between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
     try:
         computed = compute(args.as_of, args.unit)
     except KeyError as exc:
         return fail(str(exc.args[0]) if exc.args else f"unknown unit {args.unit}")
     as_of: date = computed.coverage.as_of
-    if args.since is not None and args.since > as_of:
-        return fail(f"--since {args.since.isoformat()} is after the cut-off date {as_of.isoformat()}")
+    if args.since is not None and not EARLIEST_DAY <= args.since <= as_of:
+        return fail(f"--since {args.since.isoformat()} must lie between {EARLIEST_DAY.isoformat()} and the cut-off "
+                    f"date {as_of.isoformat()}")
     narrow = DetectionFilter(
         statuses=frozenset(args.status or ()), severities=frozenset(args.severity or ()),
         since=end_of_day(args.since - timedelta(days=1), computed.tz) if args.since else None,

@@ -59,7 +59,9 @@ def test_detections_list(engine: Engine, database_url: str, monkeypatch: pytest.
     assert main(["detections", "list", "--unit", "NOPE"]) == 2
     assert "NOPE" in capsys.readouterr().err
     assert main(["detections", "list", "--as-of", "2024-05-01", "--since", "2024-06-01"]) == 2
-    assert "after the cut-off" in capsys.readouterr().err
+    assert "must lie between 2000-01-01 and the cut-off date 2024-05-01" in capsys.readouterr().err
+    assert main(["detections", "list", "--since", "0001-01-01"]) == 2
+    assert main(["detections", "list", "--as-of", "0001-01-01"]) == 2
 
 
 def test_a_signed_bundle_carries_detections_once(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
