@@ -2,8 +2,9 @@
 
 ``record`` runs inside ingest when a report's facts changed (an unchanged report repeats what was recorded):
 a detection row per (device, key), a ``DetectionEvent`` only when the status or action differs from what held
-at the report's filed time, and ``Detection.status``/``status_since`` moved only by a report at least as new as
-the one that set them, so a late report (spooled, carried by hand) never moves a state backwards. Replaying a
+at the report's filed time, and ``Detection.status``/``status_since`` taken from its latest event, so a late
+report (spooled, carried by hand) never moves a state backwards; its description (threat, files, severity)
+comes from the newest report. Replaying a
 report finds its state already there and writes nothing. A late report that changes a detection is followed,
 at the device's next report, by the state that held before it (as ``ingest._keep_next_report`` does for the
 observation), unless that report stated its own.
@@ -35,7 +36,6 @@ _EVENT = table_of(DetectionEvent)
 _REPORT = table_of(ReceivedReport)
 #: A detection still needing the officer: on the machine, or the product's action failed.
 UNREMEDIATED = frozenset({"active", "failed"})
-STATUSES = ("active", "failed", "remediated", "allowed", "unknown")
 SEVERITIES = ("severe", "high", "moderate", "low", "unknown")
 
 
@@ -106,7 +106,8 @@ def record(conn: Connection, device_id: int, report: InventoryReport, filed: dat
         rows.update({r.key: r for r in conn.execute(_ROWS, {"device": device_id,
                                                              "keys": [row["key"] for row in new]})})
     ids = {key: rows[key].id for key in items}
-    held = _states_at(conn, [rows[key].id for key in items if key not in {r["key"] for r in new}], filed)
+    created = {row["key"] for row in new}
+    held = _states_at(conn, [ids[key] for key in items if key not in created], filed)
     events = [_event(ids[key], item, filed, report.report_id) for key, item in items.items()
               if held.get(ids[key]) != _state(item)]
     if events:
@@ -114,7 +115,6 @@ def record(conn: Connection, device_id: int, report: InventoryReport, filed: dat
     changed = {e["detection_id"] for e in events}
     late = changed and _tidy_following(conn, device_id, filed, {
         ids[k]: (item, held.get(ids[k])) for k, item in items.items() if ids[k] in changed})
-    created = {row["key"] for row in new}
     updates = 0
     for key, item in items.items():
         row = rows[key]
