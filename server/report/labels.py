@@ -361,8 +361,8 @@ EN: dict[str, str] = {
     "fig:detections_unremediated": "Malware detections not yet dealt with (of the period's detections)",
     "detections_found": "In the period, {found} malware detection(s) were found and handled on {computers} "
     "computer(s), {share} of the computers whose antivirus history is readable;",
-    "detections_open": "{count} of them are not yet dealt with.",
-    "detections_all_done": "all of them have been dealt with.",
+    "detections_open": "{count} still to be dealt with.",
+    "detections_all_done": "all have been dealt with.",
     "detections_none": "In the period, no malware was detected on the {readable} computer(s) whose antivirus "
     "history is readable.",
     "detections_no_data": "Malware infections: no data (no computer's antivirus detection history could be "

@@ -40,7 +40,7 @@ def test_found_handled_and_still_open() -> None:
     [english] = _security(snap, "en")
     assert english.startswith("In the period, 4 malware detection(s) were found and handled on 3 computer(s), "
                               "75.00% (3/4)")
-    assert "1 of them are not yet dealt with." in english
+    assert "; 1 still to be dealt with." in english
 
 
 def test_nothing_found_and_everything_done() -> None:
