@@ -16,7 +16,7 @@ from datetime import date
 from typing import Literal
 from urllib.parse import quote
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException
 
 from shared.text import clean_text, has_forbidden
 
@@ -58,12 +58,12 @@ def day_problem(day: date) -> str | None:
 def bounded_day(day: date | None, name: str) -> date | None:
     """``day`` when it is within bounds; 422 naming the parameter otherwise."""
     if day is not None and (problem := day_problem(day)) is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{name}: {problem}")
+        raise HTTPException(422, f"{name}: {problem}")
     return day
 
 
 def clean_param(value: str | None, name: str) -> str | None:
     """A text parameter without control characters (a NUL would reach the database); 422 otherwise."""
     if value is not None and has_forbidden(value):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{name}: control characters are not allowed")
+        raise HTTPException(422, f"{name}: control characters are not allowed")
     return value

@@ -75,7 +75,7 @@ async def get_report(
     try:
         keys = item_keys(items) if items is not None else ()
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(422, str(exc)) from exc
     request = ReportRequest(as_of=cut_off, unit_code=unit, lang=lang, period=period, items=keys,
                             compare_to=compare_to)
 

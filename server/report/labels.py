@@ -262,11 +262,18 @@ EN: dict[str, str] = {
     "licence_reason": "Why some are not licensed: {reason}.",
     "licence_evidence": "What the licence status rests on: {parts}.",
     "evidence:product": "{count} computers on the licence the antivirus itself reports",
+    "evidence:product#one": "{count} computer on the licence the antivirus itself reports",
     "evidence:register": "{count} computers on the licence register alone (the product does not report its licence)",
+    "evidence:register#one": "{count} computer on the licence register alone (the product does not report its "
+    "licence)",
     "evidence:security_center": "{count} computers on Windows Security Center's state",
+    "evidence:security_center#one": "{count} computer on Windows Security Center's state",
     "evidence:builtin": "{count} computers on the antivirus built into the operating system",
+    "evidence:builtin#one": "{count} computer on the antivirus built into the operating system",
     "evidence:free": "{count} computers on free antivirus",
+    "evidence:free#one": "{count} computer on free antivirus",
     "licence_expiring_line": "{count} computers have an antivirus licence ending within {days} days: renew it.",
+    "licence_expiring_line#one": "{count} computer has an antivirus licence ending within {days} days: renew it.",
     "note_other": "note: {note}",
     "limitations_intro": "Electronic equipment is normally used for at most {years} years; the inventory shows:",
     "past_life_line": "{label}: {share}{comparison}.",
@@ -407,9 +414,9 @@ class Labels:
         self.lang: Lang = lang
         self._texts = LABELS[lang]
 
-    def __call__(self, key: str, **values: object) -> str:
-        """The text for ``key`` with its placeholders filled."""
-        text = self._texts[key]
+    def __call__(self, key: str, n: int | None = None, **values: object) -> str:
+        """The text for ``key`` with its placeholders filled; ``n == 1`` picks its singular (``key#one``) if any."""
+        text = self._texts.get(f"{key}#one", self._texts[key]) if n == 1 else self._texts[key]
         return text.format(**values) if values else text
 
     def get(self, key: str) -> str | None:

@@ -64,6 +64,9 @@ def report_json(document: ReportDocument) -> dict[str, Any]:
         "figures": _figures(cov.figures, labels),
         "per_unit": {code: _figures(figs, labels) for code, figs in cov.per_unit.items()},
         "forecast": {str(year): dict(units) for year, units in sorted(cov.forecast.items())},
+        # licence seats due for renewal: budget year -> unit code -> product -> seats
+        "forecast_licences": {str(year): {unit: dict(products) for unit, products in units.items()}
+                              for year, units in sorted(cov.forecast_licences.items())},
         "oldest": oldest,
         # what a person reads for each device id in the item lists: host name or name, and model
         "devices": {str(i): document.device_labels[i] for i in sorted(_device_ids(cov)) if i in document.device_labels},

@@ -191,12 +191,13 @@ class SectionWriter(FigureWriter):
 
     def licence_evidence(self, fig: Figure) -> str:
         """What the licensed figure rests on, kind by kind; empty when nothing was judged."""
-        parts = [self.t(f"evidence:{kind}", count=format_count(fig.detail[kind], self.lang))
+        parts = [self.t(f"evidence:{kind}", n=fig.detail[kind], count=format_count(fig.detail[kind], self.lang))
                  for kind in EVIDENCE if fig.detail.get(kind)]
         text = " " + self.t("licence_evidence", parts="; ".join(parts)) if parts else ""
         expiring = self.cov.figures.get("antivirus_licence_expiring")
         if expiring is not None and expiring.numerator:
-            text += " " + self.t("licence_expiring_line", count=format_count(expiring.numerator, self.lang),
+            text += " " + self.t("licence_expiring_line", n=expiring.numerator,
+                                 count=format_count(expiring.numerator, self.lang),
                                  days=format_count(self.cov.licence_warn_days, self.lang))
         return text
 

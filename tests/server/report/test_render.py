@@ -64,6 +64,8 @@ def test_json_has_every_figure_with_counts_percent_and_items(document: ReportDoc
     assert data["figures"]["computers_per_staff:school"]["percent"] is None
     assert data["per_unit"]["TB"]["units_with_fibre"]["numerator"] == 0
     assert data["forecast"]["2026"] == {"TC": 1, "TB": 2}
+    assert data["forecast_licences"] == {str(y): {u: dict(p) for u, p in units.items()}
+                                         for y, units in document.coverage.forecast_licences.items()}
     assert data["oldest"][0]["device_id"] == 1 and data["oldest"][0]["age_source"] == "firmware"
     assert data["devices"]["1"] == "PH-VP-01 (Dell OptiPlex 3020)"
     assert "5" not in data["devices"]  # the scanner is in no item list
