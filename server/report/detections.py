@@ -19,17 +19,17 @@ def detections_line(w: FigureWriter) -> str:
     if computers is None or unremediated is None:
         return w.t("detections_no_data")
     unreadable = computers.detail.get("unreadable", 0)
-    tail = " " + w.t("detections_unreadable", count=format_count(unreadable, w.lang)) if unreadable else ""
+    tail = " " + w.t("detections_unreadable", n=unreadable, count=format_count(unreadable, w.lang)) if unreadable \
+        else ""
     if not computers.denominator:
         return w.t("detections_no_data")
     readable = format_count(computers.denominator, w.lang)
     found = unremediated.denominator
     if not found:
-        return w.t("detections_none", readable=readable) + tail
-    text = w.t(
-        "detections_found", found=format_count(found, w.lang), computers=format_count(computers.numerator, w.lang),
-        share=format_share(computers, w.lang) or "", readable=readable,
-    )
+        return w.t("detections_none", n=computers.denominator, readable=readable) + tail
+    on = w.t("detections_computers", n=computers.numerator, count=format_count(computers.numerator, w.lang))
+    text = w.t("detections_found", n=found, found=format_count(found, w.lang), computers=on,
+               share=format_share(computers, w.lang) or "")
     open_ = unremediated.numerator
     text += " " + (w.t("detections_open", count=format_count(open_, w.lang)) if open_ else w.t("detections_all_done"))
     parts = [w.t("detections_severity_part", label=w.t(f"severity:{level}"),

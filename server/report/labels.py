@@ -174,8 +174,9 @@ VI: dict[str, str] = {
     "fig:computers_with_detections": "Máy tính phát hiện phần mềm độc hại trong kỳ (trong số máy theo dõi được "
     "lịch sử của phần mềm diệt virus)",
     "fig:detections_unremediated": "Trường hợp phần mềm độc hại chưa xử lý xong (trong số trường hợp trong kỳ)",
-    "detections_found": "Trong kỳ, phát hiện và xử lý {found} trường hợp phần mềm độc hại trên {computers} máy "
-    "tính, chiếm {share} số máy tính theo dõi được lịch sử phát hiện của phần mềm diệt virus;",
+    "detections_found": "Trong kỳ, phát hiện và xử lý {found} trường hợp phần mềm độc hại trên {computers}, chiếm "
+    "{share} số máy tính theo dõi được lịch sử phát hiện của phần mềm diệt virus;",
+    "detections_computers": "{count} máy tính",
     "detections_open": "còn {count} trường hợp chưa xử lý xong.",
     "detections_all_done": "đã xử lý xong toàn bộ.",
     "detections_none": "Trong kỳ, không phát hiện trường hợp phần mềm độc hại nào trên {readable} máy tính theo "
@@ -366,16 +367,24 @@ EN: dict[str, str] = {
     "fig:computers_with_detections": "Computers where malware was detected in the period (of those whose "
     "antivirus history is readable)",
     "fig:detections_unremediated": "Malware detections not yet dealt with (of the period's detections)",
-    "detections_found": "In the period, {found} malware detection(s) were found and handled on {computers} "
-    "computer(s), {share} of the computers whose antivirus history is readable;",
+    "detections_found": "In the period, {found} malware detections were found and handled on {computers}, {share} "
+    "of the computers whose antivirus history is readable;",
+    "detections_found#one": "In the period, {found} malware detection was found and handled on {computers}, {share} "
+    "of the computers whose antivirus history is readable;",
+    "detections_computers": "{count} computers",
+    "detections_computers#one": "{count} computer",
     "detections_open": "{count} still to be dealt with.",
     "detections_all_done": "all have been dealt with.",
-    "detections_none": "In the period, no malware was detected on the {readable} computer(s) whose antivirus "
+    "detections_none": "In the period, no malware was detected on the {readable} computers whose antivirus "
+    "history is readable.",
+    "detections_none#one": "In the period, no malware was detected on the {readable} computer whose antivirus "
     "history is readable.",
     "detections_no_data": "Malware infections: no data (no computer's antivirus detection history could be "
     "read).",
-    "detections_unreadable": "The detection history of {count} computer(s) could not be read (the antivirus does "
+    "detections_unreadable": "The detection history of {count} computers could not be read (the antivirus does "
     "not allow it, or an older inventory agent).",
+    "detections_unreadable#one": "The detection history of {count} computer could not be read (the antivirus "
+    "does not allow it, or an older inventory agent).",
     "detections_by_severity": "By severity: {parts}.",
     "detections_severity_part": "{label} {count}",
     "severity:severe": "severe",

@@ -38,7 +38,7 @@ def test_found_handled_and_still_open() -> None:
                            "còn 1 trường hợp chưa xử lý xong.")
     assert "Theo mức độ nguy hiểm: nghiêm trọng 2, cao 1, thấp 1." in line
     [english] = _security(snap, "en")
-    assert english.startswith("In the period, 4 malware detection(s) were found and handled on 3 computer(s), "
+    assert english.startswith("In the period, 4 malware detections were found and handled on 3 computers, "
                               "75.00% (3/4)")
     assert "; 1 still to be dealt with." in english
 
@@ -51,6 +51,10 @@ def test_nothing_found_and_everything_done() -> None:
                     "mềm diệt virus không cho đọc hoặc phần mềm kiểm kê phiên bản cũ).")
     done = Snapshot(AS_OF, UNITS, devices, detections=(found(1, 1, "remediated"),))
     assert "đã xử lý xong toàn bộ." in _security(done)[0]
+    two = Snapshot(AS_OF, UNITS, devices, detections=(found(1, 1, "remediated"), found(2, 1, "remediated")))
+    assert "2 malware detections were found and handled on 1 computer, 100.00% (1/1)" in _security(two, "en")[0]
+    assert _security(done, "en")[0].startswith("In the period, 1 malware detection was found and handled on 1 "
+                                               "computer, 100.00% (1/1)")
 
 
 def test_no_readable_history_is_no_data_never_zero() -> None:
