@@ -106,7 +106,7 @@ class DetectionState:
 
     id: int
     device_id: int
-    severity: str  # low, moderate, high, severe, unknown
+    severity: str  # low, moderate, high, severe, unknown: as the newest report describes it
     status: str  # active, failed, remediated, allowed, unknown: its latest event before the cut-off
     first_reported_at: datetime
     status_since: datetime
