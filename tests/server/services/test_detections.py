@@ -184,3 +184,20 @@ def test_time_zone_of_the_period(engine: Engine, unit: int) -> None:
     with reading(engine) as session:
         fig = coverage_for(snapshot(session, date(2025, 1, 1)), Policy()).figures["computers_with_detections"]
     assert fig.detail.get("found") == 1
+
+
+def test_concurrent_reports_of_one_pc_store_one_event_per_change(engine: Engine, unit: int) -> None:
+    """Reports of one PC written at once by several threads (several server processes on PostgreSQL): the
+    detection is stored once and its change of status once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    send(engine, report(T0, threat(), threat("2")), unit)  # both active; then eight reports say removed, at once
+    reports = [report(T0 + timedelta(minutes=n), threat(status="remediated"), threat("2", "remediated"),
+                      hostname=f"h{n}") for n in range(1, 9)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda r: send(engine, r, unit).status, reports))
+    assert outcomes == ["accepted"] * 8
+    found, events = rows(engine)
+    assert len(found) == 2 and {d.status for d in found} == {"remediated"}
+    assert [(e.detection_id, e.status) for e in events] == [
+        (found[0].id, "active"), (found[0].id, "remediated"), (found[1].id, "active"), (found[1].id, "remediated")]
