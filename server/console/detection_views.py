@@ -23,6 +23,7 @@ from server.api.deps import get_settings as _settings
 from server.api.downloads import EARLIEST_DAY, content_disposition
 from server.clock import end_of_day
 from server.console import auth
+from server.console.auth import ConsoleUser
 from server.console.data import Computed, neutralise
 from server.console.device_detail import local_time
 from server.console.i18n import Texts
@@ -57,10 +58,17 @@ Since = Annotated[str | None, Query(max_length=10)]
 class Listed:
     """The scope's detections narrowed by the query, and the query to give back to the form and links."""
 
+    view: View
+    computed: Computed
     entries: list[DetectionEntry]
     statuses: tuple[str, ...]
     severities: tuple[str, ...]
     since: date | None
+
+    @property
+    def unit_names(self) -> dict[str, str]:
+        """Unit code -> name, as of the date."""
+        return {u.code: u.name for u in self.computed.snapshot.units}
 
     def params(self) -> dict[str, Any]:
         """The query string of these filters (none left out), for the export links."""
@@ -68,8 +76,11 @@ class Listed:
                 "since": self.since.isoformat() if self.since else None}
 
 
-def _listed(request: Request, view: View, computed: Computed, status: list[str], severity: list[str],
-            since: str | None) -> Listed:
+def _listed(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None, status: list[str],
+            severity: list[str], since: str | None) -> Listed:
+    """The scope (checked against the user's reach) and its detections narrowed by the query."""
+    view = _view(request, user, as_of, unit)
+    computed = _computed(request, view)
     tz = _settings(request).tz
     day = None
     if since:
@@ -86,26 +97,25 @@ def _listed(request: Request, view: View, computed: Computed, status: list[str],
     with reading(_engine(request)) as session:
         entries = detection_entries(session, computed.snapshot, computed.coverage.assessments,
                                     end_of_day(view.as_of, tz), narrow)
-    return Listed(entries, statuses, severities, day)
+    return Listed(view, computed, entries, statuses, severities, day)
 
 
 @router.get("/detections")
 def detections(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None,
                status: Choices = [], severity: Choices = [], since: Since = None) -> Response:  # noqa: B006
     """Detections of the scope as of the date, unremediated first, with the period's counts."""
-    view = _view(request, user, as_of, unit)
-    computed = _computed(request, view)
-    listed = _listed(request, view, computed, status, severity, since)
-    figures = computed.coverage.figures
+    listed = _listed(request, user, as_of, unit, status, severity, since)
+    view, figures = listed.view, listed.computed.coverage.figures
     return _page(request, view, "detections.html", listed=listed, statuses=STATUS_FILTERS, severities=SEVERITIES,
                  computers=figures["computers_with_detections"], open_=figures["detections_unremediated"],
-                 filters=listed.params(), names={u.code: u.name for u in computed.snapshot.units},
+                 filters=listed.params(), names=listed.unit_names,
                  when=lambda value: local_time(value, _settings(request).tz, view.lang) if value else "")
 
 
-def _download(request: Request, user: Any, view: View, extension: str, listed: Listed, body: bytes,
+def _download(request: Request, user: ConsoleUser, extension: str, listed: Listed, body: bytes,
               media_type: str) -> Response:
     """An export as a download, audited like the device list's (who, scope, date, filters, rows)."""
+    view = listed.view
     filters = {k: v for k, v in request.query_params.multi_items() if k != "lang"}
     auth.record(_engine(request), user.username, "console.export", format=extension, unit=view.unit,
                 as_of=view.as_of.isoformat(), rows=len(listed.entries), filters=filters, list="detections")
@@ -118,24 +128,19 @@ def _download(request: Request, user: Any, view: View, extension: str, listed: L
 def detections_csv(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None,
                    status: Choices = [], severity: Choices = [], since: Since = None) -> Response:  # noqa: B006
     """The same list as CSV with stable English columns (for scripts)."""
-    view = _view(request, user, as_of, unit)
-    computed = _computed(request, view)
-    listed = _listed(request, view, computed, status, severity, since)
-    names = {u.code: u.name for u in computed.snapshot.units}
-    body = entries_csv(listed.entries, names).encode()
-    return _download(request, user, view, "csv", listed, body, "text/csv; charset=utf-8")
+    listed = _listed(request, user, as_of, unit, status, severity, since)
+    body = entries_csv(listed.entries, listed.unit_names).encode()
+    return _download(request, user, "csv", listed, body, "text/csv; charset=utf-8")
 
 
 @router.get("/detections.xlsx")
 def detections_xlsx(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None,
                     status: Choices = [], severity: Choices = [], since: Since = None) -> Response:  # noqa: B006
     """The same list as a workbook, headers and values in the console's language."""
-    view = _view(request, user, as_of, unit)
-    computed = _computed(request, view)
-    listed = _listed(request, view, computed, status, severity, since)
-    names = {u.code: u.name for u in computed.snapshot.units}
-    body = entries_xlsx(listed.entries, names, view.texts, view.lang, _settings(request).tz)
-    return _download(request, user, view, "xlsx", listed, body, XLSX_MEDIA_TYPE)
+    listed = _listed(request, user, as_of, unit, status, severity, since)
+    view = listed.view
+    body = entries_xlsx(listed.entries, listed.unit_names, view.texts, view.lang, _settings(request).tz)
+    return _download(request, user, "xlsx", listed, body, XLSX_MEDIA_TYPE)
 
 
 def _cell(value: object) -> str:
