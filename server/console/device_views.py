@@ -23,6 +23,8 @@ from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_date, format_years
 from server.services.assets import FORM_FIELDS, AssetForm, add_asset, edit_device
+from server.services.detections import detection_entries
+from server.services.history import end_of_day
 from server.services.policy import Policy
 from server.vocab import DEVICE_KINDS, HAND_KINDS, STATUSES
 
@@ -91,7 +93,10 @@ def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsO
     if detail is None:
         raise _not_found(view)
     lang, tz = view.lang, settings.tz
+    with reading(_engine(request)) as session:
+        found = detection_entries(session, computed.snapshot, [device_id], end_of_day(computed.coverage.as_of, tz))
     return _page(request, view, "device.html", d=detail, saved=saved, can_edit=user.role in ("admin", "officer"),
+                 detections=found,
                  when=lambda value: local_time(value, tz, lang) if value else "",
                  day=lambda value: format_date(value, lang) if value else "",
                  years=lambda value: format_years(value, lang))

@@ -396,6 +396,8 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
         "reporting": cov.figures["computers_with_agent"],
         "violations": cov.figures["air_gap_violations"],
         "past_life": cov.figures["past_service_life"],
+        "detections": cov.figures["detections_unremediated"],
+        "detections_readable": cov.figures["computers_with_detections"],
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
     from server.console.alert_views import open_alerts
@@ -625,6 +627,7 @@ def install_console(app: FastAPI) -> None:
     from server.console import (
         alert_views,
         api_token_views,
+        detection_views,
         device_views,
         enrolment_views,
         import_views,
@@ -644,6 +647,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(import_views.router)
     app.include_router(licence_views.router)
     app.include_router(kept_views.router)
+    app.include_router(detection_views.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(LoginRequired, _to_login)

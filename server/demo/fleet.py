@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from server.demo.district import DemoUnit, units
+from server.demo.malware import Infection, detections_at
 from shared.schema import (
     AntivirusProduct,
     Disk,
@@ -82,6 +83,8 @@ class SimulatedPC:
     # When the antivirus last fetched signatures; None: a few hours before each collection if healthy, else
     # 40 days before (the fleet's steady state). The simulator sets it as signatures age and get updated.
     signatures_updated_at: datetime | None = None
+    # Malware its antivirus detected (``malware.py``): statuses follow from the times, whenever it reports.
+    infections: tuple[Infection, ...] = ()
 
 
 def _pc(rng: random.Random, unit: DemoUnit, index: int) -> SimulatedPC:
@@ -133,7 +136,9 @@ def simulated_pc(index: int, seed: int = 0, unit_code: str = "SIM") -> Simulated
 
 def to_json(pc: SimulatedPC) -> dict[str, Any]:
     """The PC's facts as JSON values (dates as ISO text), for the simulator's state file."""
-    return {name: value.isoformat() if isinstance(value, date) else value for name, value in asdict(pc).items()}
+    out = {name: value.isoformat() if isinstance(value, date) else value for name, value in asdict(pc).items()}
+    out["infections"] = [i.to_json() for i in pc.infections]
+    return out
 
 
 def from_json(data: dict[str, Any]) -> SimulatedPC:
@@ -147,6 +152,8 @@ def from_json(data: dict[str, Any]) -> SimulatedPC:
             value = date.fromisoformat(value)
         elif name == "signatures_updated_at" and value is not None:
             value = datetime.fromisoformat(value)
+        elif name == "infections":
+            value = tuple(Infection.from_json(i) for i in value or ())
         values[name] = value
     try:
         return SimulatedPC(**values)
@@ -230,6 +237,7 @@ def report_at(pc: SimulatedPC, at: datetime) -> InventoryReport:
                                    target="1.1.1.1:443", checked_at=at),
         ),
         peripherals=Peripherals(monitors=_monitors(pc)),
+        detections=detections_at(pc.av, pc.infections, at),
     )
 
 

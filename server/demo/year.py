@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from server.demo import fleet
+from server.demo import fleet, malware
 from server.demo.fleet import SimulatedPC
 
 YEAR = timedelta(days=365)
@@ -67,6 +67,7 @@ def plan(pcs: list[SimulatedPC], now: datetime, seed: int = 7) -> list[Life]:
             lives.append(Life(_predecessor(pc, rng), first, last=swap))
             first = swap + timedelta(hours=2)
         fixed_at = before = None
+        pc = replace(pc, infections=malware.over_year(pc.machine_id, start, now - timedelta(days=1), seed))
         if pc.av != "none" and pc.av_healthy and rng.random() < 0.35:
             fixed_at = start + timedelta(days=rng.randint(10, 340))
             before = replace(pc, av="none") if rng.random() < 0.3 else replace(pc, av_healthy=False)

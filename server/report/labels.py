@@ -171,6 +171,27 @@ VI: dict[str, str] = {
     "fig:air_gap_violations": "Máy tính xử lý văn bản mật nhưng vẫn kết nối internet (vi phạm quy định)",
     "fig:agents_stale": "Máy tính không gửi số liệu trong thời gian gần đây (cần kiểm tra)",
     "fig:past_service_life": "Thiết bị đang sử dụng đã quá thời hạn sử dụng",
+    "fig:computers_with_detections": "Máy tính phát hiện phần mềm độc hại trong kỳ (trong số máy theo dõi được "
+    "lịch sử của phần mềm diệt virus)",
+    "fig:detections_unremediated": "Trường hợp phần mềm độc hại chưa xử lý xong (trong số trường hợp trong kỳ)",
+    "detections_found": "Trong kỳ, phát hiện và xử lý {found} trường hợp phần mềm độc hại trên {computers}, chiếm "
+    "{share} số máy tính theo dõi được lịch sử phát hiện của phần mềm diệt virus;",
+    "detections_computers": "{count} máy tính",
+    "detections_open": "còn {count} trường hợp chưa xử lý xong.",
+    "detections_all_done": "đã xử lý xong toàn bộ.",
+    "detections_none": "Trong kỳ, không phát hiện trường hợp phần mềm độc hại nào trên {readable} máy tính theo "
+    "dõi được lịch sử phát hiện của phần mềm diệt virus.",
+    "detections_no_data": "Tình trạng lây nhiễm phần mềm độc hại: chưa có số liệu (chưa đọc được lịch sử phát "
+    "hiện của phần mềm diệt virus trên máy tính nào).",
+    "detections_unreadable": "Chưa đọc được lịch sử phát hiện trên {count} máy tính (phần mềm diệt virus không "
+    "cho đọc hoặc phần mềm kiểm kê phiên bản cũ).",
+    "detections_by_severity": "Theo mức độ nguy hiểm: {parts}.",
+    "detections_severity_part": "{label} {count}",
+    "severity:severe": "nghiêm trọng",
+    "severity:high": "cao",
+    "severity:moderate": "trung bình",
+    "severity:low": "thấp",
+    "severity:unknown": "chưa rõ",
     # why a figure is what it is, as coverage notes it
     "note:licence_expired": "giấy phép {product} đã hết hạn",
     "note:no_agent": "chưa có máy tính nào cài phần mềm kiểm kê",
@@ -343,6 +364,34 @@ EN: dict[str, str] = {
     "fig:air_gap_violations": "Classified-document computers still connected to the internet (violation)",
     "fig:agents_stale": "Computers that have not reported recently (to be checked)",
     "fig:past_service_life": "Devices in use past their service life",
+    "fig:computers_with_detections": "Computers where malware was detected in the period (of those whose "
+    "antivirus history is readable)",
+    "fig:detections_unremediated": "Malware detections not yet dealt with (of the period's detections)",
+    "detections_found": "In the period, {found} malware detections were found and handled on {computers}, {share} "
+    "of the computers whose antivirus history is readable;",
+    "detections_found#one": "In the period, {found} malware detection was found and handled on {computers}, {share} "
+    "of the computers whose antivirus history is readable;",
+    "detections_computers": "{count} computers",
+    "detections_computers#one": "{count} computer",
+    "detections_open": "{count} still to be dealt with.",
+    "detections_all_done": "all have been dealt with.",
+    "detections_none": "In the period, no malware was detected on the {readable} computers whose antivirus "
+    "history is readable.",
+    "detections_none#one": "In the period, no malware was detected on the {readable} computer whose antivirus "
+    "history is readable.",
+    "detections_no_data": "Malware infections: no data (no computer's antivirus detection history could be "
+    "read).",
+    "detections_unreadable": "The detection history of {count} computers could not be read (the antivirus does "
+    "not allow it, or an older inventory agent).",
+    "detections_unreadable#one": "The detection history of {count} computer could not be read (the antivirus "
+    "does not allow it, or an older inventory agent).",
+    "detections_by_severity": "By severity: {parts}.",
+    "detections_severity_part": "{label} {count}",
+    "severity:severe": "severe",
+    "severity:high": "high",
+    "severity:moderate": "moderate",
+    "severity:low": "low",
+    "severity:unknown": "unknown",
     "note:licence_expired": "the {product} licence has expired",
     "note:no_agent": "no computer runs the inventory agent",
     "note:no_staff": "staff headcount not entered",

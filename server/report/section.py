@@ -13,6 +13,7 @@ from datetime import date, datetime, tzinfo
 from server.clock import local_date, utcnow
 from server.config import report_timezone
 from server.report.annex import annex_items, annex_units
+from server.report.detections import detections_line
 from server.report.document import Block, BulletList, Heading, Paragraph, ReportDocument, ReportMeta, Table
 from server.report.labels import Labels
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
@@ -181,6 +182,7 @@ class SectionWriter(FigureWriter):
             if key == "antivirus_licensed":
                 text += self.licence_evidence(fig)
             items.append(self.with_unknown(text, key, "unknown_computers"))
+        items.append(detections_line(self))
         blocks.append(BulletList(tuple(items)))
         return blocks
 

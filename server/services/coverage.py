@@ -28,6 +28,10 @@ What counts where (``figure.py`` names the keys):
   ends within ``policy.licence_expiry_warn_days`` after the date.
 - ``past_service_life`` is over devices in use (virtual machines are not equipment and are left out);
   ``detail["age_unknown"]`` counts those without age evidence.
+- ``computers_with_detections`` is over computers with an agent whose latest report read an antivirus history
+  (``detail["unreadable"]`` counts the others: their detections are unknown, never zero); a detection counts
+  in the period when found in it, changed in it or still active or failed at the cut-off (``DetectionState``).
+  ``detections_unremediated`` is over those detections: the ones active or failed at the cut-off.
 Per-unit figures are over the unit's own subtree, so a unit's numbers are the same whatever the scope. Licence
 seats are allotted over the whole snapshot for the same reason. Items list the unit's own devices (or the unit
 itself) first, then each sub-unit's in code order.
@@ -45,7 +49,7 @@ from server.services.forecast import licence_renewals, replacement_forecast
 from server.services.gcpause import cycle_collector_paused
 from server.services.licences import LicenceReport, assess_licences
 from server.services.policy import Policy
-from server.services.state import DeviceState, Snapshot, UnitState
+from server.services.state import DetectionState, DeviceState, Snapshot, UnitState
 from server.services.unit_tree import UnitTree
 from server.vocab import COMPUTER_KINDS, IN_USE, SHOP_EQUIPMENT, STAFF_COMPUTER_KINDS
 
@@ -168,6 +172,25 @@ def _count_device(
             internet.add("unknown")
 
 
+def _count_detections(t: dict[str, _Tally], device: DeviceState, found: list[DetectionState]) -> None:
+    """Add one computer with an agent report to the detection figures."""
+    computers, open_ = t["computers_with_detections"], t["detections_unremediated"]
+    if device.detections_readable is not True:
+        computers.add("unreadable")
+        return
+    in_period = [d for d in found if d.in_period]
+    computers.count(bool(in_period), device.id)
+    for d in in_period:
+        open_.count(d.status in {"active", "failed"}, device.id)
+        if d.status in {"active", "failed"}:
+            open_.add(d.status)
+        computers.add(f"severity:{d.severity}")
+        if d.found_in_period:
+            computers.add("found")
+        if d.remediated_in_period:
+            computers.add("remediated")
+
+
 def _with_kind(t: dict[str, _Tally], key: str, kind: str) -> list[_Tally]:
     """The tally of ``key`` and, when the figure breaks down by this unit kind, that of ``key:kind``."""
     return [t[key]] + ([t[f"{key}:{kind}"]] if f"{key}:{kind}" in t else [])
@@ -263,6 +286,9 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
     outside = _tallies()  # devices of units missing from the tree: counted in the whole-tree total only
     own_devices: dict[str, _UnitDevices] = {code: _UnitDevices() for code in scope}
     assessments: dict[int, Assessment] = {}
+    detections: dict[int, list[DetectionState]] = {}
+    for detection in snapshot.detections:
+        detections.setdefault(detection.device_id, []).append(detection)
     for device in devices:  # one pass: judge each device and count it while it is at hand
         assessment, check = _assess(device, snapshot.as_of, policy, licensing)
         assessments[device.id] = assessment
@@ -270,6 +296,8 @@ def _coverage(snapshot: Snapshot, policy: Policy, unit_code: str | None) -> Cove
             continue
         t = own.get(device.unit_code, outside)
         _count_device(t, device, assessment, check, warn_until)
+        if check is not None and check.has_agent:
+            _count_detections(t, device, detections.get(device.id, []))
         held = own_devices.get(device.unit_code)
         if held is not None:
             held.any_device = True

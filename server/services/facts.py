@@ -240,6 +240,8 @@ class ObservationFacts:
             values[name] = stored_day(values[name])
         values["antivirus"] = AntivirusState.from_json_list(values["antivirus"])
         values["clock_wrong"] = bool(values["clock_wrong"])
+        if values["detections_readable"] is not None:  # 0/1 where a subquery skips the column's type
+            values["detections_readable"] = bool(values["detections_readable"])
         return cls(**values)
 
     def state(self) -> dict[str, Any]:

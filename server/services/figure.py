@@ -109,7 +109,17 @@ SECURITY_KEYS = (
 LIMITATION_KEYS = (
     "past_service_life",  # devices in use past the service life / devices in use; detail["age_unknown"]
 )
-FIGURE_KEYS = INFRASTRUCTURE_KEYS + SECURITY_KEYS + LIMITATION_KEYS
+#: Malware detections in the report period (services/detections.period_start), over computers whose antivirus
+#: history is readable; shown by their own sentence and card rather than the security table.
+DETECTION_KEYS = (
+    # readable computers with a detection in the period / readable computers; detail: found, remediated,
+    # severity:<level> (detections in the period), unreadable (computers whose history is unknown)
+    "computers_with_detections",
+    # detections active or failed at the cut-off / detections in the period; items: their device ids, one per
+    # detection; detail: active, failed
+    "detections_unremediated",
+)
+FIGURE_KEYS = INFRASTRUCTURE_KEYS + SECURITY_KEYS + LIMITATION_KEYS + DETECTION_KEYS
 
 AgeSource = str  # "purchase_record" | "firmware" | "os_install" | "cpu_generation" | "edid" | "unknown"
 

@@ -32,6 +32,7 @@ from server.models import (
     table_of,
 )
 from server.services.facts import ObservationFacts, stored_day
+from server.services.detections import detections_as_of, period_bounds
 from server.services.gcpause import cycle_collector_paused
 from server.services.state import (
     DeviceKind,
@@ -319,4 +320,5 @@ def snapshot(session: Session, as_of: date, *, tz: tzinfo | None = None) -> Snap
             devices=tuple(_devices(session, cutoff, codes, {u.code for u in units})),
             licences=tuple(_licences(session, cutoff, codes)),
             corrected_after=_corrected_after(session, as_of, cutoff),
+            detections=detections_as_of(session, cutoff, period_bounds(as_of, tz or report_timezone())[0]),
         )

@@ -50,6 +50,7 @@ from server.models import (
     table_of,
     utcnow,
 )
+from server.services import detections
 from server.services import ingest_sql as sql
 from server.services.facts import EDID_PLACEHOLDER_SERIALS, MonitorFacts, MonitorIdentity, NetworkEvidence
 from server.services.ingest_plan import (
@@ -233,16 +234,21 @@ def _current(conn: Connection, report: InventoryReport, delivery: Delivery, now:
     return Current(row, previous_hash=previous.content_hash, previous_id=previous.id)
 
 
-def _side_stores(conn: Connection, write: WritePlan, host: DeviceRow, now: datetime) -> tuple[WritePlan, bool]:
+def _side_stores(conn: Connection, write: WritePlan, host: DeviceRow, report: InventoryReport,
+                 now: datetime) -> tuple[WritePlan, bool]:
     """The one place where a report's side stores are written, before its record; (plan, whether they wrote).
 
     A store that writes here turns the report's deferral off and, should the report prove a duplicate, makes
     the caller roll its writes back (``DuplicateReport.wrote``). Monitors: each is a device of its own; a set
     the device's cache does not hold is looked up or created here, and their ids go into the sightings.
+    Detections: stored once per device and id, with an event when their status changes (``detections.record``),
+    for a report whose facts changed (a detection's change changes the facts).
     """
     wrote = False
     if write.monitors is not None and write.monitors.ids is None:
         write = write.with_monitors(_resolve_monitors(conn, host, list(write.monitors.identities), write.filed, now))
+        wrote = True
+    if write.stored and detections.record(conn, host.id, report, write.filed):
         wrote = True
     return write, wrote
 
@@ -333,7 +339,7 @@ def ingest(
     write = plan(report, current, delivery.sender, now)
     if write.backdate:
         _backdate(conn, current.device.id, write.filed)
-    write, side = _side_stores(conn, write, current.device, now)
+    write, side = _side_stores(conn, write, current.device, report, now)
     wrote = current.created or write.backdate or side
     # The unique report_id decides: a report another transaction recorded first inserts nothing here. A
     # routine report that wrote nothing yet may wait for its batch's executemany: nothing to undo if it proves

@@ -155,6 +155,21 @@ class DeviceState:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectionState:
+    """A malware detection as of the date (``services/detections.detections_as_of``)."""
+
+    id: int
+    device_id: int
+    severity: str  # low, moderate, high, severe, unknown: as the newest report describes it
+    status: str  # active, failed, remediated, allowed, unknown: its latest event before the cut-off
+    first_reported_at: datetime
+    status_since: datetime
+    found_in_period: bool  # first reported in the report period
+    in_period: bool  # found, changed in the period, or still unremediated at the cut-off
+    remediated_in_period: bool  # remediated as of the cut-off, by a change in the period
+
+
+@dataclass(frozen=True, slots=True)
 class LicenceState:
     """An antivirus licence: seats bought for a product, valid between two dates, for a unit or everyone."""
 
@@ -175,3 +190,4 @@ class Snapshot:
     devices: tuple[DeviceState, ...] = ()
     licences: tuple[LicenceState, ...] = ()
     corrected_after: datetime | None = field(default=None)  # latest correction of inputs dated after as_of
+    detections: tuple[DetectionState, ...] = ()  # malware detections known by the cut-off

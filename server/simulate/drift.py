@@ -1,7 +1,8 @@
 """How a simulated machine changes between two collections, as real office PCs do.
 
 Each collection is one step: antivirus signatures are fetched or age, the antivirus may be switched off
-(and later on again), a disk may be replaced, the PC may be switched off for some days (no reports), or
+(and later on again), it may detect malware (mostly removed at once, sometimes failed or left active), a disk may
+be replaced, the PC may be switched off for some days (no reports), or
 retired for good. Pure: the next state depends only on the current one and the random source.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from server.demo.fleet import SimulatedPC
+from server.demo.malware import infection
 
 #: Disks fitted when the old one fails.
 REPLACEMENT_DISKS = (("Samsung SSD 870 EVO 500GB", "ssd"), ("Kingston SA400S37480G", "ssd"),
@@ -29,6 +31,7 @@ class DriftRates:
     goes_offline: float = 0.004  # switched off for some days: skips ``offline_steps`` collections
     offline_steps: tuple[int, int] = (2, 12)
     retired: float = 0.0003
+    infected: float = 0.002  # the antivirus detects malware (Defender's history; most removed at once)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ def step(state: MachineState, at: datetime, rng: random.Random, rates: DriftRate
             pc = replace(pc, av_healthy=True, signatures_updated_at=at - timedelta(minutes=rng.randint(1, 30)))
         elif pc.av_healthy and (pc.signatures_updated_at is None or rng.random() < rates.signatures_update):
             pc = replace(pc, signatures_updated_at=at - timedelta(minutes=rng.randint(1, 180)))
+    if rng.random() < rates.infected:
+        pc = replace(pc, infections=(*pc.infections, infection(pc.machine_id, at, rng))[-20:])
     if rng.random() < rates.disk_replaced:
         model, kind = rng.choice(REPLACEMENT_DISKS)
         pc = replace(pc, disk_model=model, disk_kind=kind)

@@ -264,6 +264,9 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("GET", "/devices"): (_get(f"/devices?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
     ("GET", "/devices.csv"): (_get(f"/devices.csv?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
     ("GET", "/devices.xlsx"): (_get(f"/devices.xlsx?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
+    ("GET", "/detections"): (_get(f"/detections?unit=X1&as_of={KEPT_AS_OF}&status=unremediated"), X1_READERS),
+    ("GET", "/detections.csv"): (_get(f"/detections.csv?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
+    ("GET", "/detections.xlsx"): (_get(f"/detections.xlsx?unit=X1&as_of={KEPT_AS_OF}"), X1_READERS),
     ("GET", "/devices/{device_id}"): (_get("/devices/{device}"), X1_RECORD),
     ("GET", "/devices/{device_id}/edit"): (_get("/devices/{device}/edit"), X1_EDITORS),
     ("POST", "/devices/{device_id}/edit"): (

@@ -76,6 +76,10 @@ def test_an_earlier_cut_off_shows_the_district_before_it_improved(engine: Engine
     assert document.previous is not None and document.previous.as_of == earlier
     text = render(document, "md").decode()
     assert "on the previous period" in text
+    # Defender PCs' detection histories are read (Kaspersky's and Bkav's are not): the malware sentence has data.
+    found = now["computers_with_detections"]
+    assert found.denominator > 0 and found.detail["unreadable"] > 0
+    assert "In the period, " in text and "malware" in text
     assert "Previous period used for comparison" in text
 
     # Every report was filed at a receipt time within the year, after the agent enrolled and the device existed.
