@@ -31,8 +31,8 @@ from server.models import (
     ReceivedReport,
     table_of,
 )
-from server.services.facts import ObservationFacts, stored_day
 from server.services.detections import detections_as_of, period_bounds
+from server.services.facts import ObservationFacts, stored_day
 from server.services.gcpause import cycle_collector_paused
 from server.services.state import (
     DeviceKind,
