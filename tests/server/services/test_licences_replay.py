@@ -111,7 +111,7 @@ def test_renewals_forecast_seats_per_unit_and_budget_year(judged: tuple[Snapshot
             "phần mềm Kaspersky Endpoint Security for Windows đang dùng bản dùng thử",
             "1 máy có giấy phép diệt virus hết hạn trong 30 ngày tới",
             "Dự báo số giấy phép diệt virus cần gia hạn theo năm ngân sách:"]),
-    ("en", ["What the licence status rests on: 7 computers on the licence the antivirus itself reports; 1 computers "
+    ("en", ["What the licence status rests on: 7 computers on the licence the antivirus itself reports; 1 computer "
             "on the licence register alone (the product does not report its licence).",
             "Kaspersky Endpoint Security for Windows itself reports that its licence has expired",
             "Antivirus licence seats due for renewal per budget year:"]),
