@@ -11,11 +11,16 @@ if TYPE_CHECKING:
 
 
 def cut_off_date(text: str) -> date:
-    """An ``--as-of`` value: an ISO date."""
+    """An ``--as-of`` value: an ISO date within the days the API also accepts (``api.downloads``)."""
+    from server.api.downloads import EARLIEST_DAY, LATEST_DAY
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(f"{text} is outside {EARLIEST_DAY.isoformat()}..{LATEST_DAY.isoformat()}")
+    return day
 
 
 def add_scope(parser: argparse.ArgumentParser) -> None:

@@ -161,3 +161,14 @@ def test_figures_show_licences_ending_soon_and_the_renewals_forecast(
     table = capsys.readouterr().out
     assert "Antivirus licences ending soon (of licensed)" in table
     assert re.search(r"2024\s*│\s*\*\s*│\s*Bkav Pro\s*│\s*10\s*│", table)  # year, unit, product, seats
+
+
+@pytest.mark.parametrize("command", [["figures"], ["devices", "list"], ["detections", "list"]])
+def test_a_cut_off_outside_the_calendar_the_api_accepts_exits_2(
+        district: Engine, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    """Year 1 (or 9999-12-31) is refused with the range, as the API refuses it, never an overflow."""
+    for day in ("0001-01-01", "9999-12-31"):
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--as-of", day])
+        assert exited.value.code == 2
+        assert f"{day} is outside 2000-01-01..9999-12-30" in capsys.readouterr().err
