@@ -26,6 +26,7 @@ from server.api.scoped import (
     cut_off,
     page_bounds,
     scoped_coverage,
+    scoped_figures,
     shared_cache,
     unit_param,
 )
@@ -34,7 +35,8 @@ from server.clock import end_of_day
 from server.db import reading
 from server.report.writer import UNIT_FIGURES
 from server.services.addresses import devices_with_address
-from server.services.device_filter import AGE_BANDS, ISSUE_FILTERS, DeviceQuery, narrow, select_devices
+from server.services.device_filter import AGE_BANDS, ISSUE_FILTERS, DeviceQuery
+from server.services.device_index import index_of, select
 from server.services.figure import Assessment
 from server.services.state import COMPUTER_KINDS, DeviceKind, DeviceState, DeviceStatus
 
@@ -157,7 +159,8 @@ async def list_devices(
     if unknown:
         raise HTTPException(422,
                             f"issue: unknown {unknown[0]!r}; one of {', '.join(ISSUE_FILTERS)}")
-    snapshot, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
+    found = await scoped_figures(engine, settings, day, scope, shared_cache(request))
+    snapshot, coverage = found.snapshot, found.coverage
     if figure is not None and (figure not in coverage.figures or figure.partition(":")[0] in UNIT_FIGURES):
         raise HTTPException(422,
                             f"figure: {figure!r} is not a figure that lists devices")
@@ -166,15 +169,17 @@ async def list_devices(
     if q:
         with reading(engine) as session:
             addressed = devices_with_address(session, q, end_of_day(day, settings.tz))
-    selected = select_devices(snapshot, coverage, figure=figure, search=q or None, unit_names=names,
-                              addressed=addressed)
     query = DeviceQuery(kind=kind, status=status_, os=(os or "").strip() or None, av=(av or "").strip() or None,
                         age=age, issues=tuple(dict.fromkeys(issue)), unseen=unseen, air_gapped=air_gapped,
                         own_only=not subunits, sort=sort, desc=dir == "desc")
-    devices = narrow(selected, coverage, query, unit=scope, as_of=day, tz=settings.tz).devices
-    pages, start, end = page_bounds(len(devices), page, size)
-    rows = [DevicePublic.model_validate(_public(d, coverage.assessments[d.id], names)) for d in devices[start:end]]
-    return DevicesPage(as_of=day, unit=scope, count=len(devices), page=page, size=size, pages=pages, data=rows)
+    # The console's own index of the scope (kept with the cached figures): the same devices in the same order as
+    # ``device_filter.narrow(select_devices(...))``, without a pass over the fleet per request.
+    selection = select(index_of(found), query, figure=figure, search=q or None, unit_names=names, unit=scope,
+                       as_of=day, tz=settings.tz, addressed=addressed)
+    pages, start, end = page_bounds(selection.count, page, size)
+    rows = [DevicePublic.model_validate(_public(d, coverage.assessments[d.id], names))
+            for d in selection.page(start, end)]
+    return DevicesPage(as_of=day, unit=scope, count=selection.count, page=page, size=size, pages=pages, data=rows)
 
 
 @router.get("/devices/{device_id}", summary="One device as of a date", responses=errors(401, 403, 404, 422))

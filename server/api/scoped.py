@@ -19,7 +19,7 @@ from server.clock import local_today
 from server.config import Settings
 from server.db import reading
 from server.services.figure import Coverage
-from server.services.figures import UnknownUnit, figures_as_of
+from server.services.figures import Figures, UnknownUnit, figures_as_of
 from server.services.policy import Policy
 from server.services.state import Snapshot
 
@@ -55,35 +55,34 @@ def unit_param(unit: str | None) -> str | None:
     return clean_param(unit, "unit")
 
 
-class Computed(Protocol):
-    """A computed scope as the app's shared cache returns it."""
-
-    snapshot: Snapshot
-    coverage: Coverage
-
-
 class SharedCache(Protocol):
     """The app's cache of computed scopes (``app.state.console_cache``), valid while the data stand still."""
 
-    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Computed: ...
+    def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Figures: ...
 
 
 async def scoped_coverage(engine: Engine, settings: Settings, day: date, scope: str | None,
                           cache: SharedCache | None = None) -> tuple[Snapshot, Coverage]:
-    """The snapshot and coverage of ``scope`` at the end of ``day`` (404 when the unit did not exist then).
+    """The snapshot and coverage of ``scope`` at the end of ``day`` (404 when the unit did not exist then)."""
+    found = await scoped_figures(engine, settings, day, scope, cache)
+    return found.snapshot, found.coverage
+
+
+async def scoped_figures(engine: Engine, settings: Settings, day: date, scope: str | None,
+                         cache: SharedCache | None = None) -> Figures:
+    """The figures of ``scope`` at the end of ``day`` (404 when the unit did not exist then).
 
     With the app's shared cache (the console's, when it is installed) a scope computed for a page is not
-    computed again for the API, and the reverse: the cache is keyed on the database's fingerprint.
+    computed again for the API, and the reverse (with what was derived from it, such as the device index): the
+    cache is keyed on the database's data version.
     """
 
-    def build() -> tuple[Snapshot, Coverage]:
+    def build() -> Figures:
         policy = Policy.from_settings(settings)
         if cache is not None:
-            found = cache.get(engine, day, scope, policy, settings.tz)
-            return found.snapshot, found.coverage
+            return cache.get(engine, day, scope, policy, settings.tz)
         with reading(engine) as session:
-            computed = figures_as_of(session, day, scope, policy=policy, tz=settings.tz)
-        return computed.snapshot, computed.coverage
+            return figures_as_of(session, day, scope, policy=policy, tz=settings.tz)
 
     try:
         return await run_in_threadpool(build)  # a whole district's figures take CPU time: keep the loop free

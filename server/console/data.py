@@ -14,9 +14,9 @@ import io
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -38,7 +38,7 @@ from server.report.numbers import Lang, format_count, format_date, format_share,
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Coverage, Figure
-from server.services.figures import figures_of
+from server.services.figures import Figures, figures_of
 from server.services.history import snapshot
 from server.services.policy import Policy
 from server.services.reach import UnitChoice as UnitChoice  # the console's modules import these from here
@@ -107,39 +107,6 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in row)
 
 
-@dataclass(frozen=True)
-class Computed:
-    """A snapshot of one scope and its coverage, with what pages derive from them, made once per data version."""
-
-    snapshot: Snapshot
-    coverage: Coverage
-    _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-
-    def derived(self, name: str, build: Callable[[], T]) -> T:
-        """``build()`` made once for this computation and kept with it (it must depend on nothing else)."""
-        with self._lock:
-            if name not in self._derived:
-                self._derived[name] = build()
-            return cast(T, self._derived[name])
-
-    @property
-    def by_id(self) -> dict[int, DeviceState]:
-        """The snapshot's devices by id."""
-        return self.derived("by_id", lambda: {d.id: d for d in self.snapshot.devices})
-
-    def monitors_of(self, device_id: int) -> tuple[DeviceState, ...]:
-        """The monitors attached to a computer, in id order."""
-        def build() -> dict[int, tuple[DeviceState, ...]]:
-            hosts: dict[int, list[DeviceState]] = {}
-            for d in self.snapshot.devices:
-                if d.host_id is not None:
-                    hosts.setdefault(d.host_id, []).append(d)
-            return {host: tuple(found) for host, found in hosts.items()}
-
-        return self.derived("monitors", build).get(device_id, ())
-
-
 class CoverageCache:
     """The last few computed scopes, valid while the data version (``data_fingerprint``) is unchanged.
 
@@ -151,14 +118,14 @@ class CoverageCache:
 
     def __init__(self, size: int = 4, snapshots: int = 2) -> None:
         self.size, self.snapshots = size, snapshots
-        self._entries: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Figures] = OrderedDict()
         self._snapshots: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
         self._units: OrderedDict[tuple[Any, ...], dict[str, tuple[str, str | None]]] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
     def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo,
-            version: tuple[Any, ...] | None = None) -> Computed:
+            version: tuple[Any, ...] | None = None) -> Figures:
         """The scope's snapshot and coverage; ``UnknownUnit`` when the unit did not exist on ``as_of``.
 
         ``version``: the data version when the caller has just read it (else it is read here).
@@ -166,10 +133,9 @@ class CoverageCache:
         day = (str(engine.url), as_of, str(tz), data_fingerprint(engine) if version is None else version)
         key = (*day, unit, policy)
 
-        def compute() -> Computed:
+        def compute() -> Figures:
             snap = self._once(self._snapshots, self.snapshots, day, lambda: self._snapshot(engine, as_of, tz))
-            found = figures_of(snap, as_of, unit, policy=policy, tz=tz)  # UnknownUnit when not in the tree
-            return Computed(found.snapshot, found.coverage)
+            return figures_of(snap, as_of, unit, policy=policy, tz=tz)  # UnknownUnit when not in the tree
 
         return self._once(self._entries, self.size, key, compute)
 

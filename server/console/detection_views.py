@@ -24,7 +24,7 @@ from server.api.downloads import EARLIEST_DAY, content_disposition
 from server.clock import end_of_day
 from server.console import auth
 from server.console.auth import ConsoleUser
-from server.console.data import Computed, neutralise
+from server.console.data import neutralise
 from server.console.device_detail import local_time
 from server.console.i18n import Texts
 from server.console.views import (
@@ -42,6 +42,7 @@ from server.console.views import (
 from server.db import reading
 from server.report.numbers import Lang
 from server.services.detections import SEVERITIES, DetectionEntry, DetectionFilter, detection_entries
+from server.services.figures import Figures
 
 router = APIRouter(include_in_schema=False)
 STATUS_FILTERS = ("unremediated", "active", "failed", "remediated", "allowed", "unknown")
@@ -59,7 +60,7 @@ class Listed:
     """The scope's detections narrowed by the query, and the query to give back to the form and links."""
 
     view: View
-    computed: Computed
+    computed: Figures
     entries: list[DetectionEntry]
     statuses: tuple[str, ...]
     severities: tuple[str, ...]

@@ -40,7 +40,6 @@ from server.console.audit_log import AuditFilter, audit_page
 from server.console.auth import ConsoleUser
 from server.console.data import (
     PARTS,
-    Computed,
     CoverageCache,
     UnitChoice,
     data_fingerprint,
@@ -53,7 +52,6 @@ from server.console.data import (
     reachable,
     unit_lines,
 )
-from server.console.device_index import Selection, index_of, select
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import devices_xlsx, export_name
 from server.console.trends import Trend, past_shares, trends
@@ -74,7 +72,9 @@ from server.services import users
 from server.services.addresses import devices_with_address
 from server.services.compliance import ISSUE_ORDER
 from server.services.device_filter import AGE_BANDS, PAGE_SIZES, DeviceQuery
+from server.services.device_index import Selection, index_of, select
 from server.services.figure import FIGURE_KEYS, Figure
+from server.services.figures import Figures
 from server.services.policy import Policy
 from server.vocab import DEVICE_KINDS, STATUSES
 
@@ -259,7 +259,7 @@ def _data_version(request: Request) -> tuple[Any, ...]:
     return version
 
 
-def _computed(request: Request, view: View) -> Computed:
+def _computed(request: Request, view: View) -> Figures:
     settings = _settings(request)
     try:
         return _cache(request).get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings),
@@ -269,7 +269,7 @@ def _computed(request: Request, view: View) -> Computed:
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
 
 
-def _writer(view: View, computed: Computed, request: Request) -> FigureWriter:
+def _writer(view: View, computed: Figures, request: Request) -> FigureWriter:
     """The report's wording of the computed figures (made once per computation and language)."""
     years = _settings(request).service_life_years
     return computed.derived(f"writer:{view.lang}:{years}", lambda: FigureWriter(
@@ -425,7 +425,7 @@ def figure_trends(engine: Engine, view: View, current: dict[str, float | None]) 
     return trends(past_shares(engine, view.unit, view.as_of), current, label)
 
 
-def _selected(request: Request, view: View, computed: Computed, figure: str | None, issue: list[str],
+def _selected(request: Request, view: View, computed: Figures, figure: str | None, issue: list[str],
               q: str | None) -> tuple[str | None, DeviceQuery, Selection]:
     """The scope's devices narrowed by the list's filters (figure, search, then the combinable ones).
 
@@ -444,7 +444,7 @@ def _selected(request: Request, view: View, computed: Computed, figure: str | No
     return figure, query, selection
 
 
-def _unit_names(computed: Computed) -> dict[str, str]:
+def _unit_names(computed: Figures) -> dict[str, str]:
     return computed.derived("unit_names", lambda: {u.code: u.name for u in computed.snapshot.units})
 
 

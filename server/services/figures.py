@@ -6,8 +6,11 @@ benchmarks all come through ``figures_as_of``, so none of them can assemble the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, tzinfo
+from typing import Any, TypeVar, cast
 
 from sqlmodel import Session
 
@@ -16,7 +19,9 @@ from server.services.coverage import coverage_for
 from server.services.figure import Coverage
 from server.services.history import snapshot
 from server.services.policy import Policy
-from server.services.state import Snapshot
+from server.services.state import DeviceState, Snapshot
+
+T = TypeVar("T")
 
 
 class UnknownUnit(LookupError):
@@ -36,6 +41,32 @@ class Figures:
     coverage: Coverage  # the scope's figures
     policy: Policy  # the policy that judged them
     tz: tzinfo  # the district's zone: dates shown to a person are local dates
+    _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` made once for these figures and kept with them (it must depend on nothing else): what
+        pages and the read API derive (an index of the devices, the wording) while the data stand still."""
+        with self._lock:
+            if name not in self._derived:
+                self._derived[name] = build()
+            return cast(T, self._derived[name])
+
+    @property
+    def by_id(self) -> dict[int, DeviceState]:
+        """The snapshot's devices by id."""
+        return self.derived("by_id", lambda: {d.id: d for d in self.snapshot.devices})
+
+    def monitors_of(self, device_id: int) -> tuple[DeviceState, ...]:
+        """The monitors attached to a computer, in id order."""
+        def build() -> dict[int, tuple[DeviceState, ...]]:
+            hosts: dict[int, list[DeviceState]] = {}
+            for d in self.snapshot.devices:
+                if d.host_id is not None:
+                    hosts.setdefault(d.host_id, []).append(d)
+            return {host: tuple(found) for host, found in hosts.items()}
+
+        return self.derived("monitors", build).get(device_id, ())
 
 
 def figures_as_of(session: Session, as_of: date, unit_code: str | None = None, *, policy: Policy | None = None,

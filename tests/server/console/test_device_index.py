@@ -8,11 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.clock import local_today
-from server.console.data import Computed
-from server.console.device_index import DeviceIndex, index_of, select
 from server.db import reading
 from server.services.device_filter import DeviceQuery, fold, narrow, select_devices
-from server.services.figures import figures_as_of
+from server.services.device_index import DeviceIndex, index_of, select
+from server.services.figures import Figures, figures_as_of
 from server.services.policy import Policy
 
 QUERIES = (
@@ -25,12 +24,11 @@ QUERIES = (
 ISSUES = ((), ("any",), ("past_service_life",), ("firewall_off", "os_unsupported"), ("no_agent",))
 
 
-def _computed(client: TestClient, unit: str | None) -> Computed:
+def _computed(client: TestClient, unit: str | None) -> Figures:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     with reading(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        found = figures_as_of(session, local_today(settings.tz), unit, policy=Policy.from_settings(settings),
-                              tz=settings.tz)
-    return Computed(found.snapshot, found.coverage)
+        return figures_as_of(session, local_today(settings.tz), unit, policy=Policy.from_settings(settings),
+                             tz=settings.tz)
 
 
 @pytest.mark.parametrize("unit", [None, "PB01"])

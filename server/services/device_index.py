@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from server.console.data import Computed
 from server.services.compliance import is_air_gapped
 from server.services.device_filter import (
     ISSUE_FILTERS,
@@ -28,6 +27,7 @@ from server.services.device_filter import (
     sort_key,
 )
 from server.services.figure import Assessment, Coverage
+from server.services.figures import Figures
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
 
 
@@ -141,8 +141,9 @@ class DeviceIndex:
         return found
 
 
-def index_of(computed: Computed) -> DeviceIndex:
-    """The index of a computed scope, built on first use and kept with it."""
+def index_of(computed: Figures) -> DeviceIndex:
+    """The index of a computed scope, built on first use and kept with it (the console's list and the read API
+    share it through the app's cache of figures)."""
     return computed.derived("device_index", lambda: DeviceIndex(computed.snapshot, computed.coverage))
 
 
