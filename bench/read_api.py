@@ -26,9 +26,9 @@ from console import PASSWORD, _best, _serve, add_history  # noqa: E402
 from figures_scale import AS_OF, fill_database  # noqa: E402
 
 from server.clock import utcnow  # noqa: E402
-from server.console.auth import create_user  # noqa: E402
 from server.db import open_database, writing  # noqa: E402
 from server.services.api_tokens import create_api_token  # noqa: E402
+from server.services.users import create_user  # noqa: E402
 
 
 def main() -> int:
@@ -49,7 +49,7 @@ def main() -> int:
             secret, _ = create_api_token(session, "admin", "bench", days=1, actor="bench", now=utcnow())
         engine.dispose()
         filled = time.perf_counter() - started
-        process, base = _serve(folder)
+        process, base = _serve(folder, url)
         try:
             with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {secret}"}) as client:
                 day = f"as_of={AS_OF.isoformat()}"
