@@ -42,13 +42,14 @@ def run_list(args: argparse.Namespace) -> int:
     from server.commands._coverage import compute
     from server.db import reading
     from server.services.detections import DetectionFilter, detection_entries
+    from server.services.figures import UnknownUnit
 
     if args.as_of is not None and not EARLIEST_DAY <= args.as_of <= LATEST_DAY:
         return fail(f"--as-of must lie between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
     try:
         computed = compute(args.as_of, args.unit)
-    except KeyError as exc:
-        return fail(str(exc.args[0]) if exc.args else f"unknown unit {args.unit}")
+    except UnknownUnit as exc:
+        return fail(str(exc))
     as_of: date = computed.coverage.as_of
     if args.since is not None and not EARLIEST_DAY <= args.since <= as_of:
         return fail(f"--since {args.since.isoformat()} must lie between {EARLIEST_DAY.isoformat()} and the cut-off "
