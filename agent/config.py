@@ -53,6 +53,7 @@ TUNABLE_FIELDS = (
     "retry_max_seconds",
     "retry_check_seconds",
     "collect_timeout_seconds",
+    "replay",
 )
 
 
@@ -179,6 +180,8 @@ class AgentSettings(BaseModel):
     retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry delay")
     retry_check_seconds: int = Field(60, ge=1, description="How often the daemon looks whether a retry is due")
     collect_timeout_seconds: int = Field(600, ge=1, description="A collection taking longer is abandoned")
+    replay: str | None = Field(None, description="A `capture` folder collected instead of this PC (demos, support, "
+                               "end-to-end tests); unset on a real PC")
 
     _data_dir: Path = PrivateAttr(default_factory=Path)
     _file_values: dict[str, Any] = PrivateAttr(default_factory=dict)

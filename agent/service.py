@@ -193,7 +193,8 @@ def collect_new_report(settings: AgentSettings) -> InventoryReport:
     from agent.collect import collect_report
 
     targets = [settings.server_url] if settings.server_url else []
-    report: InventoryReport = collect_report(targets=targets, data_dir=settings.data_dir)
+    replay = Path(settings.replay) if settings.replay else None
+    report: InventoryReport = collect_report(replay=replay, targets=targets, data_dir=settings.data_dir)
     return report
 
 

@@ -208,3 +208,19 @@ def test_every_replay_folder_makes_a_valid_report() -> None:
         report = replay(folder)
         InventoryReport.model_validate_json(report.model_dump_json())
         assert not [e for e in report.errors if e.error == "internal_error"], folder
+
+
+def test_an_agent_set_to_replay_reports_the_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``KIEMKE_AGENT_REPLAY`` makes enrolment and every collection read a capture folder instead of this PC."""
+    from agent.config import AgentSettings
+    from agent.service import collect_new_report, machine_identity
+
+    folder = REPLAY / "windows10-defender-active-threat"
+    monkeypatch.setenv("KIEMKE_AGENT_REPLAY", str(folder))
+    settings = AgentSettings.load(tmp_path)
+    report = collect_new_report(settings)
+    assert report.platform == "windows" and report.machine_id == collect_report(replay=folder).machine_id
+    assert report.detections is not None and [d.status for d in report.detections.items] == ["active"]
+    assert machine_identity(settings) == report.machine_id  # enrolment binds the key to the replayed machine
+    settings.save()
+    assert "replay" not in (tmp_path / "config.json").read_text()  # taken from the environment, never kept
