@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the scope's detections; exit code 2 for an unknown unit."""
-    from server.api.downloads import EARLIEST_DAY, LATEST_DAY
+    from server.api.downloads import EARLIEST_DAY
     from server.clock import end_of_day
     from server.commands._common import fail, open_db, print_json
     from server.commands._coverage import compute
@@ -44,9 +44,7 @@ def run_list(args: argparse.Namespace) -> int:
     from server.services.detections import DetectionFilter, detection_entries
     from server.services.figures import UnknownUnit
 
-    if args.as_of is not None and not EARLIEST_DAY <= args.as_of <= LATEST_DAY:
-        return fail(f"--as-of must lie between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
-    try:
+    try:  # --as-of and --since are already within EARLIEST_DAY..LATEST_DAY (``_coverage.cut_off_date``)
         computed = compute(args.as_of, args.unit)
     except UnknownUnit as exc:
         return fail(str(exc))
