@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 
@@ -64,8 +65,16 @@ def test_json_has_every_figure_with_counts_percent_and_items(document: ReportDoc
     assert data["figures"]["computers_per_staff:school"]["percent"] is None
     assert data["per_unit"]["TB"]["units_with_fibre"]["numerator"] == 0
     assert data["forecast"]["2026"] == {"TC": 1, "TB": 2}
-    assert data["forecast_licences"] == {str(y): {u: dict(p) for u, p in units.items()}
-                                         for y, units in document.coverage.forecast_licences.items()}
+    assert data["forecast_licences"] == {}  # the hand-built district keeps no licence register
+
+
+def test_json_carries_the_licence_renewal_forecast(coverage: Coverage, snapshot: Snapshot) -> None:
+    """Seats due for renewal: budget year -> unit -> product -> seats, as the report's own table has them."""
+    renewals = {2025: {"TC": {"Bkav Pro": 12}}, 2026: {"*": {"Kaspersky Endpoint Security": 40}}}
+    document = build_report(replace(coverage, forecast_licences=renewals), snapshot, "vi", items=True)
+    data = json.loads(render(document, "json"))
+    assert data["forecast_licences"] == {"2025": {"TC": {"Bkav Pro": 12}},
+                                         "2026": {"*": {"Kaspersky Endpoint Security": 40}}}
     assert data["oldest"][0]["device_id"] == 1 and data["oldest"][0]["age_source"] == "firmware"
     assert data["devices"]["1"] == "PH-VP-01 (Dell OptiPlex 3020)"
     assert "5" not in data["devices"]  # the scanner is in no item list
