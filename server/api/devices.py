@@ -25,7 +25,6 @@ from server.api.scoped import (
     UnitQ,
     cut_off,
     page_bounds,
-    scoped_coverage,
     scoped_figures,
     shared_cache,
     unit_param,
@@ -189,10 +188,10 @@ async def get_device(
 ) -> DeviceDetail:
     """The device if it is in the token's scope on that date; out of reach it reads as unknown (404)."""
     day = cut_off(as_of, settings)
-    snapshot, coverage = await scoped_coverage(engine, settings, day, reach.caller.unit_code,
-                                                 shared_cache(request))
-    found = next((d for d in snapshot.devices if d.id == device_id and d.id in coverage.assessments), None)
-    if found is None:
+    computed = await scoped_figures(engine, settings, day, reach.caller.unit_code, shared_cache(request))
+    snapshot, coverage = computed.snapshot, computed.coverage
+    found = computed.by_id.get(device_id)  # kept with the cached figures: no pass over the fleet per request
+    if found is None or found.id not in coverage.assessments:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id} on {day}")
     names = {u.code: u.name for u in snapshot.units}
     detail = _public(found, coverage.assessments[found.id], names)

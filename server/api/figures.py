@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from server.api.deps import EngineDep, SettingsDep
 from server.api.responses import errors
-from server.api.scoped import AsOfQ, UnitQ, cut_off, scoped_coverage, shared_cache, unit_param
+from server.api.scoped import AsOfQ, UnitQ, cut_off, scoped_figures, shared_cache, unit_param
 from server.api.tokens import ReachDep
 from server.services.figure import Figure
 
@@ -55,7 +55,7 @@ async def get_figures(
     """The same numbers as the console's overview, ``kiemke-server figures --json`` and the report."""
     day = cut_off(as_of, settings)
     scope = reach.scope(unit_param(unit))
-    _, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
+    coverage = (await scoped_figures(engine, settings, day, scope, shared_cache(request))).coverage
     return FiguresPublic(
         as_of=day, unit=scope, corrected_after=coverage.corrected_after,
         figures={k: _public(f, items) for k, f in coverage.figures.items()},

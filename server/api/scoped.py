@@ -18,10 +18,8 @@ from server.api.downloads import bounded_day, clean_param
 from server.clock import local_today
 from server.config import Settings
 from server.db import reading
-from server.services.figure import Coverage
 from server.services.figures import Figures, UnknownUnit, figures_as_of
 from server.services.policy import Policy
-from server.services.state import Snapshot
 
 AsOfQ = Annotated[date | None, Query(description="Cut-off date (end of that day, district time); default today")]
 UnitQ = Annotated[str | None, Query(max_length=64, description="Code of the unit whose subtree is read; default the "
@@ -59,13 +57,6 @@ class SharedCache(Protocol):
     """The app's cache of computed scopes (``app.state.console_cache``), valid while the data stand still."""
 
     def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo) -> Figures: ...
-
-
-async def scoped_coverage(engine: Engine, settings: Settings, day: date, scope: str | None,
-                          cache: SharedCache | None = None) -> tuple[Snapshot, Coverage]:
-    """The snapshot and coverage of ``scope`` at the end of ``day`` (404 when the unit did not exist then)."""
-    found = await scoped_figures(engine, settings, day, scope, cache)
-    return found.snapshot, found.coverage
 
 
 async def scoped_figures(engine: Engine, settings: Settings, day: date, scope: str | None,

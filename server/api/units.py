@@ -19,7 +19,7 @@ from server.api.scoped import (
     UnitQ,
     cut_off,
     page_bounds,
-    scoped_coverage,
+    scoped_figures,
     shared_cache,
     unit_param,
 )
@@ -74,7 +74,8 @@ async def list_units(
     """A unit's own counts and its subtree's are given apart: a district's own devices are not its communes'."""
     day: date = cut_off(as_of, settings)
     scope = reach.scope(unit_param(unit))
-    snapshot, coverage = await scoped_coverage(engine, settings, day, scope, shared_cache(request))
+    computed = await scoped_figures(engine, settings, day, scope, shared_cache(request))
+    snapshot, coverage = computed.snapshot, computed.coverage
     tree = UnitTree(snapshot.units)
     codes = tree.subtree(scope) if scope is not None else tree.everything()
     in_use = [d for d in snapshot.devices if d.status == "in_use" and d.id in coverage.assessments]
