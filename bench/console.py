@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from figures_scale import AS_OF, SEEN, fill_database  # noqa: E402
 
-from bench.harness import free_port  # noqa: E402
+from bench.harness import free_port, publish  # noqa: E402
 from server.db import open_database  # noqa: E402
 from server.models import Observation, ReceivedReport, table_of  # noqa: E402
 from server.services.users import create_user  # noqa: E402
@@ -198,11 +198,7 @@ def main() -> int:
             + " |")
     lines.append(f"| XLSX export of {first['rows']} rows (target <= 3 s) | " + " | ".join(
         f"{m['export']:.2f} s | " for m in measured.values()) + " |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with args.out.open("a", encoding="utf-8") as fh:
-            fh.write("\n" + text + "\n")
+    publish("\n".join(lines), args.out)
     return 0
 
 

@@ -188,3 +188,11 @@ async def send_queue(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             statuses.append(await answer_status(reader))
     finally:
         writer.close()
+
+
+def publish(text: str, out: Path | None) -> None:
+    """Print a benchmark's Markdown result and, with ``--out``, append it to that file."""
+    print(text)
+    if out is not None:
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + text + "\n")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from console import PASSWORD, _best, _serve, add_history  # noqa: E402
 from figures_scale import AS_OF, fill_database  # noqa: E402
 
+from bench.harness import publish  # noqa: E402
 from server.clock import utcnow  # noqa: E402
 from server.db import open_database, writing  # noqa: E402
 from server.services.api_tokens import create_api_token  # noqa: E402
@@ -72,11 +73,7 @@ def main() -> int:
              f"| `/api/v1/health` (baseline) | {health * 1000:.1f} ms | 1.0x |"]
     for name, seconds in results.items():
         lines.append(f"| {name} | {seconds * 1000:.1f} ms | {seconds / health:.1f}x |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with args.out.open("a", encoding="utf-8") as fh:
-            fh.write("\n" + text + "\n")
+    publish("\n".join(lines), args.out)
     return 0
 
 
