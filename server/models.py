@@ -401,6 +401,7 @@ class AuditLog(SQLModel, table=True):
     """Who did what, when: imports, enrolments, token creation, hand edits."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_action_actor_at", "action", "actor", "at"),)  # last sign-out of a user
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(nullable=False, index=True)
     actor: str = Field(max_length=128)

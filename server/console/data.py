@@ -13,7 +13,7 @@ import csv
 import io
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from server.models import (
     Observation,
     OrgUnitVersion,
     ReceivedReport,
+    ReportSnapshot,
     table_of,
 )
 from server.report.numbers import Lang, format_count, format_date, format_share, format_years
@@ -81,6 +82,30 @@ _FINGERPRINT_TABLES = (ReceivedReport, Observation, DeviceVersion, OrgUnitVersio
                        MonitorSighting)
 
 
+def fingerprint_columns(dialect: str) -> list[sa.ColumnElement[Any]]:
+    """The data version's parts as scalar subqueries, for a request to read beside its own row."""
+    columns: list[sa.ColumnElement[Any]] = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery()
+                                            for t in _FINGERPRINT_TABLES]
+    agent = table_of(Agent)
+    columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
+    columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
+    # A retired licence closes its version without a new one: its row's time stamp moves.
+    columns.append(sa.select(sa.func.max(table_of(AntivirusLicence).c.updated_at)).scalar_subquery())
+    if dialect == "postgresql":
+        # This database's writers still open (other databases' do not count). The statistics function itself,
+        # not the pg_stat_activity view: the view's joins cost milliseconds on every request.
+        columns.append(sa.literal_column(
+            "(SELECT array_agg(s.backend_xid::text ORDER BY s.backend_xid::text) FROM pg_stat_get_activity(NULL) AS s "
+            "WHERE s.datid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND s.backend_xid IS NOT NULL)"))
+    return columns
+
+
+def fingerprint_of(values: Sequence[Any]) -> tuple[Any, ...]:
+    """The data version from the values of ``fingerprint_columns`` (hashable: arrays become tuples)."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
 def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     """The data version: changes whenever anything a snapshot reads has changed, checked in one query.
 
@@ -88,23 +113,31 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     key, or revokes one. On SQLite one writer commits at a time, so the largest ids tell what is committed.
     On PostgreSQL a transaction may commit after one that took larger ids: the transaction ids of this
     database's writers still open at that moment are part of the version, so it changes again when they end
-    (``pg_stat_activity`` shows them to the role they run as: replicas share one role).
+    (``pg_stat_get_activity`` shows them to the role they run as: replicas share one role).
     (What remains is a window of microseconds: a writer's first row numbered but its transaction id not yet
     taken.) A quiet database keeps one version; a busy one changes it with every report anyway.
     """
-    columns: list[Any] = [sa.select(sa.func.max(table_of(t).c.id)).scalar_subquery() for t in _FINGERPRINT_TABLES]
-    agent = table_of(Agent)
-    columns.append(sa.select(sa.func.count()).select_from(agent).scalar_subquery())
-    columns.append(sa.select(sa.func.count(agent.c.revoked_at)).scalar_subquery())
-    # A retired licence closes its version without a new one: its row's time stamp moves.
-    columns.append(sa.select(sa.func.max(table_of(AntivirusLicence).c.updated_at)).scalar_subquery())
-    if engine.dialect.name == "postgresql":  # this database's writers still open (other databases' do not count)
-        columns.append(sa.text("(SELECT array_agg(backend_xid::text ORDER BY backend_xid::text) "
-                               "FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND backend_xid IS NOT NULL)"))
     with engine.connect() as conn:
-        row = conn.execute(sa.select(*columns)).one()
-    return tuple(tuple(v) if isinstance(v, list) else v for v in row)
+        return fingerprint_of(conn.execute(sa.select(*fingerprint_columns(engine.dialect.name))).one())
+
+
+@dataclass(frozen=True)
+class Versions:
+    """What a console request read of the database's state beside its user: the data version, and the newest
+    kept report (kept reports are not inventory data: a new one must not recompute the figures)."""
+
+    data: tuple[Any, ...]
+    kept: int | None
+
+
+def version_columns(dialect: str) -> list[sa.ColumnElement[Any]]:
+    """The columns of ``Versions``, to be read in the request's one query (``users.session_user``)."""
+    return [*fingerprint_columns(dialect), sa.select(sa.func.max(table_of(ReportSnapshot).c.id)).scalar_subquery()]
+
+
+def versions_of(values: Sequence[Any]) -> Versions:
+    """``Versions`` from the values of ``version_columns``."""
+    return Versions(fingerprint_of(values[:-1]), values[-1])
 
 
 class CoverageCache:

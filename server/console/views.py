@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import jinja2
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -42,7 +43,7 @@ from server.console.data import (
     PARTS,
     CoverageCache,
     UnitChoice,
-    data_fingerprint,
+    Versions,
     device_lines,
     devices_csv,
     figure_rows,
@@ -51,6 +52,8 @@ from server.console.data import (
     past_life_by_unit,
     reachable,
     unit_lines,
+    version_columns,
+    versions_of,
 )
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import devices_xlsx, export_name
@@ -167,8 +170,16 @@ def _client(request: Request) -> str:
 
 
 def current_user(request: Request) -> ConsoleUser:
-    """The signed-in user, or a redirect to the sign-in page."""
-    user = signed_in_user(request)
+    """The signed-in user, or a redirect to the sign-in page.
+
+    The same query reads the data version and the newest kept report (``Versions``): a console page costs
+    one round trip to the database before it reads what it shows, and often none after it.
+    """
+    engine = _engine(request)
+    user, extra = users.session_user(engine, security.signing_key(_settings(request)),
+                                     request.cookies.get(SESSION_COOKIE), version_columns(engine.dialect.name))
+    if extra is not None:
+        request.state.versions = versions_of(extra)
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
@@ -251,12 +262,19 @@ def _cache(request: Request) -> CoverageCache:
     return cache
 
 
+def _versions(request: Request) -> Versions:
+    """The data version and the newest kept report, read once per request (with the user, else here)."""
+    versions: Versions | None = getattr(request.state, "versions", None)
+    if versions is None:
+        with _engine(request).connect() as conn:
+            values = conn.execute(sa.select(*version_columns(_engine(request).dialect.name))).one()
+        versions = request.state.versions = versions_of(values)
+    return versions
+
+
 def _data_version(request: Request) -> tuple[Any, ...]:
     """The data version, read once per request (the units and the figures of a page agree)."""
-    version: tuple[Any, ...] | None = getattr(request.state, "data_version", None)
-    if version is None:
-        version = request.state.data_version = data_fingerprint(_engine(request))
-    return version
+    return _versions(request).data
 
 
 def _computed(request: Request, view: View) -> Figures:

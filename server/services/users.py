@@ -13,9 +13,10 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -61,47 +62,53 @@ def session_token(key: bytes, user: User) -> str:
                                  "c": secrets.token_urlsafe(18), "ms": time.time_ns() // 1_000_000})
 
 
-def _signed_out_at(session: Session, username: str) -> datetime | None:
-    """When the user last signed out: sessions issued before then no longer count (sign out everywhere)."""
-    log = table_of(AuditLog)
-    last: datetime | None = session.execute(
-        sa.select(sa.func.max(log.c.at)).where(log.c.action == "console.logout", log.c.actor == username)
-    ).scalar()
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=timezone.utc)
-    return last
+def _session_row(user_id: int, also: Sequence[sa.ColumnElement[Any]]) -> sa.Select[Any]:
+    """The user's row, the code of its unit and when it last signed out, in one query (with ``also`` beside).
 
-
-def _unit_code(session: Session, unit_id: int | None) -> str | None:
-    if unit_id is None:
-        return None
-    unit = table_of(OrgUnit)
-    code: str | None = session.execute(sa.select(unit.c.code).where(unit.c.id == unit_id)).scalar()
-    return code
+    Sessions issued before the user's last sign-out no longer count (sign out everywhere); the audit log
+    keeps that moment (``console.logout``), found through its (action, actor, at) index.
+    """
+    user, unit, log = table_of(User).c, table_of(OrgUnit), table_of(AuditLog).c
+    signed_out = (sa.select(sa.func.max(log.at)).where(log.action == "console.logout", log.actor == user.username)
+                  .scalar_subquery())
+    return (sa.select(user.id, user.username, user.role, user.disabled, user.password_hash, user.unit_id,
+                      unit.c.code.label("unit_code"), signed_out.label("signed_out_at"), *also)
+            .select_from(table_of(User).outerjoin(unit, unit.c.id == user.unit_id)).where(user.id == user_id))
 
 
 def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleUser | None:
     """The user a session cookie belongs to, if it is valid and the user may still sign in."""
+    return session_user(engine, key, token)[0]
+
+
+def session_user(engine: Engine, key: bytes, token: str | None,
+                 also: Sequence[sa.ColumnElement[Any]] = ()) -> tuple[ConsoleUser | None, tuple[Any, ...] | None]:
+    """``user_from_session``, and the values of ``also`` (scalar subqueries) read in the same round trip.
+
+    A page that needs other small facts of the database on every request (its data version) gets them
+    without a second query. The values are None when the cookie names no user.
+    """
     if not token:
-        return None
+        return None, None
     payload = unsign(key, "session", token, SESSION_SECONDS)
     if payload is None or not isinstance(payload.get("u"), int):
-        return None
-    with reading(engine) as session:
-        user = session.get(User, payload["u"])
-        if user is None or user.disabled:
-            return None
-        if not hmac.compare_digest(str(payload.get("p", "")), fingerprint(key, user.password_hash)):
-            return None
-        signed_out = _signed_out_at(session, user.username)
-        issued_ms = payload.get("ms")
-        if signed_out is not None and (not isinstance(issued_ms, int) or issued_ms <= signed_out.timestamp() * 1000):
-            return None
-        unit = _unit_code(session, user.unit_id)
-        if user.unit_id is not None and unit is None:
-            return None  # bound to a unit that is gone: see nothing rather than everything
-        assert user.id is not None
-        return ConsoleUser(user.id, user.username, _role(user.role), unit, str(payload.get("c", "")))
+        return None, None
+    with engine.connect() as conn:
+        row = conn.execute(_session_row(payload["u"], also)).first()
+    if row is None:
+        return None, None
+    extra = tuple(row[8:])
+    if row.disabled or not hmac.compare_digest(str(payload.get("p", "")), fingerprint(key, row.password_hash)):
+        return None, extra
+    signed_out: datetime | None = row.signed_out_at
+    if signed_out is not None and signed_out.tzinfo is None:
+        signed_out = signed_out.replace(tzinfo=timezone.utc)
+    issued_ms = payload.get("ms")
+    if signed_out is not None and (not isinstance(issued_ms, int) or issued_ms <= signed_out.timestamp() * 1000):
+        return None, extra
+    if row.unit_id is not None and row.unit_code is None:
+        return None, extra  # bound to a unit that is gone: see nothing rather than everything
+    return ConsoleUser(row.id, row.username, _role(row.role), row.unit_code, str(payload.get("c", ""))), extra
 
 
 def _role(value: str) -> Role:
