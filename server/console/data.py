@@ -154,6 +154,7 @@ class CoverageCache:
         self._entries: OrderedDict[tuple[Any, ...], Figures] = OrderedDict()
         self._snapshots: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
         self._units: OrderedDict[tuple[Any, ...], dict[str, tuple[str, str | None]]] = OrderedDict()
+        self._choices: OrderedDict[tuple[Any, ...], tuple[UnitChoice, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
@@ -175,6 +176,12 @@ class CoverageCache:
     def units(self, engine: Engine, version: tuple[Any, ...]) -> dict[str, tuple[str, str | None]]:
         """``current_units``, read again only when the data version changes (unit edits add versions)."""
         return self._once(self._units, 1, (str(engine.url), version), lambda: current_units(engine))
+
+    def choices(self, engine: Engine, version: tuple[Any, ...], root: str | None) -> tuple[UnitChoice, ...]:
+        """``reachable`` from ``root`` in the current units, kept with them (a page asks on every request)."""
+        units = self.units(engine, version)
+        return self._once(self._choices, 64, (str(engine.url), version, root),
+                          lambda: tuple(reachable(units, root)))
 
     @staticmethod
     def _snapshot(engine: Engine, as_of: date, tz: tzinfo) -> Snapshot:
@@ -315,6 +322,14 @@ class DeviceLine:
     issues: tuple[str, ...]
     last_seen: str
     reports: str
+    kind_text: str = ""  # the kind in words, with the status when it is not "in use"
+    tags: tuple[tuple[str, str], ...] = ()  # (words, style) of each issue, or of "OK"
+
+    @property
+    def row_class(self) -> str:
+        """The row's style: an air-gap violation stands out, a device not in use is muted."""
+        return " ".join(c for c in ("row-danger" if "air_gap_violation" in self.issues else "",
+                                    "muted" if self.status != "in_use" else "") if c)
 
 
 def _timestamp(value: datetime | None, tz: tzinfo, lang: Lang) -> str:
@@ -329,6 +344,16 @@ def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: An
     devices = list(devices)
     names = {code: writer.unit_name(code) for code in {d.unit_code for d in devices}}
     lang = writer.lang
+    kinds: dict[tuple[str, str], str] = {}
+    tags: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+    def kind_text(kind: str, status: str) -> str:
+        text = texts(f"kind:{kind}")
+        return text if status == "in_use" else f"{text} ({texts(f'status:{status}')})"
+
+    def issue_tags(issues: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        return tuple((texts(f"issue:{i}"), "danger" if i == "air_gap_violation" else "issue") for i in issues)
+
     for d in devices:
         a = writer.cov.assessments[d.id]
         if a.age_years is None:
@@ -338,6 +363,13 @@ def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: An
             how = texts(f"age:{a.age_source}") + (f", {texts('estimated')}" if a.age_estimated else "")
         model = " ".join(p for p in (d.vendor, d.model) if p)
         computer = d.kind in COMPUTER_KINDS
+        if (d.kind, d.status) not in kinds:
+            kinds[d.kind, d.status] = kind_text(d.kind, d.status)
+        if a.issues not in tags:
+            tags[a.issues] = issue_tags(a.issues)
+        shown_tags = tags[a.issues]
+        if not a.issues and d.kind in ("desktop", "laptop", "server") and d.status == "in_use":
+            shown_tags = ((texts("ok"), "ok"),)
         yield DeviceLine(
             id=d.id,
             unit_code=d.unit_code,
@@ -354,6 +386,8 @@ def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: An
             issues=a.issues,
             last_seen=_timestamp(d.last_seen, tz, lang) if d.last_seen else (texts("never") if computer else ""),
             reports=format_count(d.reports_received, lang) if computer or d.reports_received else "",
+            kind_text=kinds[d.kind, d.status],
+            tags=shown_tags,
         )
 
 

@@ -12,7 +12,9 @@ import functools
 import inspect
 import math
 import secrets
-from collections.abc import Awaitable
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +28,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -50,7 +53,6 @@ from server.console.data import (
     forecast_totals,
     issue_counts,
     past_life_by_unit,
-    reachable,
     unit_lines,
     version_columns,
     versions_of,
@@ -79,6 +81,7 @@ from server.services.device_index import Selection, index_of, select
 from server.services.figure import FIGURE_KEYS, Figure
 from server.services.figures import Figures
 from server.services.policy import Policy
+from server.services.state import DeviceState
 from server.vocab import DEVICE_KINDS, STATUSES
 
 HERE = Path(__file__).parent
@@ -93,6 +96,7 @@ templates = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # the templates are part of the package: no stat() of every file on every page
 )
 
 
@@ -216,6 +220,12 @@ class View:
             query["as_of"] = self.as_of.isoformat()
         return query, urlencode(query)
 
+    @functools.cached_property
+    def unit_options(self) -> Markup:
+        """The scope picker's ``<option>`` list (the whole tree for an admin: rendered once, then kept)."""
+        everything = self.texts("scope_all") if self.user.unit_code is None else None
+        return _unit_options(self.choices, self.unit, everything)
+
     def link(self, path: str, **params: object) -> str:
         """A console URL that keeps the scope and date, with ``params`` added (None values left out)."""
         kept, kept_text = self._kept
@@ -223,6 +233,12 @@ class View:
         if not added:
             return f"{path}?{kept_text}" if kept_text else path
         return f"{path}?{urlencode({**kept, **added}, doseq=True)}"
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_options(choices: tuple[UnitChoice, ...], selected: str | None, everything: str | None) -> Markup:
+    html = templates.get_template("unit_options.html").render(choices=choices, selected=selected, everything=everything)
+    return Markup(html)  # noqa: S704 (an autoescaped template)
 
 
 def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | None) -> View:
@@ -242,7 +258,7 @@ def _view(request: Request, user: ConsoleUser, as_of: str | None, unit: str | No
         if day > today:  # nothing is known about tomorrow; every agent would look silent
             day, future = today, True
     units = _cache(request).units(_engine(request), _data_version(request))
-    choices = tuple(reachable(units, user.unit_code))
+    choices = _cache(request).choices(_engine(request), _data_version(request), user.unit_code)
     allowed = {c.code for c in choices}
     if unit == "":
         unit = None
@@ -401,13 +417,11 @@ def logout(request: Request, user: UserDep, csrf: Annotated[str, Form(max_length
 @router.get("/")
 def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = None) -> Response:
     """The figures of the scope as of the date, in three parts, each linking to its list."""
+    from server.console.alert_views import open_alerts
+
     view = _view(request, user, as_of, unit)
     computed = _computed(request, view)
-    writer = _writer(view, computed, request)
     cov = computed.coverage
-    parts = [(view.texts(title), figure_rows(writer, keys, view.texts("no_data"))) for title, keys in PARTS]
-    forecast = forecast_totals(cov)
-    past = past_life_by_unit(writer, view.unit)
     cards = {
         "computers": format_count(cov.figures["computers_with_agent"].denominator, view.lang),
         "devices": format_count(cov.figures["past_service_life"].denominator, view.lang),
@@ -418,20 +432,33 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
         "detections_readable": cov.figures["computers_with_detections"],
     }
     corrected = cov.corrected_after or computed.snapshot.corrected_after
-    from server.console.alert_views import open_alerts
+    # The figures, lists and charts read nothing of the moment beyond what keys them: made once, then kept.
+    kept_version = _versions(request).kept
+    body = computed.derived(f"overview:{view.lang}:{view.link('')}:{view.today}:{kept_version}",
+                            lambda: _overview_body(request, view, computed))
+    return _page(request, view, "overview.html", cards=cards, alerts=open_alerts(request, view), body=body,
+                 corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
+
+
+def _overview_body(request: Request, view: View, computed: Figures) -> Markup:
+    """The overview's figure tables, to-do list, charts and kept reports, as HTML (``overview_body.html``)."""
     from server.console.kept_views import kept_list
 
+    writer = _writer(view, computed, request)
+    cov = computed.coverage
+    parts = [(view.texts(title), figure_rows(writer, keys, view.texts("no_data"))) for title, keys in PARTS]
+    forecast = forecast_totals(cov)
+    past = past_life_by_unit(writer, view.unit)
     # The replacement chart starts with what is already overdue (in use past its service life).
     overdue = cov.figures["past_service_life"].numerator
     lines = figure_trends(_engine(request), view, {k: f.percent for k, f in cov.figures.items()})
     todo = computed.derived("issue_counts", lambda: issue_counts(computed.snapshot, cov))
-    return _page(request, view, "overview.html", parts=parts, cards=cards, alerts=open_alerts(request, view),
-                 todo=todo,
-                 forecast=forecast, overdue=overdue, trends=lines, kept=kept_list(_engine(request), view.unit),
-                 day=lambda value: format_date(value, view.lang),
-                 forecast_max=max((n for _, n in [*forecast, (0, overdue)]), default=0),
-                 past=past, past_max=max((r[2] for r in past), default=0),
-                 corrected=format_date(local_date(corrected, _settings(request).tz), view.lang) if corrected else None)
+    return Markup(templates.get_template("overview_body.html").render(  # noqa: S704 (an autoescaped template)
+        t=view.texts, view=view, count=lambda value: format_count(value, view.lang), parts=parts,
+        cards={"reporting": cov.figures["computers_with_agent"]}, todo=todo, forecast=forecast, overdue=overdue,
+        trends=lines, kept=kept_list(_engine(request), view.unit), day=lambda value: format_date(value, view.lang),
+        forecast_max=max((n for _, n in [*forecast, (0, overdue)]), default=0),
+        past=past, past_max=max((r[2] for r in past), default=0)))
 
 
 def figure_trends(engine: Engine, view: View, current: dict[str, float | None]) -> dict[str, Trend]:
@@ -489,15 +516,42 @@ def devices(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = N
     pages = max(1, math.ceil(total / query.size))
     page = min(page, pages)
     shown = narrowed.page((page - 1) * query.size, page * query.size)
-    writer = _writer(view, computed, request)
-    lines = list(device_lines(shown, writer, view.texts, _settings(request).tz))
+    rows = device_rows(request, view, computed, shown)
     filters: dict[str, Any] = {"figure": figure, "issue": list(query.issues) or None, "q": q or None,
                                **query.params()}
     unsorted = {k: v for k, v in filters.items() if k not in ("sort", "dir")}
-    return _page(request, view, "devices.html", lines=lines, total=format_count(total, view.lang),
+    return _page(request, view, "devices.html", rows=rows, total=format_count(total, view.lang),
                  figure=figure, query=query, q=q or "", page=page, pages=pages, issues=ISSUE_ORDER,
                  filters=filters, unsorted=unsorted, kinds=DEVICE_KINDS, statuses=STATUSES, age_bands=AGE_BANDS,
                  sizes=PAGE_SIZES, os_names=narrowed.os_names, av_names=narrowed.av_names)
+
+
+#: Rows of the device list kept per computation, language and links; past this many the oldest are dropped.
+ROWS_KEPT = 20_000
+
+
+def device_rows(request: Request, view: View, computed: Figures, shown: Sequence[DeviceState]) -> list[Markup]:
+    """The list's rows as HTML (``device_row.html``). A device's row depends only on the computation, the
+    language and the links' scope and date, so each is rendered once and kept with the computation: paging,
+    sorting and filtering again show rows already made."""
+    kept: OrderedDict[int, Markup] = computed.derived(f"device-rows:{view.lang}:{view.link('')}", OrderedDict)
+    missing = [d for d in shown if d.id not in kept]
+    made: dict[int, Markup] = {}
+    if missing:
+        template = templates.get_template("device_row.html")
+        links = {code: view.link("/devices", unit=code) for code in {d.unit_code for d in missing}}
+        context = {"kept": view.link(""), "past_life_yes": view.texts("past_life_yes")}
+        lines = device_lines(missing, _writer(view, computed, request), view.texts, _settings(request).tz)
+        made = {line.id: Markup(template.render(d=line, unit_link=links[line.unit_code], **context))  # noqa: S704
+                for line in lines}  # an autoescaped template
+        with _rows_lock:
+            kept.update(made)
+            while len(kept) > ROWS_KEPT:
+                kept.popitem(last=False)
+    return [kept[d.id] if d.id in kept else made[d.id] for d in shown]
+
+
+_rows_lock = threading.Lock()
 
 
 def _export(request: Request, user: ConsoleUser, view: View, extension: str, rows: int, body: bytes,

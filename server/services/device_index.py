@@ -10,7 +10,9 @@ walks the chosen order only until the page is full. Sort orders are built on fir
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -29,6 +31,9 @@ from server.services.device_filter import (
 from server.services.figure import Assessment, Coverage
 from server.services.figures import Figures
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
+
+#: Pages of queries kept with an index (the positions of the devices each shows).
+PAGES_KEPT = 64
 
 
 def _positions_mask(positions: Iterable[int], size: int) -> int:
@@ -51,6 +56,7 @@ class DeviceIndex:
         self._figures = coverage.figures
         self._lock = threading.Lock()
         self._orders: dict[str, list[int]] = {}
+        self._pages: OrderedDict[tuple[int, str | None, bool, int, int], tuple[int, ...]] = OrderedDict()
         self._haystacks: list[str] | None = None
         self._figure_masks: dict[str, int] = {}
         groups: dict[tuple[str, object], list[int]] = {}
@@ -174,14 +180,22 @@ class Selection:
                 yield p
 
     def page(self, start: int, stop: int) -> list[DeviceState]:
-        """The kept devices from ``start`` to ``stop`` (exclusive) in the query's order."""
-        out = []
-        for n, p in enumerate(self._positions()):
-            if n >= stop:
-                break
-            if n >= start:
-                out.append(self.index.devices[p])
-        return out
+        """The kept devices from ``start`` to ``stop`` (exclusive) in the query's order.
+
+        The walk along the order may pass thousands of devices the query leaves out (the oldest devices are
+        mostly monitors and printers): the positions found are kept with the index for the pages asked last.
+        """
+        key = (self.keep, self.sort, self.desc, start, stop)
+        pages = self.index._pages
+        with self.index._lock:
+            found = pages.get(key)
+        if found is None:
+            found = tuple(itertools.islice(self._positions(), start, stop))
+            with self.index._lock:
+                pages[key] = found
+                while len(pages) > PAGES_KEPT:
+                    pages.popitem(last=False)
+        return [self.index.devices[p] for p in found]
 
     def __iter__(self) -> Iterator[DeviceState]:
         return (self.index.devices[p] for p in self._positions())

@@ -42,7 +42,7 @@ class Figures:
     policy: Policy  # the policy that judged them
     tz: tzinfo  # the district's zone: dates shown to a person are local dates
     _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)  # a build may derive
 
     def derived(self, name: str, build: Callable[[], T]) -> T:
         """``build()`` made once for these figures and kept with them (it must depend on nothing else): what
