@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -77,6 +77,8 @@ class DeviceDetail:
     timeline: tuple[Change, ...]
     timeline_page: int = 1
     timeline_more: bool = False  # older changes are on the next page
+    #: The timeline's page rendered, by language and time zone: kept with the history while it is kept.
+    rendered: dict[Hashable, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_computer(self) -> bool:
@@ -181,4 +183,5 @@ def load_detail(session: Session, snapshot: Snapshot, assessments: dict[int, Ass
         timeline=history.changes[end - TIMELINE_LIMIT:end],
         timeline_page=timeline_page,
         timeline_more=history.more,
+        rendered=history.rendered,
     )

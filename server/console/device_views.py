@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from markupsafe import Markup
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
@@ -20,7 +21,18 @@ from server.console.auth import ConsoleUser
 from server.console.device_detail import load_detail, local_time
 from server.console.forms import Problems, check_csrf, form_page, saved_or_again
 from server.console.timeline import worded
-from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _data_version, _page, _view
+from server.console.views import (
+    AsOf,
+    ConsoleError,
+    UnitQ,
+    UserDep,
+    View,
+    _computed,
+    _data_version,
+    _page,
+    _view,
+    templates,
+)
 from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_date, format_years
@@ -101,8 +113,13 @@ def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsO
     def when(value: datetime | None) -> str:
         return local_time(value, tz, lang) if value else ""
 
+    key = (lang, str(tz))
+    timeline = detail.rendered.get(key)
+    if timeline is None:  # once per kept history and language: a year of reports is 50 entries to word
+        timeline = detail.rendered[key] = templates.get_template("device_timeline.html").render(
+            timeline=worded(detail.timeline, view.texts, when))
     return _page(request, view, "device.html", d=detail, saved=saved, can_edit=user.role in ("admin", "officer"),
-                 detections=found, timeline=worded(detail.timeline, view.texts, when), when=when,
+                 detections=found, timeline_html=Markup(timeline), when=when,  # noqa: S704 - rendered escaped
                  day=lambda value: format_date(value, lang) if value else "",
                  years=lambda value: format_years(value, lang))
 

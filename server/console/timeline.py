@@ -13,7 +13,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
@@ -41,12 +41,14 @@ class Change:
 class History:
     """The newest ``wanted`` changes of a device as of a cut-off, and the latest report's facts on the way.
 
-    Shared by the requests that hit the cache: ``latest`` is only ever read.
+    Shared by the requests that hit the cache: ``latest`` is only ever read, ``rendered`` only added to.
     """
 
     changes: tuple[Change, ...]  # newest first, at most ``wanted``
     more: bool  # older changes exist
     latest: Mapping[str, Any]  # the newest report's facts before the cut-off (empty: none)
+    #: The page's part of the timeline as rendered, by language and time zone (filled by the page).
+    rendered: dict[Hashable, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def aware(value: datetime | None) -> datetime | None:
