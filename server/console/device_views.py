@@ -7,9 +7,11 @@ token. A device outside the user's reach reads exactly like one that does not ex
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from markupsafe import Markup
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
@@ -18,7 +20,19 @@ from server.clock import local_today
 from server.console.auth import ConsoleUser
 from server.console.device_detail import load_detail, local_time
 from server.console.forms import Problems, check_csrf, form_page, saved_or_again
-from server.console.views import AsOf, ConsoleError, UnitQ, UserDep, View, _computed, _page, _view
+from server.console.timeline import worded
+from server.console.views import (
+    AsOf,
+    ConsoleError,
+    UnitQ,
+    UserDep,
+    View,
+    _computed,
+    _data_version,
+    _page,
+    _view,
+    templates,
+)
 from server.db import reading
 from server.models import Device, OrgUnit
 from server.report.numbers import format_date, format_years
@@ -87,17 +101,25 @@ def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsO
     computed = _computed(request, view)
     settings = _settings(request)
     names = {u.code: u.name for u in computed.snapshot.units}
-    detail = load_detail(_engine(request), computed.snapshot, computed.coverage.assessments, device_id, names,
-                         settings.tz, Policy.from_settings(settings), by_id=computed.by_id,
-                         monitors=computed.monitors_of, timeline_page=changes)
-    if detail is None:
-        raise _not_found(view)
     lang, tz = view.lang, settings.tz
-    with reading(_engine(request)) as session:
+    with reading(_engine(request)) as session:  # one transaction for the device's rows and its detections
+        detail = load_detail(session, computed.snapshot, computed.coverage.assessments, device_id, names, tz,
+                             Policy.from_settings(settings), by_id=computed.by_id, monitors=computed.monitors_of,
+                             timeline_page=changes, version=_data_version(request))
+        if detail is None:
+            raise _not_found(view)
         found = detection_entries(session, computed.snapshot, [device_id], end_of_day(computed.coverage.as_of, tz))
+
+    def when(value: datetime | None) -> str:
+        return local_time(value, tz, lang) if value else ""
+
+    key = (lang, str(tz))
+    timeline = detail.rendered.get(key)
+    if timeline is None:  # once per kept history and language: a year of reports is 50 entries to word
+        timeline = detail.rendered[key] = templates.get_template("device_timeline.html").render(
+            timeline=worded(detail.timeline, view.texts, when))
     return _page(request, view, "device.html", d=detail, saved=saved, can_edit=user.role in ("admin", "officer"),
-                 detections=found,
-                 when=lambda value: local_time(value, tz, lang) if value else "",
+                 detections=found, timeline_html=Markup(timeline), when=when,  # noqa: S704 - rendered escaped
                  day=lambda value: format_date(value, lang) if value else "",
                  years=lambda value: format_years(value, lang))
 
