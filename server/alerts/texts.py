@@ -61,6 +61,7 @@ VI: dict[str, str] = {
     "action:user.contact": "Sửa địa chỉ nhận thư cảnh báo",
     "alerts_shown_of": "Cảnh báo {first}–{last} / {total}",
     "alerts_pages": "Các trang cảnh báo",
+    "mail_outro_at": "Xem và ghi nhận các cảnh báo tại trang Cảnh báo:",
 }
 
 EN: dict[str, str] = {
@@ -121,6 +122,7 @@ EN: dict[str, str] = {
     "action:user.contact": "Alert e-mail address changed",
     "alerts_shown_of": "Alerts {first}–{last} of {total}",
     "alerts_pages": "Pages of alerts",
+    "mail_outro_at": "See and acknowledge the alerts on the Alerts page:",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"vi": VI, "en": EN}
