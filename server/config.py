@@ -10,7 +10,8 @@ below. ``Settings(...)`` alone reads nothing but its arguments; ``Settings.from_
 ``DATABASE_URL``) names another database, e.g. ``postgresql+psycopg://user@host/kiemke``. In production
 (``KIEMKE_ENV=production``) ``KIEMKE_SECRET_KEY`` must be at least 32 random bytes (the default, a short or a
 repetitive key is refused at start-up). ``KIEMKE_TRUSTED_PROXIES`` lists the reverse proxies (IPs or CIDRs,
-comma separated) whose ``X-Forwarded-For`` names the client; from anyone else it is ignored. A bad value
+comma separated) whose ``X-Forwarded-For`` names the client; from anyone else it is ignored. ``KIEMKE_PUBLIC_URL``
+(optional, http or https) is the console's address as users reach it, for links in the alert digest. A bad value
 stops the server with one sentence per variable (``ConfigError``); ``kiemke-server config`` prints the
 effective settings with secrets masked.
 """
@@ -108,6 +109,9 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = _var(
         "KIEMKE_TRUSTED_PROXIES", (), "Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by "
         "default")
+    public_url: str | None = _var(
+        "KIEMKE_PUBLIC_URL", None, "The console's address as its users reach it (http:// or https://), for the links "
+        "in the alert digest; unset: the digest names the page in words")
     # Alerts: where the officers' digests are mailed from, when, and how often the rules run over the district.
     smtp_host: str | None = _var("KIEMKE_SMTP_HOST", None, "SMTP server of the alert digests; unset: no e-mail")
     smtp_port: int = _var("KIEMKE_SMTP_PORT", 587, "SMTP port", ge=1, le=65535)
@@ -137,6 +141,13 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ConfigError(f"KIEMKE_TRUSTED_PROXIES: {exc} (give IPs or CIDRs, comma separated)") from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return public_address(value.strip())
 
     @field_validator("timezone")
     @classmethod
@@ -267,6 +278,24 @@ def _without_password(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def public_address(value: str) -> str:
+    """``KIEMKE_PUBLIC_URL`` checked: an http(s) address with a host, no user, query or fragment; without the
+    final ``/``. ``ConfigError`` says what is wrong."""
+    example = "e.g. https://kiemke.ubnd.example.vn"
+    if any(ch.isspace() or ord(ch) < 32 or ch in "<>\"'\\" for ch in value):
+        raise ConfigError(f"KIEMKE_PUBLIC_URL: {value!r} has spaces or characters an address may not hold; {example}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:
+        raise ConfigError(f"KIEMKE_PUBLIC_URL: {value!r} is not an address ({exc}); {example}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"KIEMKE_PUBLIC_URL: {value!r} is not an http:// or https:// address; {example}")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise ConfigError(f"KIEMKE_PUBLIC_URL may not hold a user name, a password, a query or a fragment; {example}")
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower())).rstrip("/")
 
 
 def _sentences(exc: ValidationError) -> str:

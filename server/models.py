@@ -384,6 +384,23 @@ class SheetUpload(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
 
 
+class ShownSecret(SQLModel, table=True):
+    """A new secret (API or enrolment token, password) waiting to be shown once on the page a form redirects to.
+
+    Kept sealed (AES-GCM) under a key derived from a random reference that only the creator's browser holds;
+    looked up by the reference's SHA-256; deleted when shown or, unseen, after a few minutes.
+    """
+
+    __tablename__ = "shown_secret"
+    id: int | None = Field(default=None, primary_key=True)
+    ref_hash: str = Field(max_length=64, unique=True, description="SHA-256 of the browser's reference, hex")
+    user_id: int = Field(foreign_key="app_user.id", description="Who created it: only they are shown it")
+    purpose: str = Field(max_length=32, description="Which page shows it: api_token, enrolment_token, password")
+    sealed: bytes = Field(sa_type=sa.LargeBinary, description="Nonce and AES-GCM ciphertext of the JSON")
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+
+
 class LoginFailure(SQLModel, table=True):
     """A failed console sign-in; kept for the throttling window so that every server process counts the same."""
 

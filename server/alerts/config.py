@@ -4,7 +4,8 @@
 ``KIEMKE_SMTP_PASSWORD`` (sent only over TLS), ``KIEMKE_SMTP_FROM``, ``KIEMKE_SMTP_STARTTLS`` (on; the
 server's certificate is verified against the system's CAs, or ``KIEMKE_SMTP_CA_FILE``),
 ``KIEMKE_ALERT_DIGEST_HOUR`` (7: the hour, in ``KIEMKE_TIMEZONE``, when each officer's digest goes out) and
-``KIEMKE_ALERT_EVALUATE_MINUTES`` (60: how often every rule is evaluated over the whole district).
+``KIEMKE_ALERT_EVALUATE_MINUTES`` (60: how often every rule is evaluated over the whole district) and
+``KIEMKE_PUBLIC_URL`` (the console's address, for the digest's links; unset: the digest names the page in words).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class AlertSettings:
     smtp_timeout: float = 30.0
     digest_hour: int = 7
     evaluate_minutes: int = 60
+    public_url: str | None = None  # checked by ``Settings``: http(s), no final "/"
 
     @property
     def mail_configured(self) -> bool:
@@ -41,7 +43,8 @@ class AlertSettings:
         return cls(smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_user=settings.smtp_user,
                    smtp_password=settings.smtp_password, smtp_from=settings.smtp_from,
                    smtp_starttls=settings.smtp_starttls, smtp_ca_file=settings.smtp_ca_file,
-                   digest_hour=settings.alert_digest_hour, evaluate_minutes=settings.alert_evaluate_minutes)
+                   digest_hour=settings.alert_digest_hour, evaluate_minutes=settings.alert_evaluate_minutes,
+                   public_url=settings.public_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:

@@ -3,8 +3,9 @@
 Who gets one: enabled officers and admins with an e-mail address. The scope is the user's unit and its
 sub-units (everything for a user bound to no unit); district-wide alerts (a register licence) go to every
 scope. Alerts already resolved when the digest is made are left out; nothing new, no mail. The digest is in the
-user's language (``lang``), plain text and HTML (Jinja2, escaped). ``digest_sent_at`` moves only when the
-message was accepted, so a mail server that is down delays the digest without losing an alert.
+user's language (``lang``), plain text and HTML (Jinja2, escaped); with ``KIEMKE_PUBLIC_URL`` set it links to the
+console's alerts page and each alert's device page, else it names the page in words. ``digest_sent_at`` moves
+only when the message was accepted, so a mail server that is down delays the digest without losing an alert.
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ def subtree(session: Session, unit_id: int) -> set[str]:
     return found
 
 
-def compose(user: User, lines: list[AlertLine], scope: str | None, now: datetime, tz: tzinfo) -> Mail:
-    """The digest message of ``user`` for ``lines`` (newest first), in the user's language."""
+def compose(user: User, lines: list[AlertLine], scope: str | None, now: datetime, tz: tzinfo,
+            public_url: str | None = None) -> Mail:
+    """The digest message of ``user`` for ``lines`` (newest first), in the user's language; with the console's
+    ``public_url``, links to its alerts page and to each alert's device."""
     lang = user.lang if user.lang in TEXTS else "vi"
     words = TEXTS[lang]
 
@@ -89,17 +92,19 @@ def compose(user: User, lines: list[AlertLine], scope: str | None, now: datetime
 
     district = t("alert_district_wide")
     alerts = [{"opened": local_minute(a.opened_at, tz), "rule": t(f"rule:{a.rule}"), "device": a.device_name,
-               "unit": a.unit_name or district, "summary": summary(a.rule, a.subject, a.detail)}
+               "unit": a.unit_name or district, "summary": summary(a.rule, a.subject, a.detail),
+               "link": f"{public_url}/devices/{a.device_id}" if public_url and a.device_id is not None else None}
               for a in reversed(lines)]  # oldest first reads as a story
     scope_text = scope or t("mail_scope_all")
     subject = t("mail_subject", count=len(lines), scope=scope_text)
     context = {"t": t, "lang": lang, "user": user.username, "at": local_minute(now, tz), "scope": scope_text,
-               "alerts": alerts, "subject": subject}
+               "alerts": alerts, "subject": subject, "alerts_url": f"{public_url}/alerts" if public_url else None}
     return Mail(to=user.email or "", subject=subject, text=_text.get_template("digest.txt").render(**context),
                 html=_html.get_template("digest.html").render(**context))
 
 
-def due_digests(session: Session, now: datetime, tz: tzinfo) -> tuple[list[Digest], list[str]]:
+def due_digests(session: Session, now: datetime, tz: tzinfo,
+                public_url: str | None = None) -> tuple[list[Digest], list[str]]:
     """Every recipient's digest as of ``now``, and the recipients with nothing new."""
     u = table_of(User).c
     ids = session.execute(sa.select(u.id).where(u.disabled.is_(False), u.email.is_not(None),
@@ -120,7 +125,8 @@ def due_digests(session: Session, now: datetime, tz: tzinfo) -> tuple[list[Diges
         if not lines:
             idle.append(user.username)
             continue
-        digests.append(Digest(user.username, compose(user, lines, scope_name, now, tz), tuple(a.id for a in lines)))
+        mail = compose(user, lines, scope_name, now, tz, public_url)
+        digests.append(Digest(user.username, mail, tuple(a.id for a in lines)))
     return digests, idle
 
 
@@ -128,7 +134,7 @@ def send_digests(engine: Engine, settings: AlertSettings, tz: tzinfo, *, now: da
     """Make and send every due digest; mark the users whose message the server accepted."""
     now = now or utcnow()
     with reading(engine) as session:
-        digests, idle = due_digests(session, now, tz)
+        digests, idle = due_digests(session, now, tz, settings.public_url)
     run = DigestRun(nothing_new=idle)
     if not digests:
         return run

@@ -125,20 +125,11 @@ def _scoped(query: sa.Select[Any], units: Collection[str] | None) -> sa.Select[A
     return query.where(sa.or_(_ALERT.c.unit_id.is_(None), _UNIT.c.code.in_(list(units))))
 
 
-def list_alerts(session: Session, *, units: Collection[str] | None = None, states: Collection[str] | None = None,
-                rules: Collection[str] | None = None, opened_after: datetime | None = None,
-                opened_until: datetime | None = None, ids: Collection[int] | None = None,
-                limit: int | None = None) -> list[AlertLine]:
-    """Alerts newest first, narrowed by unit codes (district-wide alerts always shown), states and rules."""
+def _narrowed(query: sa.Select[Any], *, units: Collection[str] | None, states: Collection[str] | None,
+              rules: Collection[str] | None, opened_after: datetime | None = None,
+              opened_until: datetime | None = None, ids: Collection[int] | None = None) -> sa.Select[Any]:
+    """``query`` (over alerts joined to their unit) narrowed by the filters of ``list_alerts``."""
     t = _ALERT.c
-    name = sa.func.coalesce(_DEVICE.c.name, _DEVICE.c.hostname)
-    joined = _ALERT.outerjoin(_UNIT, _UNIT.c.id == t.unit_id).outerjoin(_DEVICE, _DEVICE.c.id == t.device_id)
-    query: sa.Select[Any] = (
-        sa.select(t.id, t.rule, t.state, t.device_id, name.label("device_name"), _UNIT.c.code, _UNIT.c.name,
-                  t.subject, t.detail, t.opened_at, t.acknowledged_by, t.acknowledged_at, t.ack_comment,
-                  t.resolved_at)
-             .select_from(joined)
-             .order_by(t.opened_at.desc(), t.id.desc()))
     query = _scoped(query, units)
     if states:
         query = query.where(t.state.in_(list(states)))
@@ -150,12 +141,42 @@ def list_alerts(session: Session, *, units: Collection[str] | None = None, state
         query = query.where(t.opened_at > opened_after)
     if opened_until is not None:
         query = query.where(t.opened_at <= opened_until)
+    return query
+
+
+def list_alerts(session: Session, *, units: Collection[str] | None = None, states: Collection[str] | None = None,
+                rules: Collection[str] | None = None, opened_after: datetime | None = None,
+                opened_until: datetime | None = None, ids: Collection[int] | None = None,
+                limit: int | None = None, offset: int = 0) -> list[AlertLine]:
+    """Alerts newest first (ties by id, so pages never overlap), narrowed by unit codes (district-wide alerts
+    always shown), states and rules; ``limit`` and ``offset`` cut one page out."""
+    t = _ALERT.c
+    name = sa.func.coalesce(_DEVICE.c.name, _DEVICE.c.hostname)
+    joined = _ALERT.outerjoin(_UNIT, _UNIT.c.id == t.unit_id).outerjoin(_DEVICE, _DEVICE.c.id == t.device_id)
+    query: sa.Select[Any] = (
+        sa.select(t.id, t.rule, t.state, t.device_id, name.label("device_name"), _UNIT.c.code, _UNIT.c.name,
+                  t.subject, t.detail, t.opened_at, t.acknowledged_by, t.acknowledged_at, t.ack_comment,
+                  t.resolved_at)
+             .select_from(joined)
+             .order_by(t.opened_at.desc(), t.id.desc()))
+    query = _narrowed(query, units=units, states=states, rules=rules, opened_after=opened_after,
+                      opened_until=opened_until, ids=ids)
     if limit is not None:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     return [AlertLine(r.id, r.rule, r.state, r.device_id, r.device_name, r.code, r.name, r.subject,
                       json.loads(r.detail or "{}"), r.opened_at, r.acknowledged_by, r.acknowledged_at,
                       r.ack_comment, r.resolved_at)
             for r in session.execute(query)]
+
+
+def count_alerts(session: Session, *, units: Collection[str] | None = None, states: Collection[str] | None = None,
+                 rules: Collection[str] | None = None) -> int:
+    """How many alerts ``list_alerts`` would list with these filters and no limit."""
+    t = _ALERT.c
+    query = sa.select(sa.func.count()).select_from(_ALERT.outerjoin(_UNIT, _UNIT.c.id == t.unit_id))
+    return int(session.execute(_narrowed(query, units=units, states=states, rules=rules)).scalar_one())
 
 
 def count_by_state(session: Session, units: Collection[str] | None = None) -> dict[str, int]:

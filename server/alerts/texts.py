@@ -10,7 +10,6 @@ VI: dict[str, str] = {
                    "biết và đang xử lý.",
     "alerts_count": "{count} cảnh báo",
     "alerts_none": "Không có cảnh báo nào.",
-    "alerts_limited": "chỉ hiện {limit} cảnh báo mới nhất, hãy lọc thêm",
     "alerts_open_card": "Cảnh báo đang mở",
     "alerts_open_of": "{open} đang mở / {live} chưa xử lý xong",
     "alert_state": "Trạng thái",
@@ -60,6 +59,9 @@ VI: dict[str, str] = {
     "user_mail_lang": "Ngôn ngữ của thư",
     "action:alert.acknowledge": "Ghi nhận cảnh báo",
     "action:user.contact": "Sửa địa chỉ nhận thư cảnh báo",
+    "alerts_shown_of": "Cảnh báo {first}–{last} / {total}",
+    "alerts_pages": "Các trang cảnh báo",
+    "mail_outro_at": "Xem và ghi nhận các cảnh báo tại trang Cảnh báo:",
 }
 
 EN: dict[str, str] = {
@@ -69,7 +71,6 @@ EN: dict[str, str] = {
                    "it is known and being handled.",
     "alerts_count": "{count} alerts",
     "alerts_none": "No alerts.",
-    "alerts_limited": "only the newest {limit} are shown: narrow the filters",
     "alerts_open_card": "Open alerts",
     "alerts_open_of": "{open} open / {live} not yet resolved",
     "alert_state": "State",
@@ -119,6 +120,9 @@ EN: dict[str, str] = {
     "user_mail_lang": "Language of the e-mail",
     "action:alert.acknowledge": "Alert acknowledged",
     "action:user.contact": "Alert e-mail address changed",
+    "alerts_shown_of": "Alerts {first}–{last} of {total}",
+    "alerts_pages": "Pages of alerts",
+    "mail_outro_at": "See and acknowledge the alerts on the Alerts page:",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"vi": VI, "en": EN}

@@ -1,5 +1,5 @@
-"""The alerts page: the scope's alerts with filters (state, rule, unit), acknowledgement, and the antivirus
-licences about to expire or expired (issue 13's list).
+"""The alerts page: the scope's alerts with filters (state, rule, unit), paged a hundred at a time,
+acknowledgement, and the antivirus licences about to expire or expired (issue 13's list).
 
 Everyone signed in reads the alerts of their unit's subtree (district-wide ones too); officers and admins
 acknowledge with a comment (CSRF, audited by ``alerts.store``); a viewer's POST is refused with 403. The
@@ -8,6 +8,7 @@ licence list is computed from today's snapshot by the same rules as the licence 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,7 +16,15 @@ from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.alerts.rules import RULES, Condition, licence_conditions
-from server.alerts.store import LIVE, STATES, AlertError, acknowledge, count_by_state, list_alerts
+from server.alerts.store import (
+    LIVE,
+    STATES,
+    AlertError,
+    acknowledge,
+    count_alerts,
+    count_by_state,
+    list_alerts,
+)
 from server.alerts.texts import summary
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
@@ -27,11 +36,11 @@ from server.console.device_views import EditorDep
 from server.console.forms import check_csrf
 from server.console.views import ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
 from server.db import reading, writing
-from server.report.numbers import format_date
+from server.report.numbers import format_count, format_date
 from server.services.policy import Policy
 
 router = APIRouter(include_in_schema=False)
-PAGE_LIMIT = 500
+PAGE_SIZE = 100
 StateQ = Annotated[str | None, Query(max_length=16)]
 RuleQ = Annotated[str | None, Query(max_length=32)]
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -74,8 +83,10 @@ def _licences(request: Request, view: View, scope: set[str] | None) -> list[dict
 
 @router.get("/alerts")
 def alerts(request: Request, user: UserDep, unit: UnitQ = None, state: StateQ = None, rule: RuleQ = None,
-           acked: Annotated[str | None, Query(max_length=4)] = None) -> Response:
-    """The scope's alerts newest first (live ones unless a state is picked), and the licences ending soon."""
+           acked: Annotated[str | None, Query(max_length=4)] = None,
+           page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
+    """The scope's alerts newest first (live ones unless a state is picked), a page of ``PAGE_SIZE`` at a time
+    (a page past the last shows the last), and the licences ending soon."""
     view = _view(request, user, None, unit)
     if state not in (*STATES, "all"):
         state = None
@@ -84,8 +95,13 @@ def alerts(request: Request, user: UserDep, unit: UnitQ = None, state: StateQ = 
     scope = scope_codes(request, view)
     states = list(LIVE) if state is None else None if state == "all" else [state]
     tz = _settings(request).tz
+    rules = [rule] if rule else None
     with reading(_engine(request)) as session:
-        rows = list_alerts(session, units=scope, states=states, rules=[rule] if rule else None, limit=PAGE_LIMIT)
+        total = count_alerts(session, units=scope, states=states, rules=rules)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(page, pages)
+        first = (page - 1) * PAGE_SIZE
+        rows = list_alerts(session, units=scope, states=states, rules=rules, limit=PAGE_SIZE, offset=first)
         counts = count_by_state(session, scope)
     lines = [{"a": a, "opened": local_time(a.opened_at, tz, view.lang),
               "acked": local_time(a.acknowledged_at, tz, view.lang) if a.acknowledged_at else "",
@@ -94,7 +110,9 @@ def alerts(request: Request, user: UserDep, unit: UnitQ = None, state: StateQ = 
     return _page(request, view, "alerts.html", lines=lines, counts=counts, rules=RULES, states=STATES,
                  state=state, rule=rule, licences=_licences(request, view, scope),
                  warn_days=_settings(request).licence_expiry_warn_days, acked_now=acked == "1",
-                 can_ack=user.role in ("admin", "officer"), limit=PAGE_LIMIT)
+                 can_ack=user.role in ("admin", "officer"), page=page, pages=pages,
+                 total=format_count(total, view.lang), first=format_count(first + 1, view.lang),
+                 last=format_count(first + len(rows), view.lang), filters={"state": state, "rule": rule})
 
 
 @router.post("/alerts/{alert_id}/ack")

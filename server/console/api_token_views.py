@@ -1,8 +1,9 @@
 """Personal API tokens on the console: every user creates and revokes their own; an admin also anyone's.
 
-A token is shown once, on the answer that created it; the list shows its name, expiry, last use and state,
-never the secret. The pages call ``services.api_tokens`` (as ``kiemke-server apitoken`` does), which audits
-every creation and revocation. Another user's token reads as unknown (404) to anyone but an admin.
+A token is shown once, on the page the creating form redirects to (``shown_once``: a reload shows the list and
+makes nothing); the list shows its name, expiry, last use and state, never the secret. The pages call
+``services.api_tokens`` (as ``kiemke-server apitoken`` does), which audits every creation and revocation.
+Another user's token reads as unknown (404) to anyone but an admin.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from server.api.downloads import MAX_ID
 from server.clock import utcnow
 from server.console.device_detail import local_time
 from server.console.forms import check_csrf
+from server.console.shown_once import forget_shown, redirect_showing, take_shown
 from server.console.views import ConsoleError, UserDep, View, _harden, _page, _view
 from server.db import reading, writing
 from server.services.api_tokens import (
@@ -60,14 +62,16 @@ def _tokens_page(request: Request, view: View, *, values: dict[str, str] | None 
 
 @router.get(PATH)
 def api_tokens(request: Request, user: UserDep) -> Response:
-    """The user's API tokens (an admin: everyone's) and the form for a new one."""
-    return _tokens_page(request, _view(request, user, None, None))
+    """The user's API tokens (an admin: everyone's), the one just made (once), and the form for a new one."""
+    view = _view(request, user, None, None)
+    shown = take_shown(request, view, "api_token")
+    return forget_shown(request, _tokens_page(request, view, shown=shown["secret"] if shown else None), PATH)
 
 
 @router.post(PATH)
 def new_api_token(request: Request, user: UserDep, csrf: Short = "", name: Short = "", days: Short = "",
                   username: Annotated[str, Form(alias="user", max_length=256)] = "") -> Response:
-    """Create a token (for oneself; an admin for any user) and show it once."""
+    """Create a token (for oneself; an admin for any user), then redirect to the list that shows it once."""
     view = _view(request, user, None, None)
     check_csrf(view, csrf)
     owner = username.strip() or user.username
@@ -87,7 +91,7 @@ def new_api_token(request: Request, user: UserDep, csrf: Short = "", name: Short
         except ApiTokenError as exc:
             problems["user" if "user" in str(exc) else "name"] = str(exc)
         else:
-            return _tokens_page(request, view, shown=secret)
+            return redirect_showing(request, view, "api_token", {"secret": secret}, PATH)
     return _tokens_page(request, view, values=values, problems=problems, status=400)
 
 

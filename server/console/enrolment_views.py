@@ -2,7 +2,8 @@
 
 Admins see every unit; an officer sees and manages the tokens and agents of their own unit's subtree (they
 enrol that subtree's PCs); viewers never. The pages call the same services as ``kiemke-server token`` and
-``agents``, which audit every creation and revocation. A token is shown once, on the answer that created it.
+``agents``, which audit every creation and revocation. A token is shown once, on the page the creating form
+redirects to (``shown_once``: a reload shows the list and makes nothing).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from server.console.data import current_units, reachable
 from server.console.device_detail import local_time
 from server.console.device_views import EditorDep
 from server.console.forms import check_csrf
+from server.console.shown_once import forget_shown, redirect_showing, take_shown
 from server.console.views import ConsoleError, UnitQ, View, _harden, _page, _view
 from server.db import reading, writing
 from server.services.enrolment import EnrolmentError, create_token, list_agents, revoke
@@ -74,14 +76,17 @@ def _tokens_page(request: Request, view: View, *, values: dict[str, str] | None 
 
 @router.get("/tokens")
 def tokens(request: Request, user: EditorDep, unit: UnitQ = None) -> Response:
-    """The enrolment tokens of the scope with their uses, expiry and state, and the form for a new one."""
-    return _tokens_page(request, _view(request, user, None, unit))
+    """The enrolment tokens of the scope with their uses, expiry and state, the one just made (once), and the form
+    for a new one."""
+    view = _view(request, user, None, unit)
+    shown = take_shown(request, view, "enrolment_token")
+    return forget_shown(request, _tokens_page(request, view, shown=shown["secret"] if shown else None), "/tokens")
 
 
 @router.post("/tokens")
 def new_token(request: Request, user: EditorDep, csrf: Short = "", unit: Short = "", days: Short = "",
               max_uses: Short = "") -> Response:
-    """Create a token for a unit within reach; the token is shown on this answer only."""
+    """Create a token for a unit within reach, then redirect to the list that shows it once."""
     view = _view(request, user, None, None)
     check_csrf(view, csrf)
     values = {"unit": unit, "days": days, "max_uses": max_uses}
@@ -107,7 +112,7 @@ def new_token(request: Request, user: EditorDep, csrf: Short = "", unit: Short =
     except EnrolmentError:
         return _tokens_page(request, view, values=values, problems={"unit": view.texts("token_unit_refused")},
                             status=400)
-    return _tokens_page(request, view, shown=plain)
+    return redirect_showing(request, view, "enrolment_token", {"secret": plain}, "/tokens")
 
 
 @router.post("/tokens/{token_id}/revoke")

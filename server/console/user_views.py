@@ -1,5 +1,6 @@
-"""Users (admin): create with a role and a unit scope, disable or enable, reset a password (shown once); and every
-user's own password. Every POST carries the session's CSRF token and is audited by ``services.users``.
+"""Users (admin): create with a role and a unit scope, disable or enable, reset a password (shown once, on the
+page the form redirects to: ``shown_once``); and every user's own password. Every POST carries the session's
+CSRF token and is audited by ``services.users``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
 from server.console.forms import check_csrf
+from server.console.shown_once import forget_shown, redirect_showing, take_shown
 from server.console.views import ConsoleError, UserDep, View, _harden, _page, _signed_in, _view
 from server.db import reading
 from server.models import User
@@ -51,14 +53,17 @@ def _users_page(request: Request, view: View, *, error: str | None = None, shown
 
 @router.get("/users")
 def users(request: Request, user: AdminDep) -> Response:
-    """Every console user, and the form to add one."""
-    return _users_page(request, _view(request, user, None, None))
+    """Every console user, the password just made (once), and the form to add one."""
+    view = _view(request, user, None, None)
+    shown = take_shown(request, view, "password")
+    pair = (shown["user"], shown["secret"]) if shown else None
+    return forget_shown(request, _users_page(request, view, shown=pair), "/users")
 
 
 @router.post("/users")
 def add_user(request: Request, user: AdminDep, csrf: Short = "", username: Short = "", role: Short = "viewer",
              unit: Short = "") -> Response:
-    """Create a user with a random first password, shown once on the answer."""
+    """Create a user with a random first password, then redirect to the list that shows it once."""
     view = _view(request, user, None, None)
     check_csrf(view, csrf)
     password = secrets.token_urlsafe(12)
@@ -66,7 +71,7 @@ def add_user(request: Request, user: AdminDep, csrf: Short = "", username: Short
         create_user(_engine(request), username, password, role, unit or None, actor=user.username)
     except UserError as exc:
         return _users_page(request, view, error=str(exc), status=400)
-    return _users_page(request, view, shown=(username.strip(), password))
+    return redirect_showing(request, view, "password", {"user": username.strip(), "secret": password}, "/users")
 
 
 @router.post("/users/{username}/{action}")
@@ -82,7 +87,8 @@ def change_user(request: Request, user: AdminDep, username: str, action: str, cs
         elif action == "contact":
             set_contact(engine, username, email, lang, user.username)
         elif action == "reset-password":
-            return _users_page(request, view, shown=(username, reset_password(engine, username, user.username)))
+            password = reset_password(engine, username, user.username)
+            return redirect_showing(request, view, "password", {"user": username, "secret": password}, "/users")
         else:
             raise ConsoleError(404, "not_found_title", view.texts("not_found"))
     except UserError as exc:

@@ -285,7 +285,8 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     ("GET", "/report"): (_get(f"/report?unit=X1&as_of={KEPT_AS_OF}&format=md"), X1_READERS),
     ("GET", "/audit"): (_get("/audit"), ADMIN_ONLY),
     ("GET", "/users"): (_get("/users"), ADMIN_ONLY),
-    ("POST", "/users"): (_form("/users", username="new-{who}-{uid}", role="viewer", unit="X1"), ADMIN_ONLY),
+    ("POST", "/users"): (_form("/users", username="new-{who}-{uid}", role="viewer", unit="X1"),
+                         _expect("login", "login", "403", "403", "403", "303")),
     ("POST", "/users/{username}/{action}"): (_change_user, _expect("login", "login", "403", "403", "403", "303")),
     ("GET", "/account"): (_get("/account"), SIGNED_IN_ONLY),
     # Everyone signed in sets their own password (here to the same one, so the other rules still sign in).
@@ -295,7 +296,7 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
     # Enrolment tokens and agents: officers within their unit's subtree and admins; an out-of-scope unit's
     # token or agent reads as not found.
     ("GET", "/tokens"): (_get("/tokens?unit=X1"), X1_ENROLLERS),
-    ("POST", "/tokens"): (_new_token, _expect("login", "login", "403", "2xx", "400", "2xx")),
+    ("POST", "/tokens"): (_new_token, _expect("login", "login", "403", "303", "400", "303")),
     ("POST", "/tokens/{token_id}/revoke"): (_revoke_token, _expect("login", "login", "403", "303", "404", "303")),
     ("GET", "/agents"): (_get("/agents?unit=X1"), X1_ENROLLERS),
     # The read API: a personal API token of the caller; X1 and its records for its readers only.
@@ -325,7 +326,8 @@ ACCESS: dict[tuple[str, str], tuple[Call, dict[str, str]]] = {
                                                 _expect("login", "login", "403", "403", "403", "303")),
     # Personal API tokens: everyone signed in makes their own; a token is revoked by its owner or an admin.
     ("GET", "/account/api-tokens"): (_get("/account/api-tokens"), SIGNED_IN_ONLY),
-    ("POST", "/account/api-tokens"): (_form("/account/api-tokens", name="script of {who}", days="7"), SIGNED_IN_ONLY),
+    ("POST", "/account/api-tokens"): (_form("/account/api-tokens", name="script of {who}", days="7"),
+                                      _expect("login", "login", "303", "303", "303", "303")),
     ("POST", "/account/api-tokens/{token_id}/revoke"): (
         _revoke_api_token, _expect("login", "login", "303", "404", "404", "303")),
     ("POST", "/agents/{agent_id}/revoke"): (_revoke_agent, _expect("login", "login", "403", "303", "404", "303")),

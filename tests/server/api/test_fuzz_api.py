@@ -164,7 +164,7 @@ CONSOLE_GETS: dict[str, tuple[str, ...]] = {
     "/import/template/{kind}": ("format", "lang"),
     "/tokens": ("unit", "lang"),
     "/agents": ("unit", "lang"),
-    "/alerts": ("unit", "state", "rule", "acked", "lang"),
+    "/alerts": ("unit", "state", "rule", "acked", "page", "lang"),
     "/login": ("next", "lang"),
     "/login/link": ("token",),
     "/static/{path}": (),
