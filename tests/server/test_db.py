@@ -23,14 +23,14 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
     tables = set(sa.inspect(engine).get_table_names())
     assert {t.name for t in metadata.sorted_tables} <= tables
 
 
 def test_open_database_creates_a_new_file(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path}/fresh.db")
-    assert current_revision(engine) == head_revision() == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
     engine.dispose()
 
 

@@ -1,7 +1,7 @@
 """An index for "when did this user last sign out", read with every console request
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 17:00:00
 
 A session issued before its user's last ``console.logout`` no longer counts, so every console request asks the
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
