@@ -30,11 +30,22 @@ from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import MAX_ID
 from server.clock import utcnow
-from server.console.data import current_units, reachable
 from server.console.device_detail import local_time
 from server.console.device_views import EditorDep
 from server.console.forms import check_csrf
-from server.console.views import ConsoleError, UnitQ, UserDep, View, _computed, _harden, _page, _view
+from server.console.views import (
+    ConsoleError,
+    UnitQ,
+    UserDep,
+    View,
+    _cache,
+    _computed,
+    _data_version,
+    _harden,
+    _page,
+    _versions,
+    _view,
+)
 from server.db import reading, writing
 from server.report.numbers import format_count, format_date
 from server.services.policy import Policy
@@ -50,14 +61,20 @@ def scope_codes(request: Request, view: View) -> set[str] | None:
     """The unit codes of the page's scope; None for everything (a user bound to no unit, no unit picked)."""
     if view.unit is None:
         return None
-    return {c.code for c in reachable(current_units(_engine(request)), view.unit)}
+    return {c.code for c in _cache(request).choices(_engine(request), _data_version(request), view.unit)}
 
 
 def open_alerts(request: Request, view: View) -> tuple[int, int]:
-    """(open, live) alerts of the view's scope: the overview's badge."""
-    with reading(_engine(request)) as session:
-        counts = count_by_state(session, scope_codes(request, view))
-    return counts["open"], counts["open"] + counts["acknowledged"]
+    """(open, live) alerts of the view's scope: the overview's badge, counted again only when an alert opened,
+    was acknowledged or was resolved (``Versions.alerts``)."""
+    def count() -> tuple[int, int]:
+        with reading(_engine(request)) as session:
+            counts = count_by_state(session, scope_codes(request, view))
+        return counts["open"], counts["open"] + counts["acknowledged"]
+
+    versions = _versions(request)
+    return _cache(request).remember(("alerts", str(_engine(request).url), versions.alerts, versions.data, view.unit),
+                                    count)
 
 
 def _licences(request: Request, view: View, scope: set[str] | None) -> list[dict[str, Any]]:

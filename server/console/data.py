@@ -25,6 +25,7 @@ from server.commands.devices import device_row
 from server.db import reading
 from server.models import (
     Agent,
+    Alert,
     AntivirusLicence,
     AntivirusLicenceVersion,
     DeviceVersion,
@@ -123,21 +124,38 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Versions:
-    """What a console request read of the database's state beside its user: the data version, and the newest
-    kept report (kept reports are not inventory data: a new one must not recompute the figures)."""
+    """What a console request read of the database's state beside its user: the data version, the newest kept
+    report and the alerts' version. Kept reports and alerts are not inventory data: a new one must not
+    recompute the figures, only what shows them."""
 
     data: tuple[Any, ...]
     kept: int | None
+    alerts: tuple[Any, ...]
+
+
+def _alert_columns() -> list[sa.ColumnElement[Any]]:
+    """The alerts' version: the newest alert, how many are live (not resolved), how many acknowledged.
+
+    Exact for the counts by state: an alert opens with a new (larger) id, and otherwise only moves forward
+    (open -> acknowledged -> resolved). Without a new alert the live count can only fall, so an unchanged
+    live count means nothing was resolved, and then an unchanged acknowledged count means nothing was
+    acknowledged. Both counts are read through indexes (the live alerts' unique key, state and time).
+    """
+    alert = table_of(Alert)
+    return [sa.select(sa.func.max(alert.c.id)).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(alert).where(alert.c.state != "resolved").scalar_subquery(),
+            sa.select(sa.func.count()).select_from(alert).where(alert.c.state == "acknowledged").scalar_subquery()]
 
 
 def version_columns(dialect: str) -> list[sa.ColumnElement[Any]]:
     """The columns of ``Versions``, to be read in the request's one query (``users.session_user``)."""
-    return [*fingerprint_columns(dialect), sa.select(sa.func.max(table_of(ReportSnapshot).c.id)).scalar_subquery()]
+    return [*fingerprint_columns(dialect), sa.select(sa.func.max(table_of(ReportSnapshot).c.id)).scalar_subquery(),
+            *_alert_columns()]
 
 
 def versions_of(values: Sequence[Any]) -> Versions:
     """``Versions`` from the values of ``version_columns``."""
-    return Versions(fingerprint_of(values[:-1]), values[-1])
+    return Versions(fingerprint_of(values[:-4]), values[-4], tuple(values[-3:]))
 
 
 class CoverageCache:
@@ -155,6 +173,7 @@ class CoverageCache:
         self._snapshots: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
         self._units: OrderedDict[tuple[Any, ...], dict[str, tuple[str, str | None]]] = OrderedDict()
         self._choices: OrderedDict[tuple[Any, ...], tuple[UnitChoice, ...]] = OrderedDict()
+        self._small: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
@@ -182,6 +201,11 @@ class CoverageCache:
         units = self.units(engine, version)
         return self._once(self._choices, 64, (str(engine.url), version, root),
                           lambda: tuple(reachable(units, root)))
+
+    def remember(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+        """A small value a page shows, kept under ``key`` (which must hold every version it depends on)."""
+        value: T = self._once(self._small, 256, key, build)
+        return value
 
     @staticmethod
     def _snapshot(engine: Engine, as_of: date, tz: tzinfo) -> Snapshot:

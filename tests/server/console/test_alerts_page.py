@@ -126,6 +126,47 @@ def test_overview_badge_counts_open_alerts(evaluated: Settings, app_client: Test
     assert f"{open_count} đang mở / {open_count} chưa xử lý xong" in badge.group(1)
 
 
+def _badge(client: TestClient, query: str = "") -> tuple[int, int]:
+    """(open, live) as the overview's badge shows them."""
+    badge = re.search(r'id="alerts-badge">.*?<span class="small">(\d+) đang mở / (\d+) chưa xử lý xong</span>',
+                      client.get(f"/{query}").text, re.S)
+    assert badge is not None
+    return int(badge.group(1)), int(badge.group(2))
+
+
+def test_the_badge_follows_every_change_of_an_alert(evaluated: Settings, app_client: TestClient) -> None:
+    """The badge is kept between requests while no alert changes; an acknowledgement, a resolution, and a new
+    alert where another was resolved (the same counts district-wide) each show at once in every scope."""
+    rows = _alerts(evaluated)
+    violation = next(a for a in rows if a["rule"] == "air_gap_violation")  # PB07's
+    elsewhere = [a for a in rows if a["state"] == "open" and a["unit_id"] not in (None, violation["unit_id"])]
+    n = sum(1 for a in rows if a["state"] == "open")
+    assert sign_in(app_client, "admin") == 303
+    assert _badge(app_client) == _badge(app_client) == (n, n)
+    pb07 = _badge(app_client, "?unit=PB07")[0]  # its own alerts and its sub-units'
+    assert _badge(app_client, "?unit=PB07") == (pb07, pb07) and 0 < pb07 < n
+    token = csrf_of(app_client.get("/alerts").text)
+    assert app_client.post(f"/alerts/{violation['id']}/ack", data={"csrf": token, "comment": "xem"}).status_code == 303
+    assert _badge(app_client) == (n - 1, n)
+    assert _badge(app_client, "?unit=PB07") == (pb07 - 1, pb07)
+    engine = make_engine(evaluated.url)
+    alert = table_of(Alert)
+    with writing(engine) as session:  # what an evaluation does once the problem is fixed
+        session.execute(sa.update(alert).where(alert.c.id == violation["id"]).values(state="resolved",
+                                                                                    resolved_at=NOW))
+    assert _badge(app_client) == (n - 1, n - 1)
+    assert _badge(app_client, "?unit=PB07") == (pb07 - 1, pb07 - 1)
+    with writing(engine) as session:  # elsewhere one resolved, in PB07 one new: the district's counts stand
+        session.execute(sa.update(alert).where(alert.c.id == elsewhere[0]["id"]).values(state="resolved",
+                                                                                       resolved_at=NOW))
+        session.execute(sa.insert(alert).values(key="test|-|x", rule="air_gap_violation",
+                                                device_id=violation["device_id"], unit_id=violation["unit_id"],
+                                                subject="x", detail="{}", state="open", opened_at=NOW))
+    assert _badge(app_client) == (n - 1, n - 1)
+    assert _badge(app_client, "?unit=PB07") == (pb07, pb07)
+    engine.dispose()
+
+
 def test_users_page_sets_the_alert_email_and_language(admin: TestClient, console_settings: Settings) -> None:
     page = admin.get("/users")
     token = csrf_of(page.text)
