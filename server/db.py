@@ -7,6 +7,7 @@ locked" when another connection committed in between, whatever the busy timeout.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -79,6 +80,15 @@ def writing(engine: Engine) -> Iterator[Session]:
     """A session for one write transaction: committed on success, rolled back on any error."""
     with write_lock(engine), Session(writer(engine), expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@functools.lru_cache(maxsize=64)
+def one_statement(engine: Engine) -> Engine:
+    """The engine for a read made of one statement, which is its own consistent snapshot: on PostgreSQL without
+    the BEGIN and ROLLBACK round trips around it (a third of a millisecond on every console request)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
 
 
 @contextmanager

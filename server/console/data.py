@@ -10,6 +10,7 @@ and its exports should not rebuild the inventory each time.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import threading
 from collections import Counter, OrderedDict
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from server.commands.devices import device_row
-from server.db import reading
+from server.db import one_statement, reading
 from server.models import (
     Agent,
     Alert,
@@ -118,7 +119,7 @@ def data_fingerprint(engine: Engine) -> tuple[Any, ...]:
     (What remains is a window of microseconds: a writer's first row numbered but its transaction id not yet
     taken.) A quiet database keeps one version; a busy one changes it with every report anyway.
     """
-    with engine.connect() as conn:
+    with one_statement(engine).connect() as conn:
         return fingerprint_of(conn.execute(sa.select(*fingerprint_columns(engine.dialect.name))).one())
 
 
@@ -147,10 +148,11 @@ def _alert_columns() -> list[sa.ColumnElement[Any]]:
             sa.select(sa.func.count()).select_from(alert).where(alert.c.state == "acknowledged").scalar_subquery()]
 
 
-def version_columns(dialect: str) -> list[sa.ColumnElement[Any]]:
+@functools.cache
+def version_columns(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
     """The columns of ``Versions``, to be read in the request's one query (``users.session_user``)."""
-    return [*fingerprint_columns(dialect), sa.select(sa.func.max(table_of(ReportSnapshot).c.id)).scalar_subquery(),
-            *_alert_columns()]
+    return (*fingerprint_columns(dialect), sa.select(sa.func.max(table_of(ReportSnapshot).c.id)).scalar_subquery(),
+            *_alert_columns())
 
 
 def versions_of(values: Sequence[Any]) -> Versions:

@@ -60,7 +60,7 @@ from server.console.data import (
 from server.console.i18n import LANG_COOKIE, Texts, pick_lang
 from server.console.inventory import devices_xlsx, export_name
 from server.console.trends import Trend, past_shares, trends
-from server.db import reading
+from server.db import one_statement, reading
 from server.report import MEDIA_TYPES, render
 from server.report.generate import ReportRequest, UnknownUnit, make_report
 from server.report.numbers import (
@@ -279,10 +279,10 @@ def _cache(request: Request) -> CoverageCache:
 
 
 def _versions(request: Request) -> Versions:
-    """The data version and the newest kept report, read once per request (with the user, else here)."""
+    """The data, kept-report and alert versions, read once per request (with the user, else here)."""
     versions: Versions | None = getattr(request.state, "versions", None)
     if versions is None:
-        with _engine(request).connect() as conn:
+        with one_statement(_engine(request)).connect() as conn:
             values = conn.execute(sa.select(*version_columns(_engine(request).dialect.name))).one()
         versions = request.state.versions = versions_of(values)
     return versions

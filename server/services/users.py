@@ -9,11 +9,11 @@ password ends their sessions at once. Hashing and signing are ``server.security`
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from server.db import reading, writing
+from server.db import one_statement, reading, writing
 from server.models import AuditLog, OrgUnit, User, table_of, utcnow
 from server.security import fingerprint, hash_password, password_problem, sign, unsign, verify_password
 from server.services.records import audit
@@ -62,8 +62,10 @@ def session_token(key: bytes, user: User) -> str:
                                  "c": secrets.token_urlsafe(18), "ms": time.time_ns() // 1_000_000})
 
 
-def _session_row(user_id: int, also: Sequence[sa.ColumnElement[Any]]) -> sa.Select[Any]:
-    """The user's row, the code of its unit and when it last signed out, in one query (with ``also`` beside).
+@functools.lru_cache(maxsize=16)
+def _session_row(also: tuple[sa.ColumnElement[Any], ...]) -> sa.Select[Any]:
+    """The user's row (``:user_id``), the code of its unit and when it last signed out, in one query, with
+    ``also`` beside. Built once per ``also`` (a page's statement has a score of subqueries).
 
     Sessions issued before the user's last sign-out no longer count (sign out everywhere); the audit log
     keeps that moment (``console.logout``), found through its (action, actor, at) index.
@@ -73,7 +75,8 @@ def _session_row(user_id: int, also: Sequence[sa.ColumnElement[Any]]) -> sa.Sele
                   .scalar_subquery())
     return (sa.select(user.id, user.username, user.role, user.disabled, user.password_hash, user.unit_id,
                       unit.c.code.label("unit_code"), signed_out.label("signed_out_at"), *also)
-            .select_from(table_of(User).outerjoin(unit, unit.c.id == user.unit_id)).where(user.id == user_id))
+            .select_from(table_of(User).outerjoin(unit, unit.c.id == user.unit_id))
+            .where(user.id == sa.bindparam("user_id")))
 
 
 def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleUser | None:
@@ -82,19 +85,20 @@ def user_from_session(engine: Engine, key: bytes, token: str | None) -> ConsoleU
 
 
 def session_user(engine: Engine, key: bytes, token: str | None,
-                 also: Sequence[sa.ColumnElement[Any]] = ()) -> tuple[ConsoleUser | None, tuple[Any, ...] | None]:
+                 also: tuple[sa.ColumnElement[Any], ...] = ()) -> tuple[ConsoleUser | None, tuple[Any, ...] | None]:
     """``user_from_session``, and the values of ``also`` (scalar subqueries) read in the same round trip.
 
     A page that needs other small facts of the database on every request (its data version) gets them
-    without a second query. The values are None when the cookie names no user.
+    without a second query; pass the same tuple each time (its statement is built once). The values are
+    None when the cookie names no user.
     """
     if not token:
         return None, None
     payload = unsign(key, "session", token, SESSION_SECONDS)
     if payload is None or not isinstance(payload.get("u"), int):
         return None, None
-    with engine.connect() as conn:
-        row = conn.execute(_session_row(payload["u"], also)).first()
+    with one_statement(engine).connect() as conn:
+        row = conn.execute(_session_row(also), {"user_id": payload["u"]}).first()
     if row is None:
         return None, None
     extra = tuple(row[8:])
