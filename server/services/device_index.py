@@ -14,7 +14,7 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -32,8 +32,8 @@ from server.services.figure import Assessment, Coverage
 from server.services.figures import Figures
 from server.services.state import COMPUTER_KINDS, DeviceState, Snapshot
 
-#: Pages of queries kept with an index (the positions of the devices each shows).
-PAGES_KEPT = 64
+#: Queries whose walk along their order is kept with an index (see ``Selection.page``).
+WALKS_KEPT = 32
 
 
 def _positions_mask(positions: Iterable[int], size: int) -> int:
@@ -56,7 +56,7 @@ class DeviceIndex:
         self._figures = coverage.figures
         self._lock = threading.Lock()
         self._orders: dict[str, list[int]] = {}
-        self._pages: OrderedDict[tuple[int, str | None, bool, int, int], tuple[int, ...]] = OrderedDict()
+        self._walks: OrderedDict[tuple[int, str | None, bool], Walk] = OrderedDict()
         self._haystacks: list[str] | None = None
         self._figure_masks: dict[str, int] = {}
         groups: dict[tuple[str, object], list[int]] = {}
@@ -135,6 +135,18 @@ class DeviceIndex:
             out.append(p)
         return _positions_mask(out, self.size)
 
+    def walk(self, key: tuple[int, str | None, bool]) -> Walk:
+        """The walk of a query (its kept bits, sort and direction), made on first use; the last few are kept."""
+        with self._lock:
+            found = self._walks.get(key)
+            if found is None:
+                found = self._walks[key] = Walk()
+                while len(self._walks) > WALKS_KEPT:
+                    self._walks.popitem(last=False)
+            else:
+                self._walks.move_to_end(key)
+            return found
+
     def order(self, sort: str) -> list[int]:
         """Positions in ``sort``'s ascending order (every key ends with the id, so descending is the reverse)."""
         with self._lock:
@@ -145,6 +157,15 @@ class DeviceIndex:
             with self._lock:
                 self._orders[sort] = found
         return found
+
+
+@dataclass
+class Walk:
+    """How far one query has been walked along its order: the positions found, and where to go on."""
+
+    found: list[int] = field(default_factory=list)
+    at: int = 0  # steps taken along the order
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def index_of(computed: Figures) -> DeviceIndex:
@@ -183,19 +204,30 @@ class Selection:
         """The kept devices from ``start`` to ``stop`` (exclusive) in the query's order.
 
         The walk along the order may pass thousands of devices the query leaves out (the oldest devices are
-        mostly monitors and printers): the positions found are kept with the index for the pages asked last.
+        mostly monitors and printers). What a query's walk has found is kept with the index, so asking a
+        page again reads it, and the next page goes on from where the last one stopped.
         """
-        key = (self.keep, self.sort, self.desc, start, stop)
-        pages = self.index._pages
-        with self.index._lock:
-            found = pages.get(key)
-        if found is None:
-            found = tuple(itertools.islice(self._positions(), start, stop))
-            with self.index._lock:
-                pages[key] = found
-                while len(pages) > PAGES_KEPT:
-                    pages.popitem(last=False)
+        walk = self.index.walk((self.keep, self.sort, self.desc and self.sort is not None))
+        with walk.lock:
+            if len(walk.found) < stop and walk.at < self.index.size:
+                self._extend(walk, stop)
+            found = walk.found[start:stop]
         return [self.index.devices[p] for p in found]
+
+    def _extend(self, walk: Walk, stop: int) -> None:
+        """Walk on along the query's order until ``stop`` devices are found or the order ends."""
+        size = self.index.size
+        order: Sequence[int] = range(size) if self.sort is None else self.index.order(self.sort)
+        steps: Iterable[int] = reversed(order) if self.desc and self.sort is not None else order
+        bits = self.keep.to_bytes((size + 7) // 8 or 1, "little")
+        found, at = walk.found, walk.at
+        for p in itertools.islice(steps, at, None):
+            at += 1
+            if bits[p >> 3] >> (p & 7) & 1:
+                found.append(p)
+                if len(found) >= stop:
+                    break
+        walk.at = at
 
     def __iter__(self) -> Iterator[DeviceState]:
         return (self.index.devices[p] for p in self._positions())

@@ -50,6 +50,10 @@ def test_same_devices_and_order_as_the_plain_filters(admin: TestClient, unit: st
         assert [d.id for d in got] == ids, (params, issues, figure, search)
         assert got.count == len(ids)
         assert [d.id for d in got.page(3, 10)] == ids[3:10]
+        # pages in any order, again, and past the end: the kept walk goes on where it stopped
+        end = len(ids)
+        for start, stop in ((10, 14), (0, 2), (14, 30), (3, 10), (max(end - 2, 0), end + 5), (0, end + 1)):
+            assert [d.id for d in got.page(start, stop)] == ids[start:stop], (params, start, stop)
         assert (got.os_names, got.av_names) == (expected.os_names, expected.av_names)
         checked += bool(ids)
     assert checked > 100  # most combinations keep devices: the comparison is not between empty lists
