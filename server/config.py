@@ -99,6 +99,11 @@ class Settings(BaseSettings):
                                          "Antivirus licences ending within this many days are listed as about to "
                                          "expire", ge=0)
     scheduler: bool = _var("KIEMKE_SCHEDULER", True, "Run scheduled jobs (report snapshots) in this process")
+    recent_figures_after: float = _var(
+        "KIEMKE_RECENT_FIGURES_AFTER", 5.0,
+        "Seconds of computing a scope's figures beyond which the console's overview, device list and units page "
+        "show the scope's last figures (saying when they were made, at most 10 minutes old) while the newest "
+        "are computed; 0: always, a very large number: never", ge=0)
     report_cutoffs: str = _var("KIEMKE_REPORT_CUTOFFS", "05-18,11-18",
                                "Month-days (MM-DD, comma separated) whose reports the schedule keeps")
     report_langs: str = _var("KIEMKE_REPORT_LANGS", "vi", "Languages of the kept reports (vi, en; comma separated)")

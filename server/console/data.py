@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import logging
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from server.clock import utcnow
 from server.commands.devices import device_row
 from server.db import one_statement, reading
 from server.models import (
@@ -41,7 +44,7 @@ from server.report.numbers import Lang, format_count, format_date, format_share,
 from server.report.writer import UNIT_FIGURES, FigureWriter, missing_reason_key
 from server.services.compliance import ISSUE_ORDER
 from server.services.figure import INFRASTRUCTURE_KEYS, LIMITATION_KEYS, SECURITY_KEYS, Coverage, Figure
-from server.services.figures import Figures, figures_of
+from server.services.figures import Figures, UnknownUnit, figures_of
 from server.services.history import snapshot
 from server.services.policy import Policy
 from server.services.reach import UnitChoice as UnitChoice  # the console's modules import these from here
@@ -50,6 +53,8 @@ from server.services.reach import reachable as reachable
 from server.services.state import DeviceState, Snapshot
 from server.services.unit_tree import UnitTree
 from server.vocab import COMPUTER_KINDS
+
+log = logging.getLogger(__name__)
 
 #: Figures where a higher share is a problem: their bars are drawn in the warning colour.
 LOWER_IS_BETTER = frozenset({"os_unsupported", "air_gap_violations", "agents_stale", "past_service_life"})
@@ -160,6 +165,16 @@ def versions_of(values: Sequence[Any]) -> Versions:
     return Versions(fingerprint_of(values[:-4]), values[-4], tuple(values[-3:]))
 
 
+@dataclass(frozen=True)
+class Made:
+    """Figures as last computed for a scope (whatever the data version then), how long they took, and when."""
+
+    figures: Figures
+    took: float  # seconds of computing: the snapshot's share and the scope's
+    at: datetime  # wall clock (UTC), for the page's notice
+    at_monotonic: float
+
+
 class CoverageCache:
     """The last few computed scopes, valid while the data version (``data_fingerprint``) is unchanged.
 
@@ -167,17 +182,27 @@ class CoverageCache:
     unit to another computes only that unit's figures (the same two steps as ``services.figures.figures_as_of``:
     the whole tree's snapshot, then ``coverage_for`` the scope). Requests for something being computed wait
     for that computation instead of starting their own.
+
+    Where computing a scope is slow (a province: seconds) and reports keep arriving (each one a new data
+    version), ``get_or_recent`` lets a page show the scope's last figures, at most ``max_age`` seconds old,
+    while the new ones are computed in the background, and says how old they are. Below ``slow_seconds``
+    every page waits for the newest figures, as ``get`` always does.
     """
 
-    def __init__(self, size: int = 4, snapshots: int = 2) -> None:
+    def __init__(self, size: int = 4, snapshots: int = 2, *, slow_seconds: float = 2.0,
+                 max_age: float = 600.0) -> None:
         self.size, self.snapshots = size, snapshots
+        self.slow_seconds, self.max_age = slow_seconds, max_age
         self._entries: OrderedDict[tuple[Any, ...], Figures] = OrderedDict()
         self._snapshots: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
+        self._snapshot_took: dict[tuple[Any, ...], float] = {}
+        self._made: OrderedDict[tuple[Any, ...], Made] = OrderedDict()
         self._units: OrderedDict[tuple[Any, ...], dict[str, tuple[str, str | None]]] = OrderedDict()
         self._choices: OrderedDict[tuple[Any, ...], tuple[UnitChoice, ...]] = OrderedDict()
         self._small: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
+        self._background: dict[tuple[Any, ...], threading.Thread] = {}
 
     def get(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo,
             version: tuple[Any, ...] | None = None) -> Figures:
@@ -188,11 +213,72 @@ class CoverageCache:
         day = (str(engine.url), as_of, str(tz), data_fingerprint(engine) if version is None else version)
         key = (*day, unit, policy)
 
+        def snapshot() -> Snapshot:
+            started = time.perf_counter()
+            snap = self._snapshot(engine, as_of, tz)
+            with self._lock:
+                self._snapshot_took[day[:3]] = time.perf_counter() - started
+            return snap
+
         def compute() -> Figures:
-            snap = self._once(self._snapshots, self.snapshots, day, lambda: self._snapshot(engine, as_of, tz))
-            return figures_of(snap, as_of, unit, policy=policy, tz=tz)  # UnknownUnit when not in the tree
+            snap = self._once(self._snapshots, self.snapshots, day, snapshot)
+            started = time.perf_counter()
+            figures = figures_of(snap, as_of, unit, policy=policy, tz=tz)  # UnknownUnit when not in the tree
+            with self._lock:
+                took = time.perf_counter() - started + self._snapshot_took.get(day[:3], 0.0)
+                self._made[_scope(key)] = Made(figures, took, utcnow(), time.monotonic())
+                self._made.move_to_end(_scope(key))
+                while len(self._made) > self.size * 4:
+                    self._made.popitem(last=False)
+            return figures
 
         return self._once(self._entries, self.size, key, compute)
+
+    def get_or_recent(self, engine: Engine, as_of: date, unit: str | None, policy: Policy, tz: tzinfo,
+                      version: tuple[Any, ...]) -> tuple[Figures, datetime | None]:
+        """``get``, or while that is slow to compute, the scope's last figures and when they were made.
+
+        The newest figures are then computed in the background (once, whatever the number of pages asking),
+        and the next page after that shows them.
+        """
+        key = (str(engine.url), as_of, str(tz), version, unit, policy)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key], None
+            made = self._made.get(_scope(key))
+            usable = (made is not None and made.took >= self.slow_seconds
+                      and time.monotonic() - made.at_monotonic <= self.max_age)
+            if usable and key not in self._background:
+                thread = threading.Thread(target=self._compute_behind, name="kiemke-figures", daemon=True,
+                                          args=(key, lambda: self.get(engine, as_of, unit, policy, tz, version)))
+                self._background[key] = thread
+                thread.start()
+        if usable:
+            assert made is not None
+            return made.figures, made.at
+        return self.get(engine, as_of, unit, policy, tz, version), None
+
+    def _compute_behind(self, key: tuple[Any, ...], compute: Callable[[], Figures]) -> None:
+        try:
+            compute()
+        except UnknownUnit:
+            pass  # the unit is gone: the next page says so
+        except Exception:  # the next page that waits for these figures meets the error itself
+            log.exception("computing the figures in the background failed")
+        finally:
+            with self._lock:
+                self._background.pop(key, None)
+
+    def wait_idle(self) -> None:
+        """Wait for the figures being computed in the background (for tests and orderly shutdown)."""
+        while True:
+            with self._lock:
+                threads = list(self._background.values())
+            if not threads:
+                return
+            for thread in threads:
+                thread.join()
 
     def units(self, engine: Engine, version: tuple[Any, ...]) -> dict[str, tuple[str, str | None]]:
         """``current_units``, read again only when the data version changes (unit edits add versions)."""
@@ -236,6 +322,11 @@ class CoverageCache:
                 with self._lock:
                     self._computing.pop(key, None)
         return value
+
+
+def _scope(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A cache key without its data version: the scope and date whatever the data (url, day, zone, unit, policy)."""
+    return (*key[:3], *key[4:])
 
 
 # --- the overview -----------------------------------------------------------------------------------------------

@@ -253,6 +253,7 @@ VI: dict[str, str] = {
     "format:md": "Văn bản (.md)",
     "corrected": "Lưu ý: số liệu của ngày này đã được điều chỉnh ngày {date}; báo cáo lập trước đó có thể khác.",
     "future_date": "Ngày đã chọn chưa đến: trang hiển thị số liệu đến hết hôm nay.",
+    "figures_recent": "Số liệu tính lúc {time}. Số liệu mới nhất đang được tính lại: tải lại trang sau ít phút.",
     # overview
     "overview_title": "Tổng quan: {scope}",
     "overview_lead": "Số liệu tính đến hết ngày {date}. Bấm vào một chỉ tiêu để xem danh sách chi tiết.",
@@ -762,6 +763,7 @@ EN: dict[str, str] = {
     "format:md": "Text (.md)",
     "corrected": "Note: the data for this date were corrected on {date}; a report made before may differ.",
     "future_date": "The chosen date has not come yet: the page shows the figures up to today.",
+    "figures_recent": "Figures computed at {time}. The newest figures are being computed: reload the page in a minute.",
     "overview_title": "Overview: {scope}",
     "overview_lead": "Figures up to the end of {date}. Click a figure to see the list behind it.",
     "part_infrastructure": "Technical infrastructure",

@@ -37,7 +37,7 @@ from server.api.deps import SESSION_COOKIE, signed_in_user
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
 from server.api.downloads import EARLIEST_DAY, content_disposition
-from server.clock import end_of_day, local_date, local_today
+from server.clock import end_of_day, local_date, local_minute, local_today
 from server.console import auth
 from server.console.audit_log import PAGE as AUDIT_PAGE
 from server.console.audit_log import AuditFilter, audit_page
@@ -147,6 +147,7 @@ def _html(request: Request, template: str, status: int = 200, **context: Any) ->
     context.setdefault("lang", lang)
     context.setdefault("user", None)
     context.setdefault("switch", _switch_links(request))
+    context.setdefault("figures_made_at", None)  # set by pages that may show the last figures (``_computed``)
     text = templates.get_template(template).render(**context)
     response = HTMLResponse(text, status_code=status)
     _harden(request, response)
@@ -293,11 +294,20 @@ def _data_version(request: Request) -> tuple[Any, ...]:
     return _versions(request).data
 
 
-def _computed(request: Request, view: View) -> Figures:
+def _computed(request: Request, view: View, *, recent_ok: bool = False) -> Figures:
+    """The view's figures for the data as they stand. ``recent_ok``: a page that only shows figures (overview,
+    list, units) may show the scope's last ones while the newest are slow to compute (a province, with reports
+    arriving all the time); the page then says when they were made (``figures_made_at``)."""
     settings = _settings(request)
+    cache, policy = _cache(request), Policy.from_settings(settings)
     try:
-        return _cache(request).get(_engine(request), view.as_of, view.unit, Policy.from_settings(settings),
-                                   settings.tz, _data_version(request))
+        if recent_ok:
+            figures, made_at = cache.get_or_recent(_engine(request), view.as_of, view.unit, policy, settings.tz,
+                                                   _data_version(request))
+            if made_at is not None:
+                request.state.figures_made_at = made_at
+            return figures
+        return cache.get(_engine(request), view.as_of, view.unit, policy, settings.tz, _data_version(request))
     except UnknownUnit:
         raise ConsoleError(404, "not_found_title", view.texts(
             "unknown_unit", unit=view.scope_name, date=format_date(view.as_of, view.lang))) from None
@@ -320,6 +330,8 @@ def _page(request: Request, view: View, template: str, **context: Any) -> HTMLRe
         value = percent_decimal(fig)
         return "—" if value is None else format_percent_value(value, lang)
 
+    made_at = getattr(request.state, "figures_made_at", None)
+    context.setdefault("figures_made_at", local_minute(made_at, _settings(request).tz) if made_at else None)
     return _html(request, template, t=texts, lang=lang, user=view.user, view=view, csrf=view.user.csrf,
                  share=share, percent=percent, as_of_text=format_date(view.as_of, lang),
                  count=lambda value: format_count(value, lang), **context)
@@ -420,7 +432,7 @@ def overview(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = 
     from server.console.alert_views import open_alerts
 
     view = _view(request, user, as_of, unit)
-    computed = _computed(request, view)
+    computed = _computed(request, view, recent_ok=True)
     cov = computed.coverage
     cards = {
         "computers": format_count(cov.figures["computers_with_agent"].denominator, view.lang),
@@ -508,7 +520,7 @@ def devices(request: Request, user: UserDep, as_of: AsOf = None, unit: UnitQ = N
     ``unseen`` (days), ``air_gapped`` (yes/no), ``subunits=0``, ``sort`` + ``dir``, ``size`` (see inventory.py).
     """
     view = _view(request, user, as_of, unit)
-    computed = _computed(request, view)
+    computed = _computed(request, view, recent_ok=True)
     if figure in UNIT_FIGURES:
         return _harden(request, RedirectResponse(view.link("/units", figure=figure), status_code=303))
     figure, query, narrowed = _selected(request, view, computed, figure, issue, q)
@@ -602,7 +614,7 @@ def units(
 ) -> Response:
     """The scope's units as a tree: facts entered by hand, devices, and a few of their figures."""
     view = _view(request, user, as_of, unit)
-    computed = _computed(request, view)
+    computed = _computed(request, view, recent_ok=saved is None)  # after an edit: the edit shown
     if figure is not None and figure not in computed.coverage.figures:
         figure = None
     writer = _writer(view, computed, request)
@@ -709,7 +721,7 @@ def install_console(app: FastAPI) -> None:
         user_views,
     )
 
-    app.state.console_cache = CoverageCache()
+    app.state.console_cache = CoverageCache(slow_seconds=app.state.settings.recent_figures_after)
     app.include_router(device_views.router)
     app.include_router(unit_views.router)
     app.include_router(user_views.router)
