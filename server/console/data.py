@@ -485,7 +485,7 @@ def device_lines(devices: Iterable[DeviceState], writer: FigureWriter, texts: An
         if a.issues not in tags:
             tags[a.issues] = issue_tags(a.issues)
         shown_tags = tags[a.issues]
-        if not a.issues and d.kind in ("desktop", "laptop", "server") and d.status == "in_use":
+        if not a.issues and computer and d.status == "in_use":
             shown_tags = ((texts("ok"), "ok"),)
         yield DeviceLine(
             id=d.id,

@@ -177,8 +177,8 @@ def _client(request: Request) -> str:
 def current_user(request: Request) -> ConsoleUser:
     """The signed-in user, or a redirect to the sign-in page.
 
-    The same query reads the data version and the newest kept report (``Versions``): a console page costs
-    one round trip to the database before it reads what it shows, and often none after it.
+    The same query reads the data version, the newest kept report and the alerts' version (``Versions``): a
+    console page costs one round trip to the database before it reads what it shows, and often none after it.
     """
     engine = _engine(request)
     user, extra = users.session_user(engine, security.signing_key(_settings(request)),
@@ -547,20 +547,22 @@ def device_rows(request: Request, view: View, computed: Figures, shown: Sequence
     language and the links' scope and date, so each is rendered once and kept with the computation: paging,
     sorting and filtering again show rows already made."""
     kept: OrderedDict[int, Markup] = computed.derived(f"device-rows:{view.lang}:{view.link('')}", OrderedDict)
-    missing = [d for d in shown if d.id not in kept]
-    made: dict[int, Markup] = {}
+    with _rows_lock:
+        rows = {d.id: kept[d.id] for d in shown if d.id in kept}
+    missing = [d for d in shown if d.id not in rows]
     if missing:
-        rows = templates.get_template("device_row.html").make_module(
+        module = templates.get_template("device_row.html").make_module(
             {"kept": view.link(""), "past_life_yes": view.texts("past_life_yes")})
+        row = module.row  # type: ignore[attr-defined]  # the template's macro
         links = {code: view.link("/devices", unit=code) for code in {d.unit_code for d in missing}}
-        lines = device_lines(missing, _writer(view, computed, request), view.texts, _settings(request).tz)
-        row = rows.row  # type: ignore[attr-defined]  # the template's macro
-        made = {line.id: row(line, links[line.unit_code]) for line in lines}
+        made = {line.id: row(line, links[line.unit_code])
+                for line in device_lines(missing, _writer(view, computed, request), view.texts, _settings(request).tz)}
+        rows.update(made)
         with _rows_lock:
             kept.update(made)
             while len(kept) > ROWS_KEPT:
                 kept.popitem(last=False)
-    return [kept[d.id] if d.id in kept else made[d.id] for d in shown]
+    return [rows[d.id] for d in shown]
 
 
 _rows_lock = threading.Lock()
