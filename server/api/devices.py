@@ -15,7 +15,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from server.api.deps import EngineDep, SettingsDep
-from server.api.downloads import MAX_ID
 from server.api.responses import errors
 from server.api.scoped import (
     AsOfQ,
@@ -30,6 +29,7 @@ from server.api.scoped import (
     unit_param,
 )
 from server.api.tokens import ReachDep
+from server.bounds import MAX_ID
 from server.clock import end_of_day
 from server.db import reading
 from server.report.writer import UNIT_FIGURES

@@ -4,8 +4,9 @@ A unit code such as ``ĐX1`` or one holding a quote goes into the header twice: 
 ``filename="..."`` for old clients, and exactly, percent-encoded UTF-8, in ``filename*=UTF-8''...``, which
 every current browser prefers. Header values must be Latin-1 for the HTTP stack, so nothing else is safe.
 
-Dates and ids in queries are bounded here, so that a date the calendar cannot extend by a day (9999-12-31)
-or an id the database cannot hold is a 422 with a message, not a server error.
+Dates and text in queries are checked here against ``server.bounds`` (shared with the console and the
+commands), so that a date the calendar cannot extend by a day (9999-12-31) is a 422 with a message, not a
+server error.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import quote
 
 from fastapi import HTTPException
 
+from server.bounds import day_problem
 from shared.text import clean_text, has_forbidden
 
 # RFC 5987 attr-char besides letters and digits: these stay as they are in filename*.
@@ -39,21 +41,6 @@ def content_disposition(name: str, kind: Literal["attachment", "inline"] = "atta
 
 
 # --- bounds of query and path parameters ----------------------------------------------------------------------
-
-#: Cut-off dates a report or page may ask for: before 2000 nothing was inventoried, and 9999-12-31's day end
-#: is past the last instant a datetime holds.
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(9999, 12, 30)
-#: Ids are database integers (32-bit on PostgreSQL).
-MAX_ID = 2**31 - 1
-
-
-def day_problem(day: date) -> str | None:
-    """Why a cut-off date is refused, or None."""
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        return f"the date must be between {EARLIEST_DAY} and {LATEST_DAY}, not {day}"
-    return None
-
 
 def bounded_day(day: date | None, name: str) -> date | None:
     """``day`` when it is within bounds; 422 naming the parameter otherwise."""

@@ -13,8 +13,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, ReportReader, SettingsDep
-from server.api.downloads import MAX_ID, bounded_day, clean_param, content_disposition
+from server.api.downloads import bounded_day, clean_param, content_disposition
 from server.api.responses import errors, files
+from server.bounds import MAX_ID
 from server.clock import local_today
 from server.db import reading
 from server.models import ReportSnapshot

@@ -11,14 +11,14 @@ if TYPE_CHECKING:
 
 
 def cut_off_date(text: str) -> date:
-    """An ``--as-of`` value: an ISO date within the days the API also accepts (``api.downloads``)."""
-    from server.api.downloads import EARLIEST_DAY, LATEST_DAY
+    """An ``--as-of`` value: an ISO date within the days the API and the console also accept (``server.bounds``)."""
+    from server.bounds import EARLIEST_DAY, LATEST_DAY, day_problem
 
     try:
         day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
+    if day_problem(day) is not None:
         raise argparse.ArgumentTypeError(f"{text} is outside {EARLIEST_DAY.isoformat()}..{LATEST_DAY.isoformat()}")
     return day
 

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the scope's detections; exit code 2 for an unknown unit."""
-    from server.api.downloads import EARLIEST_DAY
+    from server.bounds import EARLIEST_DAY
     from server.clock import end_of_day
     from server.commands._common import fail, open_db, print_json
     from server.commands._coverage import compute

@@ -28,7 +28,7 @@ from server.alerts.store import (
 from server.alerts.texts import summary
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
-from server.api.downloads import MAX_ID
+from server.bounds import MAX_ID
 from server.clock import utcnow
 from server.console.device_detail import local_time
 from server.console.device_views import EditorDep

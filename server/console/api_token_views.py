@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
-from server.api.downloads import MAX_ID
+from server.bounds import MAX_ID
 from server.clock import utcnow
 from server.console.device_detail import local_time
 from server.console.forms import check_csrf

@@ -20,7 +20,8 @@ from openpyxl.cell import WriteOnlyCell
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
-from server.api.downloads import EARLIEST_DAY, content_disposition
+from server.api.downloads import content_disposition
+from server.bounds import EARLIEST_DAY
 from server.clock import end_of_day
 from server.console import auth
 from server.console.auth import ConsoleUser

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
-from server.api.downloads import MAX_ID
+from server.bounds import MAX_ID
 from server.clock import local_today
 from server.console.auth import ConsoleUser
 from server.console.device_detail import load_detail, local_time

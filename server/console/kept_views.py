@@ -13,7 +13,8 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.engine import Engine
 
 from server.api.deps import get_engine as _engine
-from server.api.downloads import MAX_ID, content_disposition
+from server.api.downloads import content_disposition
+from server.bounds import MAX_ID
 from server.console import auth
 from server.console.views import ConsoleError, UserDep, _harden, _view
 from server.db import reading

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.api.deps import get_engine as _engine
-from server.api.downloads import MAX_ID
+from server.bounds import MAX_ID
 from server.console.forms import check_csrf
 from server.console.user_views import AdminDep
 from server.console.views import ConsoleError, View, _harden, _page, _view

@@ -36,7 +36,8 @@ from server import security
 from server.api.deps import SESSION_COOKIE, signed_in_user
 from server.api.deps import get_engine as _engine
 from server.api.deps import get_settings as _settings
-from server.api.downloads import EARLIEST_DAY, content_disposition
+from server.api.downloads import content_disposition
+from server.bounds import EARLIEST_DAY
 from server.clock import end_of_day, local_date, local_minute, local_today
 from server.console import auth
 from server.console.audit_log import PAGE as AUDIT_PAGE
