@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.console.timeline import HISTORIES, Change, History, aware, device_history
+from server.console.timeline import Change, History, aware, device_history
 from server.models import Agent, table_of
 from server.report.numbers import Lang, format_date
 from server.services.compliance import os_supported, signature_freshness
@@ -136,13 +136,15 @@ def load_detail(session: Session, snapshot: Snapshot, assessments: dict[int, Ass
                 unit_names: dict[str, str], tz: tzinfo, policy: Policy, *,
                 by_id: Mapping[int, DeviceState] | None = None,
                 monitors: Callable[[int], tuple[DeviceState, ...]] | None = None,
-                timeline_page: int = 1, version: Hashable | None = None) -> DeviceDetail | None:
+                timeline_page: int = 1,
+                kept: Callable[[tuple[Any, ...], Callable[[], History]], History] | None = None,
+                ) -> DeviceDetail | None:
     """The page of ``device_id`` as of the snapshot's date; None when the snapshot's scope does not hold it.
 
     ``by_id`` (the snapshot's devices by id) and ``monitors`` (a computer's attached monitors) save a pass
     over the snapshot when the caller keeps them. ``timeline_page``: which ``TIMELINE_LIMIT`` changes to show.
-    ``version``: the data version ``session`` reads (``data_fingerprint``); with it, the timeline and the latest
-    report come from the process's ``HISTORIES`` while the version holds.
+    ``kept``: where a computed history is kept (the console's cache, its key completed with the data version);
+    with it, the timeline and the latest report are read again only when the data change.
     """
     if by_id is None:
         by_id = {d.id: d for d in snapshot.devices}
@@ -163,8 +165,7 @@ def load_detail(session: Session, snapshot: Snapshot, assessments: dict[int, Ass
     def build() -> History:
         return device_history(conn, device_id, cutoff, end)
 
-    history = build() if version is None else \
-        HISTORIES.get((str(conn.engine.url), device_id, cutoff, end, version), build)
+    history = build() if kept is None else kept((str(conn.engine.url), device_id, cutoff, end), build)
     supported = os_supported(state.os_name, state.os_version, state.os_build, snapshot.as_of) \
         if state.os_name else None
     return DeviceDetail(

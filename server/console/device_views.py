@@ -27,6 +27,7 @@ from server.console.views import (
     UnitQ,
     UserDep,
     View,
+    _cache,
     _computed,
     _data_version,
     _page,
@@ -105,7 +106,9 @@ def device_page(request: Request, user: UserDep, device_id: DeviceId, as_of: AsO
     with reading(_engine(request)) as session:  # one transaction for the device's rows and its detections
         detail = load_detail(session, computed.snapshot, computed.coverage.assessments, device_id, names, tz,
                              Policy.from_settings(settings), by_id=computed.by_id, monitors=computed.monitors_of,
-                             timeline_page=changes, version=_data_version(request))
+                             timeline_page=changes,
+                             kept=lambda key, build: _cache(request).remember(
+                                 ("timeline", *key, _data_version(request)), build))
         if detail is None:
             raise _not_found(view)
         found = detection_entries(session, computed.snapshot, [device_id], end_of_day(computed.coverage.as_of, tz))

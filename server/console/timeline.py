@@ -1,17 +1,15 @@
 """A device's timeline: what its reports and hand edits changed, newest first, and a cache of it.
 
 Computing it parses and compares the JSON facts of the device's newest reports; a device with a year of daily
-reports costs far more than the rest of its page. The result is kept in a small LRU keyed on everything that
-decides it: the database, the device, the cut-off, how many changes are wanted, and the data version
-(``console.data.data_fingerprint``), which changes whenever a report, an observation or a device version is
-added (a hand edit adds a version and its audit entry in one transaction).
+reports costs far more than the rest of its page. The device page keeps the result in the console's cache
+(``CoverageCache.remember``) keyed on everything that decides it: the database, the device, the cut-off, how
+many changes are wanted, and the data version, which changes whenever a report, an observation or a device
+version is added (a hand edit adds a version and its audit entry in one transaction).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -161,38 +159,6 @@ def device_history(conn: sa.Connection, device_id: int, cutoff: datetime, wanted
     timeline = reported + _version_changes(conn, device_id, cutoff)
     timeline.sort(key=lambda c: c.at, reverse=True)
     return History(tuple(timeline[:wanted]), older or len(timeline) > wanted, latest)
-
-
-class HistoryCache:
-    """The last ``size`` histories computed, by whatever key decides them (which must hold the data version)."""
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, History] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, build: Callable[[], History]) -> History:
-        """``build()``'s history for ``key``, computed only when not kept (two first callers may both build)."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        value = build()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        """Forget every history."""
-        with self._lock:
-            self._entries.clear()
-
-
-#: The process's histories: a warm device page reads none of its year of reports again.
-HISTORIES = HistoryCache()
 
 
 class Entry(NamedTuple):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from server.console import device_detail
-from server.console.timeline import HISTORIES, History
+from server.console.timeline import History
 from server.models import Device, Observation, OrgUnit, table_of
 from tests.server.console.conftest import sign_in
 from tests.server.console.test_device_page import _form
@@ -37,7 +37,6 @@ def _pc(client: TestClient) -> int:
 @pytest.fixture
 def computed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The devices whose history was read from the database, one entry per computation."""
-    HISTORIES.clear()
     calls: list[int] = []
     real: Callable[..., History] = device_detail.device_history
 
