@@ -86,12 +86,11 @@ def new_api_token(request: Request, user: UserDep, csrf: Short = "", name: Short
         problems["name"] = view.texts("apitoken_name_refused")
     if not problems:
         try:
-            with writing(_engine(request)) as session:
+            with writing(_engine(request)) as session:  # the token and its shown-once copy, together
                 secret, _ = create_api_token(session, owner, name, days=int(text), actor=user.username, now=utcnow())
+                return redirect_showing(request, view, "api_token", {"secret": secret}, PATH, session)
         except ApiTokenError as exc:
             problems["user" if "user" in str(exc) else "name"] = str(exc)
-        else:
-            return redirect_showing(request, view, "api_token", {"secret": secret}, PATH)
     return _tokens_page(request, view, values=values, problems=problems, status=400)
 
 

@@ -107,12 +107,12 @@ def new_token(request: Request, user: EditorDep, csrf: Short = "", unit: Short =
     if problems:
         return _tokens_page(request, view, values=values, problems=problems, status=400)
     try:
-        with writing(_engine(request)) as session:
+        with writing(_engine(request)) as session:  # the token and its shown-once copy, together
             plain, _ = create_token(session, unit, days=lifetime, actor=user.username, max_uses=uses)
+            return redirect_showing(request, view, "enrolment_token", {"secret": plain}, "/tokens", session)
     except EnrolmentError:
         return _tokens_page(request, view, values=values, problems={"unit": view.texts("token_unit_refused")},
                             status=400)
-    return redirect_showing(request, view, "enrolment_token", {"secret": plain}, "/tokens")
 
 
 @router.post("/tokens/{token_id}/revoke")

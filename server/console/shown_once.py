@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
+from sqlmodel import Session
 
 from server.api.deps import get_engine as _engine
 from server.clock import utcnow
@@ -17,10 +18,17 @@ from server.services.shown_secrets import LIFETIME, keep_secret, take_secret
 COOKIE = "kiemke_shown"
 
 
-def redirect_showing(request: Request, view: View, purpose: str, values: dict[str, str], path: str) -> Response:
-    """Keep ``values`` for the user's next visit to ``path`` and redirect there (303)."""
-    with writing(_engine(request)) as session:
-        reference = keep_secret(session, user_id=view.user.id, purpose=purpose, values=values, now=utcnow())
+def redirect_showing(request: Request, view: View, purpose: str, values: dict[str, str], path: str,
+                     session: Session | None = None) -> Response:
+    """Keep ``values`` for the user's next visit to ``path`` and redirect there (303).
+
+    ``session``: the transaction that made the secret, so that the secret and its shown-once copy are written
+    together or not at all (else a transaction of its own).
+    """
+    if session is None:
+        with writing(_engine(request)) as own:
+            return redirect_showing(request, view, purpose, values, path, own)
+    reference = keep_secret(session, user_id=view.user.id, purpose=purpose, values=values, now=utcnow())
     response = RedirectResponse(path, status_code=303)
     response.set_cookie(COOKIE, reference, max_age=int(LIFETIME.total_seconds()), path=path, httponly=True,
                         samesite="strict", secure=_secure_cookie(request))

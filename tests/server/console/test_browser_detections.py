@@ -70,4 +70,3 @@ def test_officer_follows_a_detection_from_the_overview_to_the_device(page: Any, 
     assert "Trojan:Win32/Wacatac.B!ml" in section.inner_text()
     assert section.locator("ol.history li").count() == 2
     assert "hoadon.exe" in section.inner_text()
-    page.screenshot(path="/tmp/kiemke-detections-device.png", full_page=True)

@@ -119,3 +119,21 @@ def test_a_secret_is_taken_once(admin: TestClient) -> None:
         assert take_secret(session, reference, user_id=me, purpose="password", now=NOW) == {"secret": "s3"}
         assert take_secret(session, reference, user_id=me, purpose="password", now=NOW) is None
         assert take_secret(session, "forged", user_id=me, purpose="password", now=NOW) is None
+
+
+@pytest.mark.parametrize("form", ["api token", "enrolment token"])
+def test_a_token_whose_copy_cannot_be_kept_is_not_made(form: str, admin: TestClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token and its shown-once copy are one transaction: a token nobody could ever see is never left."""
+    page, post, action, table = FORMS[form]
+    before, audited = _count(admin, table), _count(admin, AuditLog, action=action)
+    csrf = csrf_of(admin.get(page).text)
+
+    def full_disk(*args: object, **kwargs: object) -> str:
+        raise sa.exc.OperationalError("INSERT INTO shown_secret", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr("server.console.shown_once.keep_secret", full_disk)
+    with pytest.raises(sa.exc.OperationalError):
+        post(admin, csrf)
+    assert _count(admin, table) == before and _count(admin, AuditLog, action=action) == audited
+    assert _count(admin, ShownSecret) == 0
