@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The tests run in parallel, one process per core (at most 4); PYTEST_WORKERS= runs them in one process.
+PYTEST_WORKERS ?= -n logical --maxprocesses=4
 
 .PHONY: run test lint typecheck pytest bench clean
 
@@ -22,7 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/agent_collect.py
