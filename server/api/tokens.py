@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from server.api.deps import EngineDep
 from server.clock import utcnow
-from server.db import reading, writing
+from server.db import one_statement, writing
 from server.models import OrgUnit, table_of
 from server.services.api_tokens import ApiCaller, Refused, authenticate, note_refusal, note_use
 from server.services.state import UnitState
@@ -42,8 +42,8 @@ def api_caller(request: Request, engine: EngineDep,
                             headers=challenge)
     now = utcnow()
     try:
-        with reading(engine) as session:
-            caller, stale = authenticate(session, credentials.credentials, now)
+        with one_statement(engine).connect() as conn:
+            caller, stale = authenticate(conn, credentials.credentials, now)
     except Refused as refused:
         if refused.reason == "revoked":
             with writing(engine) as session:
@@ -83,7 +83,7 @@ def reach_of(engine: Engine, caller: ApiCaller) -> Reach:
     unit = table_of(OrgUnit)
     parent = unit.alias("parent")
     query = sa.select(unit.c.code, parent.c.code).select_from(unit.outerjoin(parent, unit.c.parent_id == parent.c.id))
-    with engine.connect() as conn:
+    with one_statement(engine).connect() as conn:
         pairs = [(code, parent_code) for code, parent_code in conn.execute(query)]
     everything = frozenset(code for code, _ in pairs)
     if caller.unit_code is None:

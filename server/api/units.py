@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import EngineDep, SettingsDep
 from server.api.responses import errors
@@ -24,6 +25,7 @@ from server.api.scoped import (
     unit_param,
 )
 from server.api.tokens import ReachDep
+from server.services.figures import Figures
 from server.services.state import COMPUTER_KINDS, InternetLink, UnitKind
 from server.services.unit_tree import UnitTree
 
@@ -64,6 +66,18 @@ class UnitsPage(Page):
     data: list[UnitPublic]
 
 
+def _counts(computed: Figures) -> tuple[UnitTree, Counter[str], Counter[str], Counter[str]]:
+    """The tree, and the devices in use of the scope per unit: its own, its own computers, its subtree's
+    (a walk over every device: made once per computed scope and kept with it)."""
+    snapshot, coverage = computed.snapshot, computed.coverage
+    tree = UnitTree(snapshot.units)
+    in_use = [d for d in snapshot.devices if d.status == "in_use" and d.id in coverage.assessments]
+    own = Counter(d.unit_code for d in in_use)
+    own_computers = Counter(d.unit_code for d in in_use if d.kind in COMPUTER_KINDS)
+    subtree = Counter(code for d in in_use for code in tree.ancestors(d.unit_code))
+    return tree, own, own_computers, subtree
+
+
 @router.get("/units", summary="The units of a scope as of a date", responses=errors(401, 403, 404, 422))
 async def list_units(
     request: Request, engine: EngineDep, settings: SettingsDep, reach: ReachDep,
@@ -75,13 +89,11 @@ async def list_units(
     day: date = cut_off(as_of, settings)
     scope = reach.scope(unit_param(unit))
     computed = await scoped_figures(engine, settings, day, scope, shared_cache(request))
-    snapshot, coverage = computed.snapshot, computed.coverage
-    tree = UnitTree(snapshot.units)
+    coverage = computed.coverage
+    # a walk over every device, once per computed scope: off the event loop
+    tree, own, own_computers, subtree = await run_in_threadpool(
+        computed.derived, "api.unit_counts", lambda: _counts(computed))
     codes = tree.subtree(scope) if scope is not None else tree.everything()
-    in_use = [d for d in snapshot.devices if d.status == "in_use" and d.id in coverage.assessments]
-    own = Counter(d.unit_code for d in in_use)
-    own_computers = Counter(d.unit_code for d in in_use if d.kind in COMPUTER_KINDS)
-    subtree = Counter(code for d in in_use for code in tree.ancestors(d.unit_code))
     pages, start, end = page_bounds(len(codes), page, size)
     rows = []
     for code in codes[start:end]:

@@ -223,3 +223,29 @@ def test_the_read_api_does_not_import_the_console() -> None:
     for module in ("devices", "units", "figures", "tokens", "scoped"):
         text = (Path(__file__).parents[3] / "server" / "api" / f"{module}.py").read_text()
         assert "server.console" not in text, module
+
+
+def test_figures_carry_an_etag_that_follows_the_data(api: TestClient, engine: Engine) -> None:
+    """The encoded answer is kept with the computed scope: the same ETag while nothing changes, 304 for a script
+    that sends it back, and a new answer (new tag, new numbers) as soon as the data change."""
+    admin = bearer(token_for(engine, "admin"))
+    first = api.get("/api/v1/figures", headers=admin)
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith('"') and first.headers["cache-control"] == "no-store"
+    again = api.get("/api/v1/figures", headers=admin)
+    assert again.headers["etag"] == tag and again.content == first.content
+    assert api.get("/api/v1/figures?items=false", headers=admin).headers["etag"] != tag  # another answer
+    unchanged = api.get("/api/v1/figures", headers={**admin, "If-None-Match": f'"other", {tag}'})
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == tag
+    scanners = first.json()["figures"]["units_with_scanner"]
+    own_before = {u["code"]: u["own_devices_in_use"] for u in api.get("/api/v1/units", headers=admin).json()["data"]}
+    add_asset(engine, AssetForm({"name": "Máy quét UBND", "unit": "UBND", "kind": "scanner", "status": "in_use"}),
+              actor="test", allowed={"UBND"}, today=utcnow().date())
+    changed = api.get("/api/v1/figures", headers={**admin, "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert changed.json()["figures"]["units_with_scanner"]["numerator"] == scanners["numerator"] + 1
+    assert api.get("/api/v1/figures?unit=X1", headers={**admin, "If-None-Match": tag}).status_code == 200
+    # the units' counts are kept with the scope too, and follow the same change
+    units = {u["code"]: u for u in api.get("/api/v1/units", headers=admin).json()["data"]}
+    assert units["UBND"]["own_devices_in_use"] == own_before["UBND"] + 1
+    assert units["X1"]["own_devices_in_use"] == own_before["X1"]
