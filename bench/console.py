@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -137,15 +138,47 @@ def _drop_postgres(base: str, url: str) -> None:
     admin.dispose()
 
 
-def measure(url: str, folder: Path, devices: int, runs: int) -> dict[str, Any]:
-    """Fill the database at ``url``, serve it, and time the pages warm: seconds per page, plus the export's rows."""
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine sqlite|postgresql|both`` and ``--postgres URL`` (the server the scratch databases go on)."""
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
+                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+
+
+def on_each_engine(args: argparse.Namespace,
+                   measure: Callable[[str, Path], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``measure(url, folder)`` on a scratch database of each engine asked for (dropped after), by engine."""
+    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+    measured: dict[str, dict[str, Any]] = {}
+    for name in engines:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            url = f"sqlite:///{folder / 'kiemke.db'}" if name == "sqlite" else _postgres_database(args.postgres)
+            try:
+                measured[name] = measure(url, folder)
+            finally:
+                if name == "postgresql":
+                    _drop_postgres(args.postgres, url)
+    return measured
+
+
+def fill_with_admin(url: str, devices: int) -> float:
+    """The district with ``devices`` devices, one PC's year of history and the user ``admin``: seconds taken."""
     started = time.perf_counter()
     fill_database(url, devices)
     add_history(url, 1)
     engine = open_database(url)
     create_user(engine, "admin", PASSWORD, "admin", None, actor="bench")
     engine.dispose()
-    filled = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def measure(url: str, folder: Path, devices: int, runs: int) -> dict[str, Any]:
+    """Fill the database at ``url``, serve it, and time the pages warm: seconds per page, plus the export's rows."""
+    filled = fill_with_admin(url, devices)
     process, base = _serve(folder, url)
     try:
         with httpx.Client(base_url=base, timeout=600, follow_redirects=False) as client:
@@ -187,23 +220,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20, help="timed requests per page, the best kept (default 20)")
-    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    engine_arguments(parser)
     parser.add_argument("--out", type=Path, help="also append the results as Markdown")
     args = parser.parse_args()
-    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
-    measured: dict[str, dict[str, Any]] = {}
-    for name in engines:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            url = f"sqlite:///{folder / 'kiemke.db'}" if name == "sqlite" else _postgres_database(args.postgres)
-            try:
-                measured[name] = measure(url, folder, args.devices, args.runs)
-            finally:
-                if name == "postgresql":
-                    _drop_postgres(args.postgres, url)
-    labels = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    measured = on_each_engine(args, lambda url, folder: measure(url, folder, args.devices, args.runs))
+    labels = LABELS
     lines = [f"bench/console.py: {args.devices:,} devices, best of {args.runs} warm requests "
              + "; ".join(f"{labels[n]}: filled in {m['filled']:.0f} s, first overview (cold) {m['cold']:.1f} s"
                          for n, m in measured.items()), "",

@@ -11,9 +11,7 @@ and cached, as the console's pages are), then timed; the best of ``--runs`` wall
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,14 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from console import PASSWORD, _best, _drop_postgres, _postgres_database, _serve, add_history  # noqa: E402
-from figures_scale import AS_OF, fill_database  # noqa: E402
+from console import LABELS, _best, _serve, engine_arguments, fill_with_admin, on_each_engine  # noqa: E402
+from figures_scale import AS_OF  # noqa: E402
 
 from bench.harness import publish  # noqa: E402
 from server.clock import utcnow  # noqa: E402
 from server.db import open_database, writing  # noqa: E402
 from server.services.api_tokens import create_api_token  # noqa: E402
-from server.services.users import create_user  # noqa: E402
 
 PATHS = {
     "devices, filtered (desktops in use with a problem, by age), 100 a page":
@@ -47,10 +44,8 @@ PATHS = {
 def measure(url: str, folder: Path, devices: int, runs: int) -> dict[str, Any]:
     """Fill the database at ``url``, serve it, and time each endpoint warm (seconds), with health's time."""
     started = time.perf_counter()
-    fill_database(url, devices)
-    add_history(url, 1)
+    fill_with_admin(url, devices)
     engine = open_database(url)
-    create_user(engine, "admin", PASSWORD, "admin", None, actor="bench")
     with writing(engine) as session:
         secret, _ = create_api_token(session, "admin", "bench", days=1, actor="bench", now=utcnow())
     engine.dispose()
@@ -71,23 +66,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=os.environ.get("KIEMKE_TEST_POSTGRES_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    engine_arguments(parser)
     parser.add_argument("--out", type=Path, help="also append the results as Markdown")
     args = parser.parse_args()
-    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
-    measured: dict[str, dict[str, Any]] = {}
-    for name in engines:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            url = f"sqlite:///{folder / 'kiemke.db'}" if name == "sqlite" else _postgres_database(args.postgres)
-            try:
-                measured[name] = measure(url, folder, args.devices, args.runs)
-            finally:
-                if name == "postgresql":
-                    _drop_postgres(args.postgres, url)
-    labels = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    measured = on_each_engine(args, lambda url, folder: measure(url, folder, args.devices, args.runs))
+    labels = LABELS
     lines = [f"bench/read_api.py: {args.devices:,} devices, best of {args.runs} warm requests; "
              + "; ".join(f"{labels[n]}: database filled in {m['filled']:.0f} s" for n, m in measured.items()), "",
              "| what | " + " | ".join(f"{labels[n]} time | vs health" for n in measured) + " |",
