@@ -64,6 +64,12 @@ def _encoded(computed: Figures, day: date, scope: str | None, per_unit: bool, it
     return computed.derived(f"api.figures|{day}|{scope}|{per_unit}|{items}", build)
 
 
+def _matches(if_none_match: str, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison, as RFC 9110 asks for it, or ``*``)."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
 @router.get("/figures", summary="Every figure of a scope as of a date", response_model=FiguresPublic,
             responses={**errors(401, 403, 404, 422),
                         304: {"description": "Unchanged since the answer whose ETag was sent in If-None-Match"}})
@@ -83,6 +89,6 @@ async def get_figures(
     scope = reach.scope(unit_param(unit))
     computed = await scoped_figures(engine, settings, day, scope, shared_cache(request))
     body, etag = await run_in_threadpool(_encoded, computed, day, scope, per_unit, items)  # megabytes, once
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+    if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers={"ETag": etag})
     return Response(body, media_type="application/json", headers={"ETag": etag})

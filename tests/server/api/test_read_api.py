@@ -237,6 +237,8 @@ def test_figures_carry_an_etag_that_follows_the_data(api: TestClient, engine: En
     assert api.get("/api/v1/figures?items=false", headers=admin).headers["etag"] != tag  # another answer
     unchanged = api.get("/api/v1/figures", headers={**admin, "If-None-Match": f'"other", {tag}'})
     assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == tag
+    assert api.get("/api/v1/figures", headers={**admin, "If-None-Match": f"W/{tag}"}).status_code == 304
+    assert api.get("/api/v1/figures", headers={**admin, "If-None-Match": '"other"'}).status_code == 200
     scanners = first.json()["figures"]["units_with_scanner"]
     own_before = {u["code"]: u["own_devices_in_use"] for u in api.get("/api/v1/units", headers=admin).json()["data"]}
     add_asset(engine, AssetForm({"name": "Máy quét UBND", "unit": "UBND", "kind": "scanner", "status": "in_use"}),
