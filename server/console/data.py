@@ -186,10 +186,11 @@ class CoverageCache:
     Where computing a scope is slow (a province: seconds) and reports keep arriving (each one a new data
     version), ``get_or_recent`` lets a page show the scope's last figures, at most ``max_age`` seconds old,
     while the new ones are computed in the background, and says how old they are. Below ``slow_seconds``
-    every page waits for the newest figures, as ``get`` always does.
+    every page waits for the newest figures, as ``get`` always does (by default always: the app passes
+    ``KIEMKE_RECENT_FIGURES_AFTER``).
     """
 
-    def __init__(self, size: int = 4, snapshots: int = 2, *, slow_seconds: float = 2.0,
+    def __init__(self, size: int = 4, snapshots: int = 2, *, slow_seconds: float = float("inf"),
                  max_age: float = 600.0) -> None:
         self.size, self.snapshots = size, snapshots
         self.slow_seconds, self.max_age = slow_seconds, max_age
@@ -271,7 +272,8 @@ class CoverageCache:
                 self._background.pop(key, None)
 
     def wait_idle(self) -> None:
-        """Wait for the figures being computed in the background (for tests and orderly shutdown)."""
+        """Wait for the figures being computed in the background (for tests: the app's threads are daemons,
+        a recompute is never worth holding a shutdown for)."""
         while True:
             with self._lock:
                 threads = list(self._background.values())

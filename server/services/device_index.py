@@ -190,15 +190,15 @@ class Selection:
         """How many devices the query keeps."""
         return self.keep.bit_count()
 
-    def _positions(self) -> Iterator[int]:
-        if self.sort is None:
-            order: Sequence[int] = range(self.index.size)
-        else:
-            order = self.index.order(self.sort)
+    def _steps(self) -> tuple[Iterable[int], bytes]:
+        """The positions along the query's order and direction, and its kept bits (bit p: position p kept)."""
+        order: Sequence[int] = range(self.index.size) if self.sort is None else self.index.order(self.sort)
         bits = self.keep.to_bytes((self.index.size + 7) // 8 or 1, "little")
-        for p in (reversed(order) if self.desc and self.sort else order):
-            if bits[p >> 3] >> (p & 7) & 1:
-                yield p
+        return (reversed(order) if self.desc and self.sort is not None else order), bits
+
+    def _positions(self) -> Iterator[int]:
+        steps, bits = self._steps()
+        return (p for p in steps if bits[p >> 3] >> (p & 7) & 1)
 
     def page(self, start: int, stop: int) -> list[DeviceState]:
         """The kept devices from ``start`` to ``stop`` (exclusive) in the query's order.
@@ -216,10 +216,7 @@ class Selection:
 
     def _extend(self, walk: Walk, stop: int) -> None:
         """Walk on along the query's order until ``stop`` devices are found or the order ends."""
-        size = self.index.size
-        order: Sequence[int] = range(size) if self.sort is None else self.index.order(self.sort)
-        steps: Iterable[int] = reversed(order) if self.desc and self.sort is not None else order
-        bits = self.keep.to_bytes((size + 7) // 8 or 1, "little")
+        steps, bits = self._steps()
         found, at = walk.found, walk.at
         for p in itertools.islice(steps, at, None):
             at += 1
